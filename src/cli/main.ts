@@ -1,0 +1,60 @@
+#!/usr/bin/env node
+import { parseArgs } from 'node:util';
+import { runCheck } from './check.js';
+import { runSend } from './send.js';
+import { runStart } from './start.js';
+
+const usage = `Usage: herald <command> [options]
+
+Commands:
+  start [--config FILE]   run the gateway (default command)
+  check [--config FILE]   validate the configuration and APNs credentials, print each app
+  send  --app ID ...      enqueue one notification through the HTTP API and wait for its status
+
+Options:
+  --config FILE   YAML or JSON configuration (also HERALD_CONFIG)
+  --help          show help for a command
+
+Without a config file Herald starts the embedded demo app on 127.0.0.1:6001.`;
+
+async function main(argv: string[]): Promise<number> {
+  const command = argv[0] && !argv[0].startsWith('-') ? argv[0] : 'start';
+  const rest = argv[0] === command ? argv.slice(1) : argv;
+  if (command === 'help' || (command === 'start' && rest.includes('--help') && argv[0] !== 'start')) {
+    console.log(usage);
+    return 0;
+  }
+  switch (command) {
+    case 'start':
+      return runStart(parseCommon(rest, startUsage));
+    case 'check':
+      return runCheck(parseCommon(rest, checkUsage));
+    case 'send':
+      return runSend(rest);
+    default:
+      console.error(`herald: unknown command '${command}'\n\n${usage}`);
+      return 2;
+  }
+}
+
+const startUsage = 'Usage: herald start [--config FILE]\n\nRuns the gateway until SIGTERM or SIGINT (a second signal exits at once).';
+const checkUsage = 'Usage: herald check [--config FILE]\n\nValidates the configuration, opens every app\'s APNs credentials and prints\neach app\'s auth mode, topics, environment and certificate expiry. Exits non-zero on any problem.';
+
+function parseCommon(args: string[], help: string): { config?: string } {
+  const { values } = parseArgs({ args, options: { config: { type: 'string', short: 'c' }, help: { type: 'boolean', short: 'h' } }, strict: true });
+  if (values.help) {
+    console.log(help);
+    process.exit(0);
+  }
+  return values.config === undefined ? {} : { config: values.config };
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code !== 0) process.exitCode = code;
+  },
+  (err: unknown) => {
+    console.error(`herald: ${err instanceof Error ? err.message : String(err)}`);
+    process.exitCode = 2;
+  },
+);

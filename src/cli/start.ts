@@ -1,0 +1,69 @@
+import { loadConfig } from '../config/load.js';
+import type { HeraldConfig } from '../config/load.js';
+import { isHeraldError } from '../errors.js';
+import { createLogger } from '../log/logger.js';
+import { startHerald } from '../main.js';
+
+export async function runStart(options: { config?: string }): Promise<number> {
+  let config: HeraldConfig;
+  try {
+    config = loadConfig({ file: options.config });
+  } catch (err) {
+    if (isHeraldError(err)) {
+      console.error(`herald: ${err.message}`);
+      return 2;
+    }
+    throw err;
+  }
+  const log = createLogger(config.log);
+  let herald;
+  try {
+    herald = await startHerald(config, log);
+  } catch (err) {
+    log.fatal({ err }, 'start-up failed');
+    console.error(`herald: start-up failed: ${err instanceof Error ? err.message : String(err)}`);
+    return 1;
+  }
+  if (config.demo) printDemoBanner(config, herald.httpPort, herald.metricsPort);
+
+  let signals = 0;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    signals += 1;
+    if (signals > 1) {
+      log.warn({ signal }, 'second signal: exiting at once');
+      process.exit(130);
+    }
+    log.info({ signal, graceMs: config.server.shutdownGraceMs }, 'shutting down');
+    herald.stop().then(
+      () => {
+        log.info('stopped');
+        log.flush?.();
+        process.exit(0);
+      },
+      (err: unknown) => {
+        log.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  return 0;
+}
+
+function printDemoBanner(config: HeraldConfig, httpPort: number, metricsPort: number | undefined): void {
+  const host = config.server.host;
+  const app = config.apps[0];
+  if (!app) return;
+  // The demo credentials are public constants, so printing them reveals nothing.
+  process.stderr.write(
+    [
+      '',
+      'Herald is running with the embedded demo app (no config file, no Redis).',
+      `  HTTP API + WebSocket  http://${host}:${httpPort}   ws://${host}:${httpPort}/app/${app.key}`,
+      `  metrics               ${metricsPort === undefined ? 'disabled' : `http://${config.metrics.host}:${metricsPort}/metrics`}`,
+      `  app id / key / secret ${app.id} / ${app.key} / ${app.secret}`,
+      '',
+    ].join('\n') + '\n',
+  );
+}

@@ -1,0 +1,212 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import type { z } from 'zod';
+import { HeraldError } from '../errors.js';
+import { appEnv, envBindings } from './env.js';
+import { DEMO_APP, configSchema } from './schema.js';
+import type { ApnsConfig, RawConfig } from './schema.js';
+
+type RawApp = NonNullable<RawConfig['apps']>[number];
+
+export type AppApnsConfig = Omit<ApnsConfig, 'passphraseFile'>;
+
+export interface AppConfig extends Omit<RawApp, 'secretFile' | 'secret' | 'apns'> {
+  readonly secret: string;
+  readonly apns?: AppApnsConfig;
+}
+
+export interface HeraldConfig extends Omit<RawConfig, 'apps'> {
+  readonly apps: readonly AppConfig[];
+  /** True when no config file, env app or apps[] was given: the embedded demo app is in use. */
+  readonly demo: boolean;
+  /** Where the configuration came from, for messages: a file path or "defaults". */
+  readonly source: string;
+}
+
+export interface LoadOptions {
+  file?: string | undefined;
+  env?: NodeJS.ProcessEnv;
+}
+
+type Json = Record<string, unknown>;
+
+/** Loads file → env overrides → secret files, validates once, and returns a deep-frozen config. */
+export function loadConfig(options: LoadOptions = {}): HeraldConfig {
+  const env = options.env ?? process.env;
+  const file = options.file ?? env.HERALD_CONFIG;
+  const sources = new Map<string, string>();
+  const fileLabel = file ? `file ${resolve(file)}` : 'defaults';
+  const raw: Json = file ? readConfigFile(file) : {};
+
+  const problems: string[] = [];
+  applyEnv(raw, env, sources, problems);
+  if (problems.length > 0) throw invalid(problems);
+
+  const parsed = configSchema.safeParse(raw);
+  if (!parsed.success) {
+    throw invalid(parsed.error.issues.map((issue) => describeIssue(issue, raw, sources, fileLabel)));
+  }
+  const demo = parsed.data.apps === undefined;
+  const apps = (parsed.data.apps ?? [defaultDemoApp()]).map((app, index) => resolveAppSecrets(app, index, problems, fileLabel));
+  if (problems.length > 0) throw invalid(problems);
+
+  return deepFreeze({ ...parsed.data, apps, demo, source: file ? resolve(file) : 'defaults' });
+}
+
+function readConfigFile(file: string): Json {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new HeraldError('HERALD_CONFIG_UNREADABLE', `cannot read config file ${resolve(file)}: ${(err as Error).message}`);
+  }
+  let data: unknown;
+  try {
+    data = /\.json$/i.test(file) ? JSON.parse(text) : parseYaml(text, { maxAliasCount: 100 });
+  } catch (err) {
+    throw new HeraldError('HERALD_CONFIG_INVALID', `config file ${resolve(file)} does not parse: ${(err as Error).message}`);
+  }
+  if (data === null || data === undefined) return {};
+  if (typeof data !== 'object' || Array.isArray(data)) {
+    throw new HeraldError('HERALD_CONFIG_INVALID', `config file ${resolve(file)} must hold a mapping at the top level`);
+  }
+  return data as Json;
+}
+
+function applyEnv(raw: Json, env: NodeJS.ProcessEnv, sources: Map<string, string>, problems: string[]): void {
+  for (const binding of envBindings) {
+    const value = readEnvValue(binding.env, env, binding.secret === true, problems);
+    if (value === undefined) continue;
+    const key = binding.path.join('.');
+    let typed: unknown = value;
+    if (binding.kind !== 'string') {
+      typed = /^-?\d+$/.test(value.trim()) ? Number(value) : value;
+    }
+    setPath(raw, binding.path, typed);
+    sources.set(key, `env ${binding.env}`);
+  }
+  const id = env[appEnv.id];
+  const key = env[appEnv.key];
+  const secret = readEnvValue(appEnv.secret, env, true, problems);
+  const given = [id, key, secret].filter((v) => v !== undefined).length;
+  if (given === 0) return;
+  if (given < 3) {
+    problems.push(`apps: ${appEnv.id}, ${appEnv.key} and ${appEnv.secret} (or ${appEnv.secret}_FILE) go together (from env)`);
+    return;
+  }
+  const existing = Array.isArray(raw.apps) ? (raw.apps[0] as Json | undefined) : undefined;
+  raw.apps = [{ ...(existing ?? {}), id, key, secret, secretFile: undefined }];
+  sources.set('apps', `env ${appEnv.id}`);
+}
+
+function readEnvValue(name: string, env: NodeJS.ProcessEnv, secret: boolean, problems: string[]): string | undefined {
+  const direct = env[name];
+  const fromFile = secret ? env[`${name}_FILE`] : undefined;
+  if (direct !== undefined && fromFile !== undefined) {
+    problems.push(`${name}: give ${name} or ${name}_FILE, not both (from env)`);
+    return undefined;
+  }
+  if (fromFile !== undefined) {
+    try {
+      return readFileSync(fromFile, 'utf8').trim();
+    } catch (err) {
+      problems.push(`${name}_FILE: cannot read ${fromFile}: ${(err as NodeJS.ErrnoException).code ?? 'error'} (from env)`);
+      return undefined;
+    }
+  }
+  return direct;
+}
+
+function resolveAppSecrets(app: RawApp, index: number, problems: string[], fileLabel: string): AppConfig {
+  const { secretFile, apns, ...rest } = app;
+  let secret = app.secret ?? '';
+  if (secretFile !== undefined) {
+    secret = readSecretFile(secretFile, `apps[${index}].secretFile`, problems, fileLabel) ?? '';
+    if (secret !== '' && secret.length < 8) {
+      problems.push(`apps[${index}].secretFile: the secret in ${secretFile} must be at least 8 characters (${fileLabel})`);
+    }
+  }
+  if (!apns) return { ...rest, secret };
+  const { passphraseFile, ...apnsRest } = apns;
+  const resolvedApns: AppApnsConfig =
+    passphraseFile === undefined
+      ? apnsRest
+      : { ...apnsRest, passphrase: readSecretFile(passphraseFile, `apps[${index}].apns.passphraseFile`, problems, fileLabel) ?? '' };
+  return { ...rest, secret, apns: resolvedApns };
+}
+
+function readSecretFile(path: string, key: string, problems: string[], fileLabel: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8').replace(/\r?\n$/, '');
+  } catch (err) {
+    problems.push(`${key}: cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? 'error'} (${fileLabel})`);
+    return undefined;
+  }
+}
+
+function defaultDemoApp(): RawApp {
+  const parsed = configSchema.parse({ apps: [{ ...DEMO_APP }] });
+  const app = parsed.apps?.[0];
+  if (!app) throw new HeraldError('HERALD_INTERNAL', 'demo app did not parse');
+  return app;
+}
+
+function describeIssue(issue: z.core.$ZodIssue, raw: Json, sources: Map<string, string>, fileLabel: string): string {
+  const path = formatPath(issue.path);
+  let source = fileLabel;
+  for (const [key, label] of sources) {
+    if (path === key || path.startsWith(`${key}.`) || path.startsWith(`${key}[`)) source = label;
+  }
+  const value = getPath(raw, issue.path);
+  const shown = value === undefined ? '' : `, got ${describeValue(path, value)}`;
+  let message = issue.message;
+  if (issue.code === 'unrecognized_keys') message = `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `'${k}'`).join(', ')}`;
+  return `${path || '(top level)'}: ${message}${issue.code === 'unrecognized_keys' ? '' : shown} (${source})`;
+}
+
+const secretKeyPattern = /secret|passphrase|password|url$/i;
+
+function describeValue(path: string, value: unknown): string {
+  if (secretKeyPattern.test(path)) return '[redacted]';
+  const text = typeof value === 'string' ? `'${value}'` : JSON.stringify(value);
+  return text === undefined ? typeof value : text.length > 60 ? `${text.slice(0, 57)}...` : text;
+}
+
+export function formatPath(path: readonly PropertyKey[]): string {
+  return path
+    .map((part, i) => (typeof part === 'number' ? `[${part}]` : `${i === 0 ? '' : '.'}${String(part)}`))
+    .join('');
+}
+
+function getPath(root: unknown, path: readonly PropertyKey[]): unknown {
+  let node = root;
+  for (const part of path) {
+    if (node === null || typeof node !== 'object') return undefined;
+    node = (node as Record<PropertyKey, unknown>)[part];
+  }
+  return node;
+}
+
+function setPath(root: Json, path: readonly string[], value: unknown): void {
+  let node = root;
+  path.slice(0, -1).forEach((part) => {
+    const next = node[part];
+    if (next === null || typeof next !== 'object' || Array.isArray(next)) node[part] = {};
+    node = node[part] as Json;
+  });
+  const last = path[path.length - 1];
+  if (last !== undefined) node[last] = value;
+}
+
+function invalid(problems: string[]): HeraldError {
+  return new HeraldError('HERALD_CONFIG_INVALID', `invalid configuration:\n  - ${problems.join('\n  - ')}`);
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const child of Object.values(value)) deepFreeze(child);
+  }
+  return value;
+}

@@ -1,0 +1,65 @@
+import { EventEmitter } from 'node:events';
+
+export interface ChannelRef {
+  app: string;
+  channel: string;
+}
+
+export interface MemberEvent extends ChannelRef {
+  userId: string;
+}
+
+/**
+ * Everything Herald announces. Publishers don't know the subscribers (webhooks,
+ * metrics, logs); subscribers must ignore fields they don't use, so adding a field
+ * never breaks one.
+ */
+export interface HeraldEvents {
+  'connection.opened': { app: string; socketId: string };
+  'connection.closed': { app: string; socketId: string; code: number };
+  'channel.occupied': ChannelRef;
+  'channel.vacated': ChannelRef;
+  'member.added': MemberEvent;
+  'member.removed': MemberEvent;
+  'client.event': ChannelRef & { event: string; data: unknown; socketId: string; userId?: string };
+  'cache.miss': ChannelRef;
+  'subscription.count': ChannelRef & { count: number };
+  'notification.accepted': { app: string; id: string };
+  'notification.completed': { app: string; id: string; sent: number; failed: number };
+  'notification.failed': { app: string; id: string; sent: number; failed: number; reason: string };
+  'apns.token_invalid': { app: string; notificationId: string; token: string; reason: string; timestamp?: number };
+}
+
+export type HeraldEventName = keyof HeraldEvents;
+export type Listener<K extends HeraldEventName> = (payload: HeraldEvents[K]) => void;
+
+/** The one in-process bus. A throwing subscriber is reported, never allowed to break the publisher. */
+export class EventBus {
+  private readonly emitter = new EventEmitter({ captureRejections: false });
+
+  constructor(private readonly onListenerError: (event: string, err: unknown) => void = () => {}) {
+    this.emitter.setMaxListeners(100);
+  }
+
+  on<K extends HeraldEventName>(event: K, listener: Listener<K>): () => void {
+    const wrapped = (payload: HeraldEvents[K]): void => {
+      try {
+        listener(payload);
+      } catch (err) {
+        this.onListenerError(event, err);
+      }
+    };
+    this.emitter.on(event, wrapped);
+    return () => this.emitter.off(event, wrapped);
+  }
+
+  emit<K extends HeraldEventName>(event: K, payload: HeraldEvents[K]): void {
+    this.emitter.emit(event, payload);
+  }
+
+  /** For tests: drop every subscriber of one event (or all). */
+  clear(event?: HeraldEventName): void {
+    if (event) this.emitter.removeAllListeners(event);
+    else this.emitter.removeAllListeners();
+  }
+}

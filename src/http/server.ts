@@ -1,0 +1,168 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import Fastify from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { App, AppStore } from '../apps/app-store.js';
+import type { Logger } from '../log/logger.js';
+import type { Service } from '../lib/service.js';
+import type { Metrics } from '../metrics/metrics.js';
+import { verifyPusherSignature } from './pusher-signature.js';
+import type { QueryParams } from './pusher-signature.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The raw request body, kept for body_md5 verification. */
+    rawBody?: Buffer;
+    /** The app of a signed `/apps/{id}/...` request, set once its signature verified. */
+    heraldApp?: App;
+  }
+}
+
+export type UpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
+export type RouteModule = (server: FastifyInstance, helpers: RouteHelpers) => void;
+
+export interface RouteHelpers {
+  /** The verified app of a signed request; only valid inside routes registered under `/apps/:appId/`. */
+  appOf(request: FastifyRequest): App;
+}
+
+export interface HttpServerOptions {
+  host: string;
+  port: number;
+  maxBodyBytes: number;
+  apps: AppStore;
+  log: Logger;
+  metrics: Metrics;
+}
+
+/**
+ * The HTTP API and WebSocket listener on server.port. Routes under `/apps/:appId/`
+ * are Pusher-signed; modules add their routes and the gateway claims upgrades.
+ */
+export class HttpServer implements Service {
+  readonly name = 'http';
+  readonly fastify: FastifyInstance;
+  private upgradeHandler: UpgradeHandler | undefined;
+  private boundPort = 0;
+
+  constructor(private readonly options: HttpServerOptions) {
+    this.fastify = Fastify({
+      logger: false,
+      bodyLimit: options.maxBodyBytes,
+      genReqId: () => randomUUID(),
+      routerOptions: { maxParamLength: 512 },
+      return503OnClosing: true,
+      forceCloseConnections: true,
+    });
+    this.installParsers();
+    this.installHooks();
+    this.fastify.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      if (this.upgradeHandler) this.upgradeHandler(req, socket, head);
+      else socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
+    });
+  }
+
+  get port(): number {
+    return this.boundPort;
+  }
+
+  onUpgrade(handler: UpgradeHandler): void {
+    this.upgradeHandler = handler;
+  }
+
+  addRoutes(module: RouteModule): void {
+    const helpers: RouteHelpers = {
+      appOf: (request) => {
+        if (!request.heraldApp) throw new Error('appOf used on a route without signature verification');
+        return request.heraldApp;
+      },
+    };
+    module(this.fastify, helpers);
+  }
+
+  async start(): Promise<void> {
+    await this.fastify.listen({ host: this.options.host, port: this.options.port });
+    const address = this.fastify.server.address();
+    this.boundPort = typeof address === 'object' && address ? address.port : this.options.port;
+  }
+
+  async stop(deadline: AbortSignal): Promise<void> {
+    const closing = this.fastify.close();
+    await Promise.race([closing, new Promise<void>((resolve) => deadline.addEventListener('abort', () => resolve(), { once: true }))]);
+  }
+
+  private installParsers(): void {
+    this.fastify.removeAllContentTypeParsers();
+    this.fastify.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
+      const raw = body as Buffer;
+      request.rawBody = raw;
+      if (raw.length === 0) {
+        done(null, {});
+        return;
+      }
+      try {
+        done(null, JSON.parse(raw.toString('utf8')) as unknown);
+      } catch {
+        done(Object.assign(new Error('Request body is not valid JSON'), { statusCode: 400 }), undefined);
+      }
+    });
+    this.fastify.addContentTypeParser('*', { parseAs: 'buffer' }, (request, body, done) => {
+      const raw = body as Buffer;
+      request.rawBody = raw;
+      if (raw.length === 0) done(null, undefined);
+      else done(Object.assign(new Error('Content-Type must be application/json'), { statusCode: 415 }), undefined);
+    });
+  }
+
+  private installHooks(): void {
+    const { apps, log, metrics } = this.options;
+
+    this.fastify.addHook('preHandler', async (request, reply) => {
+      const appId = (request.params as Record<string, string> | undefined)?.appId;
+      if (appId === undefined || !request.routeOptions.url?.startsWith('/apps/:appId')) return;
+      const app = apps.byId(appId);
+      if (!app) return sendError(reply, 404, `Unknown app id '${appId.slice(0, 64)}'`);
+      const path = request.url.split('?', 1)[0] ?? request.url;
+      const result = verifyPusherSignature(
+        { method: request.method, path, query: request.query as QueryParams, rawBody: request.rawBody },
+        app,
+      );
+      if (!result.ok) {
+        log.debug({ reqId: request.id, app: app.id, route: request.routeOptions.url, error: result.error }, 'request signature refused');
+        return sendError(reply, result.status, result.error);
+      }
+      if (!app.enabled) return sendError(reply, 403, 'App is disabled');
+      request.heraldApp = app;
+      return undefined;
+    });
+
+    this.fastify.addHook('onResponse', async (request, reply) => {
+      const route = request.routeOptions.url ?? 'unmatched';
+      const labels = { route, method: request.method, status: String(reply.statusCode) };
+      metrics.httpRequests.inc(labels);
+      metrics.httpDuration.observe(labels, reply.elapsedTime / 1000);
+      const level = reply.statusCode >= 500 ? 'error' : 'debug';
+      log[level]({ reqId: request.id, method: request.method, route, status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'http request');
+    });
+
+    this.fastify.setNotFoundHandler((request, reply) => sendError(reply, 404, `No route for ${request.method} ${request.url.split('?', 1)[0]}`));
+
+    this.fastify.setErrorHandler((err: Error & { statusCode?: number; code?: string }, request, reply) => {
+      const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500;
+      if (status >= 500) log.error({ reqId: request.id, err }, 'http handler failed');
+      const message =
+        err.code === 'FST_ERR_CTP_BODY_TOO_LARGE'
+          ? 'Request body is larger than the limit'
+          : status >= 500
+            ? 'Internal server error'
+            : err.message;
+      return sendError(reply, status, message);
+    });
+  }
+}
+
+/** Every error answer has the same shape: `{"error": "..."}` plus optional details. */
+export function sendError(reply: FastifyReply, status: number, error: string, extra: Record<string, unknown> = {}): FastifyReply {
+  return reply.code(status).type('application/json').send({ error, ...extra });
+}

@@ -1,0 +1,117 @@
+import { StaticAppStore } from './apps/app-store.js';
+import type { HeraldConfig } from './config/load.js';
+import { DEMO_APP } from './config/schema.js';
+import { EventBus } from './delivery/events.js';
+import { Readiness } from './http/readiness.js';
+import { channelRoutes } from './http/routes/channels.js';
+import { healthRoutes } from './http/routes/health.js';
+import { HttpServer } from './http/server.js';
+import { deadlineAfter } from './lib/deadline.js';
+import type { Service } from './lib/service.js';
+import { version } from './lib/version.js';
+import type { Logger } from './log/logger.js';
+import { MetricsServer } from './metrics/metrics-server.js';
+import { createMetrics } from './metrics/metrics.js';
+
+export interface RunningHerald {
+  readonly httpPort: number;
+  readonly metricsPort: number | undefined;
+  /** Stops services in reverse order of start, each bounded by the grace period. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+/** The composition root: the only place that picks implementations and wires them together. */
+export async function startHerald(config: HeraldConfig, log: Logger): Promise<RunningHerald> {
+  const metrics = createMetrics();
+  metrics.buildInfo.set({ version }, 1);
+  const events = new EventBus((event, err) => log.error({ event, err }, 'event subscriber failed'));
+  const apps = new StaticAppStore(config.apps);
+  const readiness = new Readiness();
+
+  const http = new HttpServer({
+    host: config.server.host,
+    port: config.server.port,
+    maxBodyBytes: config.server.maxBodyBytes,
+    apps,
+    log: log.child({ module: 'http' }),
+    metrics,
+  });
+  http.addRoutes(healthRoutes(readiness));
+  http.addRoutes(channelRoutes);
+
+  const metricsServer = config.metrics.enabled
+    ? new MetricsServer({
+        host: config.metrics.host,
+        port: config.metrics.port,
+        metrics,
+        onScrape: async () => {
+          metrics.ready.set(readiness.report().ready ? 1 : 0);
+        },
+      })
+    : undefined;
+
+  void events;
+  const services: Service[] = [...(metricsServer ? [metricsServer] : []), http];
+  const started: Service[] = [];
+  try {
+    for (const service of services) {
+      await service.start();
+      started.push(service);
+    }
+  } catch (err) {
+    await stopAll(started, deadlineAfter(config.server.shutdownGraceMs), log);
+    throw err;
+  }
+
+  warnAboutDemoCredentials(config, log);
+  log.info(
+    {
+      http: `http://${config.server.host}:${http.port}`,
+      websocket: `ws://${config.server.host}:${http.port}/app/{key}`,
+      metrics: metricsServer ? `http://${config.metrics.host}:${metricsServer.port}/metrics` : 'disabled',
+      httpPort: http.port,
+      metricsPort: metricsServer?.port,
+      mode: config.redis.url ? 'redis' : 'embedded',
+      apps: config.apps.map((app) => app.id),
+      version,
+    },
+    'listening',
+  );
+
+  let stopping: Promise<void> | undefined;
+  return {
+    httpPort: http.port,
+    metricsPort: metricsServer?.port,
+    stop(graceMs = config.server.shutdownGraceMs) {
+      stopping ??= (async () => {
+        readiness.markDraining();
+        await stopAll(started, deadlineAfter(graceMs), log);
+      })();
+      return stopping;
+    },
+  };
+}
+
+async function stopAll(services: readonly Service[], deadline: AbortSignal, log: Logger): Promise<void> {
+  for (const service of [...services].reverse()) {
+    try {
+      await service.stop(deadline);
+      log.debug({ service: service.name }, 'service stopped');
+    } catch (err) {
+      log.error({ service: service.name, err }, 'service failed to stop cleanly');
+    }
+  }
+}
+
+const loopback = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
+
+function warnAboutDemoCredentials(config: HeraldConfig, log: Logger): void {
+  const exposed = !loopback.test(config.server.host);
+  const demoApps = config.apps.filter((app) => app.secret === DEMO_APP.secret || app.key === DEMO_APP.key);
+  if (exposed && demoApps.length > 0) {
+    log.warn(
+      { host: config.server.host, apps: demoApps.map((app) => app.id) },
+      '!!! DEMO CREDENTIALS ON A NON-LOOPBACK ADDRESS: anyone who can reach this port can publish and subscribe. Configure apps[] with real secrets. !!!',
+    );
+  }
+}

@@ -1,0 +1,84 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/**
+ * Every metric Herald exports, in one place. Labels are fixed here and bounded:
+ * app, type, status, reason, route, method, state, direction — never a token,
+ * user, socket or channel name.
+ */
+const PREFIX = 'herald_';
+
+function counter<L extends string>(registry: Registry, name: string, help: string, labelNames: readonly L[]): Counter<L> {
+  return new Counter({ name: PREFIX + name, help, labelNames, registers: [registry] });
+}
+
+function gauge<L extends string>(registry: Registry, name: string, help: string, labelNames: readonly L[]): Gauge<L> {
+  return new Gauge({ name: PREFIX + name, help, labelNames, registers: [registry] });
+}
+
+function histogram<L extends string>(
+  registry: Registry,
+  name: string,
+  help: string,
+  labelNames: readonly L[],
+  buckets: number[],
+): Histogram<L> {
+  return new Histogram({ name: PREFIX + name, help, labelNames, buckets, registers: [registry] });
+}
+
+const latencyBuckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+const jobBuckets = [0.01, 0.05, 0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
+
+export function createMetrics(options: { defaults?: boolean } = {}) {
+  const registry = new Registry();
+  if (options.defaults !== false) collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 20 });
+  const r = registry;
+  return {
+    registry,
+    // process and service
+    ready: gauge(r, 'ready', 'Whether this process reports ready (1) or not (0).', []),
+    buildInfo: gauge(r, 'build_info', 'Always 1; labels carry the version.', ['version']),
+    eventLoopLagSeconds: gauge(r, 'event_loop_lag_seconds', 'Event-loop delay p99 over the last scrape interval.', []),
+    // HTTP API
+    httpRequests: counter(r, 'http_requests_total', 'HTTP API requests by route, method and status.', ['route', 'method', 'status']),
+    httpDuration: histogram(r, 'http_request_duration_seconds', 'HTTP API request duration.', ['route', 'method', 'status'], latencyBuckets),
+    // WebSocket gateway
+    wsConnections: gauge(r, 'ws_connections', 'Open WebSocket connections.', ['app']),
+    wsConnectionsTotal: counter(r, 'ws_connections_total', 'WebSocket connections accepted.', ['app']),
+    wsDisconnections: counter(r, 'ws_disconnections_total', 'WebSocket connections closed, by reason.', ['app', 'reason']),
+    wsRefused: counter(r, 'ws_connections_refused_total', 'WebSocket connections refused at handshake, by reason.', ['reason']),
+    wsMessagesIn: counter(r, 'ws_messages_received_total', 'WebSocket frames received.', ['app']),
+    wsMessagesOut: counter(r, 'ws_messages_sent_total', 'WebSocket frames sent.', ['app']),
+    wsBytesIn: counter(r, 'ws_received_bytes_total', 'WebSocket payload bytes received.', ['app']),
+    wsBytesOut: counter(r, 'ws_sent_bytes_total', 'WebSocket payload bytes sent.', ['app']),
+    wsErrors: counter(r, 'ws_protocol_errors_total', 'Bad WebSocket input answered with an error, by reason.', ['app', 'reason']),
+    channels: gauge(r, 'channels', 'Occupied channels on this node, by type.', ['app', 'type']),
+    presenceMembers: gauge(r, 'presence_members', 'Presence members on this node.', ['app']),
+    clientEventsRejected: counter(r, 'client_events_rejected_total', 'Client events refused, by reason.', ['app', 'reason']),
+    eventsPublished: counter(r, 'events_published_total', 'Channel events published, by source (api, client, notification).', ['app', 'type']),
+    adapterMessages: counter(r, 'adapter_messages_total', 'Fanout messages through the adapter, by direction.', ['direction']),
+    redisConnected: gauge(r, 'redis_connected', 'Whether the Redis connection is up (1) or not (0).', []),
+    // queue and delivery
+    notifications: counter(r, 'notifications_total', 'Notifications by outcome (accepted, duplicate, completed, failed, expired, invalid).', ['app', 'status']),
+    queueJobs: gauge(r, 'queue_jobs', 'Queue jobs by state.', ['state']),
+    queueOldestWaitingSeconds: gauge(r, 'queue_oldest_waiting_seconds', 'Age of the oldest waiting job.', []),
+    jobDuration: histogram(r, 'job_duration_seconds', 'Notification job processing time, by outcome.', ['status'], jobBuckets),
+    enqueueToSendSeconds: histogram(r, 'enqueue_to_first_send_seconds', 'Time from enqueue to the first APNs request.', ['app'], jobBuckets),
+    chunksRetried: counter(r, 'chunks_retried_total', 'Token chunks rescheduled for retry.', ['app', 'reason']),
+    invalidJobs: counter(r, 'invalid_jobs_total', 'Queue jobs whose data failed validation.', []),
+    // APNs
+    apnsRequests: counter(r, 'apns_requests_total', 'APNs requests by app, HTTP status and reason.', ['app', 'status', 'reason']),
+    apnsDuration: histogram(r, 'apns_request_duration_seconds', 'APNs request latency.', ['app'], latencyBuckets),
+    apnsInFlight: gauge(r, 'apns_in_flight', 'APNs requests in flight.', ['app']),
+    apnsSessions: gauge(r, 'apns_sessions', 'Open APNs HTTP/2 sessions.', ['app']),
+    apnsSessionsReplaced: counter(r, 'apns_sessions_replaced_total', 'APNs sessions replaced, by reason (goaway, ping, error).', ['app', 'reason']),
+    apnsRetries: counter(r, 'apns_retries_total', 'APNs requests retried, by reason.', ['app', 'reason']),
+    apnsInvalidTokens: counter(r, 'apns_invalid_tokens_total', 'Device tokens reported invalid, by reason.', ['app', 'reason']),
+    apnsCertExpiry: gauge(r, 'apns_certificate_expiry_timestamp_seconds', 'APNs certificate notAfter as UNIX seconds.', ['app']),
+    apnsCredentialsOk: gauge(r, 'apns_credentials_ok', 'Whether the app\'s APNs credentials are usable (1) or refused (0).', ['app']),
+    // webhooks
+    webhookDeliveries: counter(r, 'webhook_deliveries_total', 'Webhook POSTs by outcome (delivered, failed, dead).', ['app', 'status']),
+    webhookDeadLetters: gauge(r, 'webhook_dead_letters', 'Webhook batches in the dead-letter list.', []),
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;
