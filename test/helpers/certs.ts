@@ -164,11 +164,12 @@ function caCert(commonName: string, key: KeyObject, now: number): forge.pki.Cert
 }
 
 function appleClientCert(key: KeyObject, issuer: Issuer, notBefore: number, notAfter: number): forge.pki.Certificate {
-  const utf8Tag = forge.asn1.Type.UTF8;
+  // forge's typings call valueTagClass a class; forge itself uses it as the value's tag (UTF8String here).
+  const utf8Tag = forge.asn1.Type.UTF8 as unknown as forge.asn1.Class;
   return issue({
     subject: [
-      { type: '0.9.2342.19200300.100.1.1', value: BUNDLE_ID, valueTagClass: utf8Tag } as forge.pki.CertificateField,
-      { name: 'commonName', value: `Apple Development IOS Push Services: ${BUNDLE_ID}`, valueTagClass: utf8Tag } as forge.pki.CertificateField,
+      { type: '0.9.2342.19200300.100.1.1', value: BUNDLE_ID, valueTagClass: utf8Tag },
+      { name: 'commonName', value: `Apple Development IOS Push Services: ${BUNDLE_ID}`, valueTagClass: utf8Tag },
       { name: 'organizationalUnitName', value: TEAM_ID },
       { name: 'organizationName', value: 'Example Corp' },
       { name: 'countryName', value: 'US' },
