@@ -6,7 +6,7 @@ import { Readiness } from './http/readiness.js';
 import { channelRoutes } from './http/routes/channels.js';
 import { healthRoutes } from './http/routes/health.js';
 import { HttpServer } from './http/server.js';
-import { deadlineAfter } from './lib/deadline.js';
+import { deadlineAfter, sleep } from './lib/deadline.js';
 import type { Service } from './lib/service.js';
 import { version } from './lib/version.js';
 import type { Logger } from './log/logger.js';
@@ -85,6 +85,8 @@ export async function startHerald(config: HeraldConfig, log: Logger): Promise<Ru
     stop(graceMs = config.server.shutdownGraceMs) {
       stopping ??= (async () => {
         readiness.markDraining();
+        // Let load balancers see /ready fail before listeners close.
+        if (config.server.drainDelayMs > 0) await sleep(config.server.drainDelayMs);
         await stopAll(started, deadlineAfter(graceMs), log);
       })();
       return stopping;

@@ -132,6 +132,7 @@ export const configSchema = z
         port: port.default(6001),
         maxBodyBytes: positiveInt.default(1024 * 1024),
         shutdownGraceMs: positiveInt.default(10_000),
+        drainDelayMs: z.number().int().min(0).max(120_000).default(0),
       })
       .prefault({}),
     metrics: z

@@ -1,0 +1,82 @@
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { describe, it } from 'node:test';
+import { parse } from 'yaml';
+
+// No Docker engine runs here, so the container files are checked against what they build from.
+const dockerfile = readFileSync('Dockerfile', 'utf8');
+const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as { scripts: Record<string, string>; bin: Record<string, string> };
+const stages = dockerfile.split(/^FROM /m).slice(1);
+const finalStage = stages[stages.length - 1] ?? '';
+
+describe('Dockerfile', () => {
+  it('is multi-stage with production dependencies only in the final stage', () => {
+    assert.ok(stages.length >= 2, 'expected a build stage and a runtime stage');
+    assert.match(stages[0] ?? '', /RUN npm ci\b(?!.*--omit=dev)/);
+    assert.match(finalStage, /RUN npm ci --omit=dev/);
+    assert.match(finalStage, /COPY --from=build \/app\/dist\/src/);
+  });
+
+  it('builds with a script that package.json defines', () => {
+    const runs = [...dockerfile.matchAll(/RUN npm run (\S+)/g)].map((m) => m[1]!);
+    assert.ok(runs.length > 0);
+    for (const script of runs) assert.ok(pkg.scripts[script], `npm run ${script} is not in package.json`);
+    assert.equal(pkg.scripts.build, 'tsc -p tsconfig.build.json');
+  });
+
+  it('starts the same entry point as the package bin, with node as the signal receiver', () => {
+    const cmd = /^CMD (\[.*\])$/m.exec(finalStage)?.[1];
+    assert.ok(cmd, 'CMD in exec form');
+    const argv = JSON.parse(cmd) as string[];
+    assert.equal(argv[0], 'node', 'node receives SIGTERM directly, not through npm or a shell');
+    assert.equal(argv[1], pkg.bin.herald);
+    assert.equal(argv[2], 'start');
+    assert.match(finalStage, /ENTRYPOINT \["\/usr\/bin\/tini", "--"\]/);
+  });
+
+  it('copies only paths that exist in the repository', () => {
+    for (const match of dockerfile.matchAll(/^COPY (?!--from)(.+) \S+$/gm)) {
+      for (const source of match[1]!.split(/\s+/)) assert.ok(existsSync(source), `COPY source ${source} is missing`);
+    }
+  });
+
+  it('runs as a non-root user, listens on all interfaces, exposes both ports and checks /health', () => {
+    assert.match(finalStage, /^USER (?!root)\w+/m);
+    assert.match(finalStage, /HERALD_HOST=0\.0\.0\.0/);
+    assert.match(finalStage, /^EXPOSE 6001 9601$/m);
+    assert.match(finalStage, /HEALTHCHECK[\s\S]*\/health/);
+  });
+
+  it('keeps node_modules and build output out of the context', () => {
+    const ignore = readFileSync('.dockerignore', 'utf8').split('\n');
+    assert.ok(ignore.includes('node_modules'));
+    assert.ok(ignore.includes('dist'));
+  });
+});
+
+describe('deploy/compose.yaml', () => {
+  const compose = parse(readFileSync('deploy/compose.yaml', 'utf8')) as {
+    services: Record<string, { build?: { context: string; dockerfile: string }; ports?: string[]; environment?: Record<string, string>; volumes?: string[]; image?: string }>;
+  };
+
+  it('runs Herald from this Dockerfile against the Redis service', () => {
+    const herald = compose.services.herald;
+    assert.ok(herald?.build);
+    assert.ok(existsSync(`deploy/${herald.build.context}/${herald.build.dockerfile}`));
+    assert.equal(herald.environment?.HERALD_REDIS_URL, 'redis://redis:6379');
+    assert.ok(compose.services.redis?.image?.startsWith('redis:'));
+    for (const volume of herald.volumes ?? []) {
+      const source = volume.split(':')[0]!;
+      if (source.startsWith('.')) assert.ok(existsSync(`deploy/${source}`), `mounted ${source} is missing`);
+    }
+  });
+
+  it('publishes the API and metrics ports, and Prometheus scrapes the metrics port', () => {
+    const ports = (compose.services.herald?.ports ?? []).map((p) => p.split(':').pop());
+    assert.ok(ports.includes('6001'));
+    assert.ok(ports.includes('9601'));
+    const prometheus = parse(readFileSync('deploy/prometheus/prometheus.yml', 'utf8')) as { scrape_configs: Array<{ static_configs: Array<{ targets: string[] }> }> };
+    const targets = prometheus.scrape_configs.flatMap((c) => c.static_configs.flatMap((s) => s.targets));
+    assert.ok(targets.some((t) => t.endsWith(':9601')));
+  });
+});
