@@ -1,0 +1,31 @@
+import type { DeadLetter } from './webhook-job.js';
+
+export interface DeadLetterFilter {
+  app?: string | undefined;
+  /** Only these entries; all matching entries when absent. */
+  ids?: readonly string[] | undefined;
+}
+
+/**
+ * Where webhook batches go after their last failed attempt. The memory store lives
+ * in the running process (embedded mode); the Redis store is shared by every
+ * process on that Redis and by the CLI.
+ */
+export interface DeadLetterStore {
+  /** Adds an entry; returns how many of the oldest entries were dropped to stay within the cap. */
+  add(entry: DeadLetter): Promise<{ dropped: number }>;
+  list(filter?: DeadLetterFilter): Promise<DeadLetter[]>;
+  /** Removes and returns the matching entries; with concurrent callers each entry goes to exactly one. */
+  take(filter: DeadLetterFilter): Promise<DeadLetter[]>;
+  size(): Promise<number>;
+}
+
+/** Enough to keep a long outage's worth of batches without letting one bad endpoint eat memory. */
+export const MAX_DEAD_LETTERS = 10_000;
+
+export function matchesFilter(entry: DeadLetter, filter: DeadLetterFilter | undefined): boolean {
+  if (!filter) return true;
+  if (filter.app !== undefined && entry.job.app !== filter.app) return false;
+  if (filter.ids !== undefined && !filter.ids.includes(entry.id)) return false;
+  return true;
+}

@@ -1,0 +1,175 @@
+import { randomUUID } from 'node:crypto';
+import type { AppStore } from '../../apps/app-store.js';
+import type { HeraldConfig } from '../../config/load.js';
+import { backoffDelay } from '../../lib/backoff.js';
+import type { Service } from '../../lib/service.js';
+import type { Logger } from '../../log/logger.js';
+import type { Metrics } from '../../metrics/metrics.js';
+import type { JobResult, QueueDriver, QueueJob } from '../../queue/queue-driver.js';
+import type { EventBus } from '../events.js';
+import type { DeadLetterFilter, DeadLetterStore } from './dead-letter-store.js';
+import { WebhookBatcher } from './webhook-batcher.js';
+import { subscribeWebhookEvents } from './webhook-event.js';
+import { parseWebhookJob } from './webhook-job.js';
+import type { DeadLetter, WebhookJob } from './webhook-job.js';
+import { postWebhook } from './webhook-post.js';
+import type { Fetch } from './webhook-post.js';
+
+export type WebhookSettings = HeraldConfig['webhooks'];
+
+export interface WebhookServiceOptions {
+  apps: AppStore;
+  events: EventBus;
+  /** The `webhooks` queue, of the same kind (memory or BullMQ) as the notifications queue. */
+  queue: QueueDriver<WebhookJob>;
+  deadLetters: DeadLetterStore;
+  settings: WebhookSettings;
+  log: Logger;
+  metrics: Metrics;
+  /** Parallel POSTs from this process. */
+  concurrency?: number;
+  /** Whether this process consumes the queue (a producer-only process batches and enqueues). */
+  consume?: boolean;
+  fetch?: Fetch;
+}
+
+/** Refreshes the dead-letter gauge now and then, so it also reflects other processes sharing the Redis list. */
+const GAUGE_REFRESH_MS = 15_000;
+
+/**
+ * Bus events → per-app batches → signed jobs on the webhook queue → POSTs with
+ * exponential backoff and jitter → after the last attempt, the dead-letter list.
+ */
+export class WebhookService implements Service {
+  readonly name = 'webhooks';
+  private readonly batcher: WebhookBatcher;
+  private readonly log: Logger;
+  private unsubscribe: (() => void) | undefined;
+  private gaugeTimer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly options: WebhookServiceOptions) {
+    this.log = options.log;
+    this.batcher = new WebhookBatcher({
+      apps: options.apps,
+      batchMs: options.settings.batchMs,
+      enqueue: async (job) => {
+        await options.queue.enqueue(randomUUID(), job);
+      },
+      onEnqueueError: (job, err) =>
+        this.log.error({ app: job.app, events: job.events, target: targetOf(job.url), err }, 'webhook batch could not be queued'),
+    });
+  }
+
+  async start(): Promise<void> {
+    this.unsubscribe = subscribeWebhookEvents(this.options.events, (app, event) => this.batcher.add(app, event));
+    if (this.options.consume !== false) {
+      this.options.queue.consume((job, signal) => this.deliver(job, signal), { concurrency: this.options.concurrency ?? 8 });
+    }
+    await this.refreshDeadLetterGauge();
+    this.gaugeTimer = setInterval(() => void this.refreshDeadLetterGauge(), GAUGE_REFRESH_MS).unref();
+  }
+
+  async stop(_deadline: AbortSignal): Promise<void> {
+    this.unsubscribe?.();
+    this.unsubscribe = undefined;
+    clearInterval(this.gaugeTimer);
+    await this.batcher.flush();
+  }
+
+  async listDeadLetters(filter?: DeadLetterFilter): Promise<DeadLetter[]> {
+    return this.options.deadLetters.list(filter);
+  }
+
+  /** Moves matching dead letters back onto the queue with a fresh attempt count; returns them. */
+  async replayDeadLetters(filter: DeadLetterFilter): Promise<DeadLetter[]> {
+    const replayed = await replayDeadLetters(this.options.deadLetters, this.options.queue, filter);
+    if (replayed.length > 0) this.log.info({ app: filter.app, count: replayed.length }, 'webhook dead letters replayed');
+    await this.refreshDeadLetterGauge();
+    return replayed;
+  }
+
+  private async deliver(queued: QueueJob<WebhookJob>, signal: AbortSignal): Promise<JobResult> {
+    const parsed = parseWebhookJob(queued.data);
+    if (!parsed.ok) {
+      this.log.error({ job: queued.id, error: parsed.error }, 'webhook job data is invalid: dropped');
+      return { type: 'failed', reason: `invalid webhook job: ${parsed.error}` };
+    }
+    const job = parsed.job;
+    const { settings, metrics } = this.options;
+    const hook = this.options.apps.byId(job.app)?.webhooks.find((candidate) => candidate.url === job.url);
+    if (!hook) return this.toDeadLetters(queued, job, 'webhook is no longer configured');
+
+    const outcome = await postWebhook(job, hook.headers, settings.timeoutMs, signal, this.options.fetch);
+    if (outcome.ok) {
+      metrics.webhookDeliveries.inc({ app: job.app, status: 'delivered' });
+      this.log.debug({ app: job.app, target: targetOf(job.url), events: job.events, attempt: queued.attempt }, 'webhook delivered');
+      return { type: 'done' };
+    }
+    if (signal.aborted) return { type: 'retry', afterMs: 0, reason: outcome.error };
+    metrics.webhookDeliveries.inc({ app: job.app, status: 'failed' });
+    if (queued.attempt < settings.maxAttempts) {
+      const afterMs = backoffDelay(queued.attempt, { baseMs: settings.backoffBaseMs, maxMs: settings.backoffMaxMs });
+      this.log.info(
+        { app: job.app, target: targetOf(job.url), attempt: queued.attempt, maxAttempts: settings.maxAttempts, error: outcome.error, retryInMs: afterMs },
+        'webhook delivery failed: will retry',
+      );
+      return { type: 'retry', afterMs, reason: outcome.error };
+    }
+    return this.toDeadLetters(queued, job, outcome.error);
+  }
+
+  private async toDeadLetters(queued: QueueJob<WebhookJob>, job: WebhookJob, error: string): Promise<JobResult> {
+    const entry: DeadLetter = { id: queued.id, job, attempts: queued.attempt, lastError: error, failedAt: Date.now() };
+    const { dropped } = await this.options.deadLetters.add(entry);
+    this.options.metrics.webhookDeliveries.inc({ app: job.app, status: 'dead' });
+    this.log.warn(
+      { app: job.app, target: targetOf(job.url), deadLetter: entry.id, events: job.events, attempts: queued.attempt, error },
+      'webhook batch moved to the dead-letter list',
+    );
+    if (dropped > 0) this.log.error({ dropped }, 'webhook dead-letter list is full: oldest entries dropped');
+    await this.refreshDeadLetterGauge();
+    return { type: 'failed', reason: `dead-lettered: ${error}` };
+  }
+
+  private async refreshDeadLetterGauge(): Promise<void> {
+    try {
+      this.options.metrics.webhookDeadLetters.set(await this.options.deadLetters.size());
+    } catch (err) {
+      this.log.debug({ err }, 'webhook dead-letter size unavailable');
+    }
+  }
+}
+
+/**
+ * Claims matching entries and enqueues each under a new job id (the old id may
+ * still be known to the queue as failed). Used by the daemon and by the CLI
+ * against a shared Redis.
+ */
+export async function replayDeadLetters(
+  store: DeadLetterStore,
+  queue: Pick<QueueDriver<WebhookJob>, 'enqueue'>,
+  filter: DeadLetterFilter,
+): Promise<DeadLetter[]> {
+  const taken = await store.take(filter);
+  const replayed: DeadLetter[] = [];
+  for (const [index, entry] of taken.entries()) {
+    try {
+      await queue.enqueue(randomUUID(), entry.job);
+      replayed.push(entry);
+    } catch (err) {
+      // Put back what could not be queued so nothing is lost, then report the failure.
+      for (const rest of taken.slice(index)) await store.add(rest);
+      throw err;
+    }
+  }
+  return replayed;
+}
+
+/** What logs may show of a webhook URL: its origin. Paths and queries often carry tokens. */
+export function targetOf(url: string): string {
+  try {
+    return new URL(url).origin;
+  } catch {
+    return '[invalid url]';
+  }
+}
