@@ -3,6 +3,7 @@ import type { HeraldConfig } from '../config/load.js';
 import { isHeraldError } from '../errors.js';
 import { createLogger } from '../log/logger.js';
 import { startHerald } from '../main.js';
+import type { RunningHerald } from '../main.js';
 
 export async function runStart(options: { config?: string }): Promise<number> {
   let config: HeraldConfig;
@@ -16,28 +17,15 @@ export async function runStart(options: { config?: string }): Promise<number> {
     throw err;
   }
   const log = createLogger(config.log);
-  let herald;
-  try {
-    herald = await startHerald(config, log);
-  } catch (err) {
-    log.fatal({ err }, 'start-up failed');
-    console.error(`herald: start-up failed: ${err instanceof Error ? err.message : String(err)}`);
-    return 1;
-  }
-  if (config.demo) printDemoBanner(config, herald.httpPort, herald.metricsPort);
-
+  // Handlers go in before start-up so a signal during start-up is honoured once listening.
+  let herald: RunningHerald | undefined;
+  let pendingSignal: NodeJS.Signals | undefined;
   let signals = 0;
-  const onSignal = (signal: NodeJS.Signals): void => {
-    signals += 1;
-    if (signals > 1) {
-      log.warn({ signal }, 'second signal: exiting at once');
-      process.exit(130);
-    }
+  const shutdown = (running: RunningHerald, signal: NodeJS.Signals): void => {
     log.info({ signal, graceMs: config.server.shutdownGraceMs }, 'shutting down');
-    herald.stop().then(
+    running.stop().then(
       () => {
         log.info('stopped');
-        log.flush?.();
         process.exit(0);
       },
       (err: unknown) => {
@@ -46,8 +34,27 @@ export async function runStart(options: { config?: string }): Promise<number> {
       },
     );
   };
+  const onSignal = (signal: NodeJS.Signals): void => {
+    signals += 1;
+    if (signals > 1) {
+      log.warn({ signal }, 'second signal: exiting at once');
+      process.exit(130);
+    }
+    if (herald) shutdown(herald, signal);
+    else pendingSignal = signal;
+  };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
+
+  try {
+    herald = await startHerald(config, log);
+  } catch (err) {
+    log.fatal({ err }, 'start-up failed');
+    console.error(`herald: start-up failed: ${err instanceof Error ? err.message : String(err)}`);
+    return 1;
+  }
+  if (config.demo) printDemoBanner(config, herald.httpPort, herald.metricsPort);
+  if (pendingSignal) shutdown(herald, pendingSignal);
   return 0;
 }
 
