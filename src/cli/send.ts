@@ -1,13 +1,207 @@
-const sendUsage = `Usage: herald send --app ID --token HEX [--title T --body B | --payload JSON] [--channel C --event E --data JSON]
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { HeraldClient } from '../client/herald-client.js';
+import { HeraldClientError } from '../client/client-error.js';
+import type { NotificationInput, NotificationStatus } from '../client/types.js';
+import { sleep } from '../lib/deadline.js';
+import { resolveAppTarget } from './app-target.js';
 
-Enqueues one notification through the HTTP API and prints its id and final status.`;
+const sendUsage = `Usage: herald send --app ID --token HEX [--title T --body B | --payload JSON]
+                   [--channel C --event E --data JSON] [options]
 
-/** `herald send` needs the notification pipeline; until it exists, say so plainly. */
+Enqueues one notification through the HTTP API (signed like the Pusher API),
+prints its id, then waits for its final status, printing progress while tokens
+are being delivered.
+
+Notification:
+  --app ID             the app (required)
+  --token HEX          a device token; repeat, or separate with commas
+  --tokens-file FILE   device tokens, one per line
+  --title T, --body B  an alert payload {"aps":{"alert":{"title","body"}}}
+  --payload JSON       the whole APNs payload instead of --title/--body
+  --channel C          a realtime channel; repeat, or separate with commas
+  --event E            the realtime event name
+  --data JSON          the realtime event data (JSON; quote a string: '"hi"')
+  --id ID              the idempotency key (generated when absent)
+
+Where and as whom:
+  --url URL            Herald's HTTP API (default: HERALD_URL, else server.host:port of the config)
+  --key K --secret S   the app's credentials (default: HERALD_APP_KEY / HERALD_APP_SECRET[_FILE],
+                       else the app in --config)
+  --config FILE        YAML or JSON configuration (also HERALD_CONFIG; default: the demo app)
+
+Waiting:
+  --no-wait            print the id and exit
+  --timeout SECONDS    how long to wait for the final status (default 300)
+  --json               print the final status as JSON
+
+Exit status: 0 completed with every token accepted, 1 refused, unreachable or
+failed, 2 bad arguments, 3 completed but some tokens failed, 4 still not final at --timeout.`;
+
+const options = {
+  app: { type: 'string' },
+  token: { type: 'string', multiple: true },
+  'tokens-file': { type: 'string' },
+  title: { type: 'string' },
+  body: { type: 'string' },
+  payload: { type: 'string' },
+  channel: { type: 'string', multiple: true },
+  event: { type: 'string' },
+  data: { type: 'string' },
+  id: { type: 'string' },
+  url: { type: 'string' },
+  key: { type: 'string' },
+  secret: { type: 'string' },
+  config: { type: 'string', short: 'c' },
+  'no-wait': { type: 'boolean' },
+  timeout: { type: 'string' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+type SendValues = ReturnType<typeof parseArgs<{ args: string[]; options: typeof options; strict: true }>>['values'];
+
 export async function runSend(args: string[]): Promise<number> {
-  if (args.includes('--help') || args.includes('-h')) {
+  let values: SendValues;
+  try {
+    values = parseArgs({ args, options, strict: true }).values;
+  } catch (err) {
+    return usageError((err as Error).message);
+  }
+  if (values.help) {
     console.log(sendUsage);
     return 0;
   }
-  console.error('herald send: not available yet: the notification queue is not part of this build');
-  return 1;
+  if (!values.app) return usageError('--app is required');
+  const timeoutSeconds = values.timeout === undefined ? 300 : Number(values.timeout);
+  if (!Number.isFinite(timeoutSeconds) || timeoutSeconds <= 0) return usageError(`--timeout must be a positive number of seconds, got '${values.timeout}'`);
+  const built = buildNotification(values);
+  if (!built.ok) return usageError(built.error);
+  const resolved = resolveAppTarget({ app: values.app, url: values.url, key: values.key, secret: values.secret, config: values.config });
+  if (!resolved.ok) return usageError(resolved.error);
+
+  const { target } = resolved;
+  const client = new HeraldClient({ url: target.url, appId: target.app, key: target.key, secret: target.secret });
+  try {
+    const { id, duplicate } = await client.send(built.notification);
+    console.log(id);
+    if (duplicate) console.error(`herald send: a notification with id '${id}' already exists: nothing new was queued`);
+    if (values['no-wait']) return 0;
+    const status = await waitForFinal(client, id, timeoutSeconds * 1000);
+    if (!status) {
+      console.error(`herald send: ${id} is not final after ${timeoutSeconds} s (it keeps going; check again with its id)`);
+      return 4;
+    }
+    printFinal(status, values.json === true);
+    if (status.state === 'failed') return 1;
+    return status.apns.failed > 0 ? 3 : 0;
+  } catch (err) {
+    if (err instanceof HeraldClientError) {
+      console.error(`herald send: ${err.message}${err.path ? ` (at ${err.path})` : ''}${err.status ? ` [HTTP ${err.status}]` : ''}`);
+      return 1;
+    }
+    throw err;
+  } finally {
+    await client.close();
+  }
+}
+
+type Built = { ok: true; notification: NotificationInput } | { ok: false; error: string };
+
+function buildNotification(values: SendValues): Built {
+  const notification: NotificationInput = {};
+  if (values.id !== undefined) notification.id = values.id;
+  const tokens = splitList(values.token ?? []);
+  if (values['tokens-file'] !== undefined) {
+    try {
+      tokens.push(...splitList(readFileSync(values['tokens-file'], 'utf8').split(/\r?\n/)));
+    } catch (err) {
+      return { ok: false, error: `--tokens-file: cannot read ${values['tokens-file']}: ${(err as NodeJS.ErrnoException).code ?? 'error'}` };
+    }
+  }
+  const alert = values.title !== undefined || values.body !== undefined;
+  if (values.payload !== undefined && alert) return { ok: false, error: 'give --title/--body or --payload, not both' };
+  if (tokens.length > 0) {
+    let payload: Record<string, unknown>;
+    if (values.payload !== undefined) {
+      const parsed = parseJson(values.payload);
+      if (!parsed.ok || typeof parsed.value !== 'object' || parsed.value === null || Array.isArray(parsed.value)) {
+        return { ok: false, error: '--payload must be a JSON object, e.g. {"aps":{"alert":"hi"}}' };
+      }
+      payload = parsed.value as Record<string, unknown>;
+    } else if (alert) {
+      payload = { aps: { alert: { ...(values.title === undefined ? {} : { title: values.title }), ...(values.body === undefined ? {} : { body: values.body }) } } };
+    } else {
+      return { ok: false, error: '--token needs --title/--body or --payload' };
+    }
+    notification.apns = { tokens, payload };
+  } else if (values.payload !== undefined || alert) {
+    return { ok: false, error: '--title, --body and --payload need at least one --token' };
+  }
+  const channels = splitList(values.channel ?? []);
+  if (channels.length > 0 || values.event !== undefined || values.data !== undefined) {
+    if (channels.length === 0 || values.event === undefined) return { ok: false, error: '--channel and --event go together (and --data needs both)' };
+    notification.realtime = { channels, event: values.event };
+    if (values.data !== undefined) {
+      const parsed = parseJson(values.data);
+      if (!parsed.ok) return { ok: false, error: `--data must be JSON (quote a string: '"text"'): ${parsed.error}` };
+      notification.realtime.data = parsed.value;
+    }
+  }
+  if (!notification.apns && !notification.realtime) return { ok: false, error: 'nothing to send: give --token (APNs) and/or --channel with --event (realtime)' };
+  return { ok: true, notification };
+}
+
+/** Polls until the notification is completed or failed; reports progress on stderr whenever the counts move. */
+async function waitForFinal(client: HeraldClient, id: string, timeoutMs: number): Promise<NotificationStatus | undefined> {
+  const until = Date.now() + timeoutMs;
+  let interval = 100;
+  let last = '';
+  for (;;) {
+    const status = await client.status(id);
+    if (!status) throw new HeraldClientError('bad_response', `Herald no longer knows notification '${id}'`);
+    if (status.state === 'completed' || status.state === 'failed') return status;
+    const line = progressLine(status);
+    if (line !== last) console.error(line);
+    last = line;
+    if (Date.now() >= until) return undefined;
+    await sleep(Math.min(interval, Math.max(0, until - Date.now())));
+    interval = Math.min(1000, interval * 2);
+  }
+}
+
+function progressLine(status: NotificationStatus): string {
+  const { sent, failed, pending } = status.apns;
+  const total = sent + failed + pending;
+  return total === 0 ? `${status.state}` : `${status.state}: ${sent + failed}/${total} done (${sent} sent, ${failed} failed, ${pending} pending)`;
+}
+
+const MAX_INVALID_SHOWN = 20;
+
+function printFinal(status: NotificationStatus, json: boolean): void {
+  if (json) {
+    console.log(JSON.stringify(status, null, 2));
+    return;
+  }
+  const { sent, failed, pending, invalidTokens } = status.apns;
+  console.log(`${status.state}: apns ${sent} sent, ${failed} failed${pending > 0 ? `, ${pending} pending` : ''}; realtime ${status.realtime.channels} channel(s); ${status.attempts} attempt(s)`);
+  for (const invalid of invalidTokens.slice(0, MAX_INVALID_SHOWN)) console.log(`  invalid token ${invalid.token}: ${invalid.reason}`);
+  if (invalidTokens.length > MAX_INVALID_SHOWN) console.log(`  … and ${invalidTokens.length - MAX_INVALID_SHOWN} more invalid tokens`);
+}
+
+function splitList(values: readonly string[]): string[] {
+  return values.flatMap((value) => value.split(',')).map((value) => value.trim()).filter((value) => value !== '');
+}
+
+function parseJson(text: string): { ok: true; value: unknown } | { ok: false; error: string } {
+  try {
+    return { ok: true, value: JSON.parse(text) as unknown };
+  } catch (err) {
+    return { ok: false, error: (err as Error).message };
+  }
+}
+
+function usageError(message: string): number {
+  console.error(`herald send: ${message}\n\nRun 'herald send --help' for usage.`);
+  return 2;
 }

@@ -18,6 +18,9 @@ export interface WebhookReceiver {
   /** Requests answered 2xx, i.e. what a webhook consumer actually got. */
   accepted(): ReceivedWebhook[];
   setMode(mode: ReceiverMode): void;
+  /** Stops listening (connections refused) until `resume`, which listens on the same port again. */
+  pause(): Promise<void>;
+  resume(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -47,6 +50,12 @@ export async function startWebhookReceiver(path = '/hook'): Promise<WebhookRecei
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : 0;
+  const closeServer = async (): Promise<void> => {
+    for (const response of hanging) response.destroy();
+    hanging.clear();
+    for (const socket of sockets) socket.destroy();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  };
   return {
     url: `http://127.0.0.1:${port}${path}`,
     received,
@@ -54,9 +63,20 @@ export async function startWebhookReceiver(path = '/hook'): Promise<WebhookRecei
     setMode(next) {
       mode = next;
     },
+    async pause() {
+      await closeServer();
+    },
+    async resume() {
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, '127.0.0.1', () => {
+          server.off('error', reject);
+          resolve();
+        });
+      });
+    },
     async close() {
-      for (const socket of sockets) socket.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      if (server.listening) await closeServer();
     },
   };
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { ParseResult } from '../../queue/queue-driver.js';
 
 /**
  * One batch for one webhook target, signed once when the batch closed, so every
@@ -51,10 +52,10 @@ export const deadLetterSchema = z.strictObject({
   failedAt: z.number().int().nonnegative(),
 });
 
-/** Validates data that came from outside this process (Redis, HTTP) into a job, or says what is wrong. */
-export function parseWebhookJob(data: unknown): { ok: true; job: WebhookJob } | { ok: false; error: string } {
+/** Validates data read back from the queue (another program may have written it), or says what is wrong. */
+export function parseWebhookJob(data: unknown): ParseResult<WebhookJob> {
   const parsed = webhookJobSchema.safeParse(data);
-  if (parsed.success) return { ok: true, job: parsed.data };
+  if (parsed.success) return { ok: true, value: parsed.data };
   const issue = parsed.error.issues[0];
   return { ok: false, error: issue ? `${issue.path.join('.') || '(root)'}: ${issue.message}` : 'invalid webhook job' };
 }

@@ -10,7 +10,6 @@ import type { EventBus } from '../events.js';
 import type { DeadLetterFilter, DeadLetterStore } from './dead-letter-store.js';
 import { WebhookBatcher } from './webhook-batcher.js';
 import { subscribeWebhookEvents } from './webhook-event.js';
-import { parseWebhookJob } from './webhook-job.js';
 import type { DeadLetter, WebhookJob } from './webhook-job.js';
 import { postWebhook } from './webhook-post.js';
 import type { Fetch } from './webhook-post.js';
@@ -32,6 +31,9 @@ export interface WebhookServiceOptions {
   consume?: boolean;
   fetch?: Fetch;
 }
+
+/** The failure reason prefix of a job whose batch went to the dead-letter list. */
+export const DEAD_LETTERED = 'dead-lettered: ';
 
 /** Refreshes the dead-letter gauge now and then, so it also reflects other processes sharing the Redis list. */
 const GAUGE_REFRESH_MS = 15_000;
@@ -89,12 +91,7 @@ export class WebhookService implements Service {
   }
 
   private async deliver(queued: QueueJob<WebhookJob>, signal: AbortSignal): Promise<JobResult> {
-    const parsed = parseWebhookJob(queued.data);
-    if (!parsed.ok) {
-      this.log.error({ job: queued.id, error: parsed.error }, 'webhook job data is invalid: dropped');
-      return { type: 'failed', reason: `invalid webhook job: ${parsed.error}` };
-    }
-    const job = parsed.job;
+    const job = queued.data;
     const { settings, metrics } = this.options;
     const hook = this.options.apps.byId(job.app)?.webhooks.find((candidate) => candidate.url === job.url);
     if (!hook) return this.toDeadLetters(queued, job, 'webhook is no longer configured');
@@ -105,7 +102,8 @@ export class WebhookService implements Service {
       this.log.debug({ app: job.app, target: targetOf(job.url), events: job.events, attempt: queued.attempt }, 'webhook delivered');
       return { type: 'done' };
     }
-    if (signal.aborted) return { type: 'retry', afterMs: 0, reason: outcome.error };
+    // Stopping is not the receiver's fault: hand the job back without counting an attempt.
+    if (signal.aborted) return { type: 'delay', afterMs: 0 };
     metrics.webhookDeliveries.inc({ app: job.app, status: 'failed' });
     if (queued.attempt < settings.maxAttempts) {
       const afterMs = backoffDelay(queued.attempt, { baseMs: settings.backoffBaseMs, maxMs: settings.backoffMaxMs });
@@ -128,7 +126,7 @@ export class WebhookService implements Service {
     );
     if (dropped > 0) this.log.error({ dropped }, 'webhook dead-letter list is full: oldest entries dropped');
     await this.refreshDeadLetterGauge();
-    return { type: 'failed', reason: `dead-lettered: ${error}` };
+    return { type: 'failed', reason: `${DEAD_LETTERED}${error}` };
   }
 
   private async refreshDeadLetterGauge(): Promise<void> {

@@ -1,0 +1,26 @@
+export type HeraldClientErrorCode =
+  /** The notification was refused as invalid (HTTP 400, or local validation); `path` names the first problem. */
+  | 'invalid'
+  /** The signature, key or app was refused (401, 403, 404 on the app). */
+  | 'unauthorized'
+  /** Too large (413). */
+  | 'too_large'
+  /** Herald or Redis could not be reached, or answered 5xx. */
+  | 'unavailable'
+  /** Herald answered something this client does not understand. */
+  | 'bad_response';
+
+/** The one error the client throws; `status` is the HTTP status when there was one. */
+export class HeraldClientError extends Error {
+  readonly code: HeraldClientErrorCode;
+  readonly status: number | undefined;
+  readonly path: string | undefined;
+
+  constructor(code: HeraldClientErrorCode, message: string, details: { status?: number; path?: string; cause?: unknown } = {}) {
+    super(message, details.cause === undefined ? undefined : { cause: details.cause });
+    this.name = 'HeraldClientError';
+    this.code = code;
+    this.status = details.status;
+    this.path = details.path;
+  }
+}

@@ -1,0 +1,73 @@
+import { randomUUID } from 'node:crypto';
+import { HeraldClientError } from './client-error.js';
+import { HttpTransport } from './http-transport.js';
+import type { Transport } from './transport.js';
+import type { NotificationInput, NotificationStatus, NotifyResult } from './types.js';
+
+/** Through the signed HTTP API (the same credentials as the pusher SDK). */
+export interface HttpClientOptions {
+  url: string;
+  /** The app id; `app` is accepted too. */
+  appId?: string;
+  app?: string;
+  key: string;
+  secret: string;
+  /** Per request; default 10 s. */
+  timeoutMs?: number;
+  fetch?: typeof fetch;
+}
+
+export type HeraldClientOptions = HttpClientOptions;
+
+/**
+ * A typed producer for Herald. Ids are generated here when absent, so calling
+ * `notify` again with the same object after a network error cannot send twice.
+ */
+export class HeraldClient {
+  readonly app: string;
+  private readonly transport: Transport;
+
+  constructor(options: HeraldClientOptions) {
+    const app = options.appId ?? options.app;
+    if (!app) throw new HeraldClientError('invalid', 'HeraldClient needs appId (or app)');
+    if (!options.key || !options.secret) throw new HeraldClientError('invalid', 'HeraldClient over HTTP needs key and secret');
+    this.app = app;
+    this.transport = new HttpTransport({
+      url: options.url,
+      app,
+      key: options.key,
+      secret: options.secret,
+      ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
+      ...(options.fetch === undefined ? {} : { fetch: options.fetch }),
+    });
+  }
+
+  /** Queues a notification and returns its id. */
+  async notify(notification: NotificationInput): Promise<string> {
+    return (await this.send(notification)).id;
+  }
+
+  /** Like notify, and also says whether the id already existed (then nothing new was queued). */
+  async send(notification: NotificationInput): Promise<NotifyResult> {
+    return this.transport.notify(this.complete(notification));
+  }
+
+  /** The notification's state and counts; undefined when the id is unknown or its status expired. */
+  async status(id: string): Promise<NotificationStatus | undefined> {
+    return this.transport.status(id);
+  }
+
+  async close(): Promise<void> {
+    await this.transport.close();
+  }
+
+  private complete(notification: NotificationInput): Record<string, unknown> {
+    if (typeof notification !== 'object' || notification === null) {
+      throw new HeraldClientError('invalid', 'a notification must be an object', { path: '' });
+    }
+    if (notification.app !== undefined && notification.app !== this.app) {
+      throw new HeraldClientError('invalid', `notification.app '${notification.app}' is not this client's app '${this.app}'`, { path: 'app' });
+    }
+    return { ...notification, v: 1, app: this.app, id: notification.id ?? randomUUID() };
+  }
+}

@@ -1,0 +1,83 @@
+import { HeraldClientError } from './client-error.js';
+import { signedRequest } from './signed-request.js';
+import type { AppCredentials, SignedResponse } from './signed-request.js';
+import { parseNotificationStatus } from './status-schema.js';
+import type { NotificationStatus, NotifyResult } from './types.js';
+import type { Transport } from './transport.js';
+
+export interface HttpTransportOptions extends AppCredentials {
+  url: string;
+  timeoutMs?: number;
+  fetch?: typeof fetch;
+}
+
+/** Talks to the daemon's signed HTTP API, exactly as a backend with the pusher SDK would. */
+export class HttpTransport implements Transport {
+  constructor(private readonly options: HttpTransportOptions) {}
+
+  async notify(notification: Record<string, unknown>): Promise<NotifyResult> {
+    const response = await this.request('POST', '/notifications', notification);
+    if (response.status === 200 || response.status === 202) {
+      const id = (response.body as { id?: unknown } | undefined)?.id;
+      if (typeof id !== 'string') throw new HeraldClientError('bad_response', `Herald answered ${response.status} without an id`, { status: response.status });
+      return { id, duplicate: response.status === 200 };
+    }
+    throw refusal(response);
+  }
+
+  async status(id: string): Promise<NotificationStatus | undefined> {
+    const response = await this.request('GET', `/notifications/${encodeURIComponent(id)}`);
+    if (response.status === 404 && !isUnknownApp(response)) return undefined;
+    if (response.status !== 200) throw refusal(response);
+    const status = parseNotificationStatus(response.body);
+    if (!status) throw new HeraldClientError('bad_response', 'Herald answered a status this client does not understand', { status: 200 });
+    return status;
+  }
+
+  async close(): Promise<void> {}
+
+  private async request(method: 'GET' | 'POST', path: string, body?: unknown): Promise<SignedResponse> {
+    const { url, timeoutMs, fetch } = this.options;
+    try {
+      return await signedRequest(url, this.options, method, path, {
+        ...(body === undefined ? {} : { body }),
+        ...(timeoutMs === undefined ? {} : { timeoutMs }),
+        ...(fetch === undefined ? {} : { fetch }),
+      });
+    } catch (err) {
+      throw new HeraldClientError('unavailable', `Herald at ${safeOrigin(url)} is unreachable: ${describe(err)}`, { cause: err });
+    }
+  }
+}
+
+function refusal(response: SignedResponse): HeraldClientError {
+  const body = (response.body ?? {}) as { error?: unknown; path?: unknown };
+  const message = typeof body.error === 'string' ? body.error : `HTTP ${response.status}`;
+  const details = { status: response.status, ...(typeof body.path === 'string' ? { path: body.path } : {}) };
+  if (response.status === 400) return new HeraldClientError('invalid', message, details);
+  if (response.status === 413) return new HeraldClientError('too_large', message, details);
+  if (response.status === 401 || response.status === 403 || response.status === 404) return new HeraldClientError('unauthorized', message, details);
+  if (response.status >= 500) return new HeraldClientError('unavailable', message, details);
+  return new HeraldClientError('bad_response', message, details);
+}
+
+/** A 404 naming the app means the credentials are wrong, not that the notification is unknown. */
+function isUnknownApp(response: SignedResponse): boolean {
+  const error = (response.body as { error?: unknown } | undefined)?.error;
+  return typeof error === 'string' && /unknown app/i.test(error);
+}
+
+function safeOrigin(url: string): string {
+  try {
+    return new URL(url).origin;
+  } catch {
+    return url;
+  }
+}
+
+function describe(err: unknown): string {
+  const cause = (err as { cause?: { code?: unknown } } | undefined)?.cause;
+  if (typeof cause?.code === 'string') return cause.code;
+  if (err instanceof Error && err.name === 'TimeoutError') return 'timed out';
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,9 @@
+import { MemoryDeadLetterStore } from '../../src/delivery/webhooks/memory-dead-letter-store.js';
+import { MemoryQueueDriver } from '../../src/queue/memory-queue-driver.js';
+import { webhookSuite } from './webhooks-suite.js';
+
+webhookSuite({
+  name: 'memory',
+  queue: (settings) => new MemoryQueueDriver(settings),
+  deadLetters: () => new MemoryDeadLetterStore(),
+});
