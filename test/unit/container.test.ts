@@ -75,8 +75,14 @@ describe('deploy/compose.yaml', () => {
     const ports = (compose.services.herald?.ports ?? []).map((p) => p.split(':').pop());
     assert.ok(ports.includes('6001'));
     assert.ok(ports.includes('9601'));
-    const prometheus = parse(readFileSync('deploy/prometheus/prometheus.yml', 'utf8')) as { scrape_configs: Array<{ static_configs: Array<{ targets: string[] }> }> };
-    const targets = prometheus.scrape_configs.flatMap((c) => c.static_configs.flatMap((s) => s.targets));
-    assert.ok(targets.some((t) => t.endsWith(':9601')));
+    const prometheus = parse(readFileSync('deploy/prometheus/prometheus.yml', 'utf8')) as {
+      scrape_configs: Array<{ static_configs?: Array<{ targets: string[] }>; dns_sd_configs?: Array<{ names: string[]; port: number }> }>;
+    };
+    // Static targets, or DNS discovery of every replica of the compose service.
+    const targets = prometheus.scrape_configs.flatMap((c) => [
+      ...(c.static_configs ?? []).flatMap((s) => s.targets),
+      ...(c.dns_sd_configs ?? []).flatMap((d) => d.names.map((name) => `${name}:${d.port}`)),
+    ]);
+    assert.ok(targets.includes('herald:9601'), `Prometheus scrapes ${targets.join(', ')}`);
   });
 });
