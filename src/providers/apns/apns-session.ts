@@ -1,0 +1,275 @@
+/**
+ * One HTTP/2 connection to APNs — Herald's own thin client on node:http2.
+ *
+ * Herald does not send through @parse/node-apn (8.1.0): each of the behaviours Apple
+ * requires sits inside its Client, where options and wrapping cannot reach it
+ * (lib/client.js, lib/provider.js, lib/credentials/token/prepare.js):
+ *
+ * 1. retry-after: Client#request reads `headers['Retry-After']`, but node's HTTP/2
+ *    headers are lower case, so the value is always undefined and its retries of
+ *    429/5xx go out 0 ms apart. Its retries can be switched off
+ *    (connectionRetryLimit: 0), but write() then deletes `retryAfter` from the error
+ *    ("Never propagate retryAfter outside of client"), so a caller cannot honour it.
+ * 2. In-flight bound: Provider#send starts `recipients.map(...)` at once under
+ *    Promise.allSettled; nothing looks at the server's SETTINGS_MAX_CONCURRENT_STREAMS.
+ *    Chunking from outside bounds one caller, not two batches of the same app, and
+ *    cannot follow the server's limit as it changes.
+ * 3. Dead sessions: the heartbeat's failed ping is only logged; the session stays in
+ *    use, and a stalled request ends as "apn write timeout" without the session being
+ *    replaced or the request resent.
+ * 4. GOAWAY: the handler closes the session while `this.session` still points at it;
+ *    requests above the last stream id fail with REFUSED_STREAM and are not retried
+ *    (status '(error)' is not in its retry list), so they are lost to the caller, who
+ *    cannot tell them from requests Apple may have processed.
+ * 5. Tokens: prepareToken signs one JWT per Client, renews it at 55 minutes and on
+ *    every ExpiredProviderToken; several clients (connections, apps) on one key each
+ *    hold their own token and renew independently (TooManyProviderTokenUpdates).
+ * 6. Results: the reason of a 500 is replaced by a generic message, and certificate
+ *    validation (APNKey) accepts RSA keys only.
+ *
+ * This client does only transport: it opens a TLS HTTP/2 session, waits for the
+ * server's first SETTINGS (Apple's stream limit starts at 1 for token connections),
+ * pings it, and reports for every request whether Apple answered, whether the request
+ * certainly never reached Apple (safe to resend), or whether it may have (see
+ * StreamOutcome). Pooling, retries and classification live in session-pool.ts and
+ * batch-run.ts. node-apn stays the benchmark baseline.
+ */
+import { connect, constants } from 'node:http2';
+import type { ClientHttp2Session, ClientHttp2Stream, IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http2';
+import { isIP } from 'node:net';
+import { classifyConnectionError } from './connection-errors.js';
+import type { ConnectionFailureKind } from './connection-errors.js';
+
+export interface SessionOptions {
+  host: string;
+  port: number;
+  tls: { ca?: Buffer; cert?: Buffer; key?: Buffer; pfx?: Buffer; passphrase?: string };
+  connectTimeoutMs: number;
+  pingIntervalMs: number;
+  pingTimeoutMs: number;
+  /** Called once when the session stops taking new streams, with why. */
+  onRetired: (session: ApnsSession, reason: RetireReason) => void;
+  /** Called when the session can take more streams (a stream ended, the limit changed). */
+  onCapacity: () => void;
+}
+
+export type RetireReason = 'goaway' | 'ping' | 'error' | 'closed' | 'shutdown' | 'stopping';
+
+export type StreamOutcome =
+  | { kind: 'response'; status: number; headers: IncomingHttpHeaders; body: string }
+  /** Certainly not processed by the server (refused, above GOAWAY's last stream id, never sent): resend freely. */
+  | { kind: 'unsent'; cause: string }
+  /** Sent, but no answer (timeout, connection died): the server may have processed it. */
+  | { kind: 'lost'; cause: string }
+  /** The server refused the client certificate during the TLS handshake. */
+  | { kind: 'credentials'; cause: string };
+
+export class ConnectError extends Error {
+  constructor(
+    readonly kind: ConnectionFailureKind,
+    readonly code: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`cannot connect to APNs: ${code}`, options);
+    this.name = 'ConnectError';
+  }
+}
+
+let nextSessionId = 1;
+
+export class ApnsSession {
+  readonly id = nextSessionId++;
+  private active = 0;
+  private retired: RetireReason | undefined;
+  private goawayLastStreamId: number | undefined;
+  private failure: unknown;
+  private pingTimer: NodeJS.Timeout | undefined;
+  private pingDeadline: NodeJS.Timeout | undefined;
+
+  private constructor(
+    private readonly session: ClientHttp2Session,
+    private readonly options: SessionOptions,
+  ) {}
+
+  /** Opens a session and resolves once the server's first SETTINGS arrived; rejects with ConnectError. */
+  static open(options: SessionOptions): Promise<ApnsSession> {
+    const servername = isIP(options.host) ? undefined : options.host;
+    const session = connect(`https://${options.host}:${options.port}`, {
+      ...options.tls,
+      ...(servername === undefined ? {} : { servername }),
+      settings: { enablePush: false },
+    });
+    const apns = new ApnsSession(session, options);
+    return new Promise((resolve, reject) => {
+      let settled = false;
+      const fail = (err: unknown): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        session.destroy();
+        const { kind, code } = classifyConnectionError(err);
+        reject(new ConnectError(kind, code, { cause: err }));
+      };
+      const timer = setTimeout(() => fail(Object.assign(new Error('connect timeout'), { code: 'ETIMEDOUT' })), options.connectTimeoutMs);
+      session.once('error', fail);
+      session.once('close', () => fail(Object.assign(new Error('connection closed during set-up'), { code: 'ECONNRESET' })));
+      session.once('remoteSettings', () => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        session.removeListener('error', fail);
+        apns.watch();
+        resolve(apns);
+      });
+    });
+  }
+
+  /** The server's current limit on concurrent streams. */
+  get maxStreams(): number {
+    return this.session.remoteSettings.maxConcurrentStreams ?? Number.MAX_SAFE_INTEGER;
+  }
+
+  get inFlight(): number {
+    return this.active;
+  }
+
+  get usable(): boolean {
+    return this.retired === undefined && !this.session.closed && !this.session.destroyed;
+  }
+
+  get freeStreams(): number {
+    return this.usable ? Math.max(0, this.maxStreams - this.active) : 0;
+  }
+
+  /** Claims a stream slot before the request is built, so concurrent callers never overshoot. */
+  reserve(): void {
+    this.active += 1;
+  }
+
+  /** Sends one request on a reserved slot. Never rejects. */
+  request(headers: OutgoingHttpHeaders, body: Buffer, timeoutMs: number): Promise<StreamOutcome> {
+    let stream: ClientHttp2Stream;
+    try {
+      stream = this.session.request(headers, { endStream: false });
+    } catch (err) {
+      this.releaseSlot();
+      // Refused synchronously (GOAWAY received, session closing): nothing was sent.
+      return Promise.resolve({ kind: 'unsent', cause: (err as NodeJS.ErrnoException).code ?? 'request refused' });
+    }
+    return new Promise((resolve) => {
+      let status: number | undefined;
+      let responseHeaders: IncomingHttpHeaders = {};
+      let responseBody = '';
+      let timedOut = false;
+      let streamError: unknown;
+      const timer = setTimeout(() => {
+        timedOut = true;
+        stream.close(constants.NGHTTP2_CANCEL);
+        // A stream that stalls may mean a dead peer: check the whole session now.
+        this.checkAlive();
+      }, timeoutMs);
+      stream.setEncoding('utf8');
+      stream.on('response', (h) => {
+        status = Number(h[':status']);
+        responseHeaders = h;
+      });
+      stream.on('data', (chunk: string) => {
+        responseBody += chunk;
+      });
+      stream.on('error', (err) => {
+        streamError = err;
+      });
+      stream.on('close', () => {
+        clearTimeout(timer);
+        this.releaseSlot();
+        if (status !== undefined) resolve({ kind: 'response', status, headers: responseHeaders, body: responseBody });
+        else resolve(this.outcomeWithoutAnswer(stream, timedOut, streamError));
+      });
+      stream.end(body);
+    });
+  }
+
+  /** Stops new streams and lets those in flight finish (server said Shutdown, or Herald is stopping). */
+  retire(reason: RetireReason): void {
+    this.markRetired(reason);
+    if (!this.session.closed && !this.session.destroyed) this.session.close();
+  }
+
+  destroy(reason: RetireReason): void {
+    this.markRetired(reason);
+    if (!this.session.destroyed) this.session.destroy();
+  }
+
+  /** Resolves once the session is closed (immediately if it already is). */
+  closed(): Promise<void> {
+    if (this.session.destroyed) return Promise.resolve();
+    return new Promise((resolve) => this.session.once('close', () => resolve()));
+  }
+
+  private watch(): void {
+    const session = this.session;
+    session.on('error', (err) => {
+      this.failure = err;
+      this.markRetired('error');
+    });
+    session.on('goaway', (_code: number, lastStreamId: number) => {
+      this.goawayLastStreamId = lastStreamId;
+      this.markRetired('goaway');
+    });
+    session.on('close', () => this.markRetired('closed'));
+    session.on('remoteSettings', () => this.options.onCapacity());
+    session.on('frameError', () => {
+      // Reported on the stream it belongs to; nothing to do for the session.
+    });
+    this.pingTimer = setInterval(() => this.checkAlive(), this.options.pingIntervalMs);
+    this.pingTimer.unref();
+  }
+
+  /** Pings the peer; no acknowledgement within pingTimeoutMs → the session is dead. */
+  private checkAlive(): void {
+    if (this.pingDeadline || this.session.destroyed || this.session.closed) return;
+    this.pingDeadline = setTimeout(() => {
+      this.pingDeadline = undefined;
+      this.destroy('ping');
+    }, this.options.pingTimeoutMs);
+    this.pingDeadline.unref();
+    const sent = this.session.ping((err) => {
+      if (err) return;
+      clearTimeout(this.pingDeadline);
+      this.pingDeadline = undefined;
+    });
+    if (!sent) {
+      clearTimeout(this.pingDeadline);
+      this.pingDeadline = undefined;
+    }
+  }
+
+  private outcomeWithoutAnswer(stream: ClientHttp2Stream, timedOut: boolean, streamError: unknown): StreamOutcome {
+    if (timedOut) return { kind: 'lost', cause: 'timeout' };
+    if (stream.rstCode === constants.NGHTTP2_REFUSED_STREAM) return { kind: 'unsent', cause: 'refused-stream' };
+    const id = stream.id;
+    if (id === undefined) return { kind: 'unsent', cause: 'not-sent' };
+    if (this.goawayLastStreamId !== undefined && id > this.goawayLastStreamId) return { kind: 'unsent', cause: 'goaway' };
+    if (this.failure !== undefined) {
+      const { kind, code } = classifyConnectionError(this.failure);
+      if (kind === 'client-certificate-refused') return { kind: 'credentials', cause: code };
+      return { kind: 'lost', cause: code };
+    }
+    const code = (streamError as NodeJS.ErrnoException | undefined)?.code;
+    return { kind: 'lost', cause: this.retired ?? code ?? `rst-${stream.rstCode ?? 'none'}` };
+  }
+
+  private releaseSlot(): void {
+    this.active -= 1;
+    this.options.onCapacity();
+  }
+
+  private markRetired(reason: RetireReason): void {
+    if (this.retired !== undefined) return;
+    this.retired = reason;
+    clearInterval(this.pingTimer);
+    clearTimeout(this.pingDeadline);
+    this.pingDeadline = undefined;
+    this.options.onRetired(this, reason);
+  }
+}

@@ -1,0 +1,178 @@
+import { backoffDelay } from '../../lib/backoff.js';
+import type { BackoffPolicy } from '../../lib/backoff.js';
+import type { Logger } from '../../log/logger.js';
+import { ApnsSession, ConnectError } from './apns-session.js';
+import type { RetireReason, SessionOptions } from './apns-session.js';
+
+export interface SessionPoolOptions {
+  /** Identifies the credential and endpoint; see ApnsCredentials.poolKey. */
+  key: string;
+  /** Sessions to keep open once there is traffic. */
+  size: number;
+  session: Omit<SessionOptions, 'onRetired' | 'onCapacity'>;
+  connectBackoff: BackoffPolicy;
+  log: Logger;
+  now?: () => number;
+  /** Something waiting for a stream may proceed: a stream ended, a session opened, a limit changed. */
+  onCapacity: () => void;
+  onSessionCount: (count: number) => void;
+  /** A session stopped taking streams for a reason other than Herald stopping. */
+  onReplaced: (reason: RetireReason) => void;
+}
+
+export type Lease =
+  | { kind: 'session'; session: ApnsSession }
+  /** No session could be opened; `error` is the last connect failure (shared by everyone waiting for it). */
+  | { kind: 'connect-failed'; error: ConnectError }
+  | { kind: 'stopped' };
+
+/**
+ * The sessions of one credential on one endpoint, shared by every app using that
+ * credential. A request takes a stream slot on the least busy live session and never
+ * exceeds the limit that session's server announced; dead sessions are dropped and
+ * replaced on the next demand. At most one connect runs at a time, and after a failed
+ * connect no new one starts before the backoff has passed: requests arriving meanwhile
+ * get the failure at once instead of each opening a connection.
+ */
+export class SessionPool {
+  private readonly sessions: ApnsSession[] = [];
+  private connecting: Promise<ConnectError | undefined> | undefined;
+  private connectFailures = 0;
+  private nextConnectAt = 0;
+  private lastConnectError: ConnectError | undefined;
+  private readonly waiters = new Set<() => void>();
+  private stopped = false;
+  private readonly now: () => number;
+
+  constructor(private readonly options: SessionPoolOptions) {
+    this.now = options.now ?? Date.now;
+  }
+
+  /** Streams the live sessions accept together; 1 while none is open, so one request can open the first. */
+  capacity(): number {
+    const live = this.sessions.filter((session) => session.usable);
+    return live.length === 0 ? 1 : live.reduce((sum, session) => sum + session.maxStreams, 0);
+  }
+
+  get openSessions(): number {
+    return this.sessions.length;
+  }
+
+  /** When a connect may be tried again after failures (0 when not backing off). */
+  get connectRetryAt(): number {
+    return this.lastConnectError ? this.nextConnectAt : 0;
+  }
+
+  /** A reserved stream slot on a live session; the caller must end it with session.request(). */
+  async acquire(signal?: AbortSignal): Promise<Lease> {
+    for (;;) {
+      if (this.stopped || signal?.aborted) return { kind: 'stopped' };
+      const session = this.leastBusy();
+      if (session) {
+        session.reserve();
+        this.grow();
+        return { kind: 'session', session };
+      }
+      if (!this.connecting) {
+        if (this.lastConnectError && this.now() < this.nextConnectAt) return { kind: 'connect-failed', error: this.lastConnectError };
+        if (this.sessions.length < this.options.size || this.sessions.every((s) => !s.usable)) this.connecting = this.connectOne();
+      }
+      if (this.connecting && !this.sessions.some((s) => s.usable)) {
+        const failure = await this.connecting;
+        if (failure) return { kind: 'connect-failed', error: failure };
+        continue;
+      }
+      await this.changed(signal);
+    }
+  }
+
+  /** Stops every session: in-flight streams may finish until `deadline`, then they are cut. */
+  async close(deadline: AbortSignal): Promise<void> {
+    this.stopped = true;
+    this.notify();
+    await this.connecting;
+    const sessions = [...this.sessions];
+    for (const session of sessions) session.retire('stopping');
+    const allClosed = Promise.all(sessions.map((session) => session.closed()));
+    const cut = new Promise<void>((resolve) => {
+      if (deadline.aborted) resolve();
+      else deadline.addEventListener('abort', () => resolve(), { once: true });
+    });
+    await Promise.race([allClosed, cut]);
+    for (const session of sessions) session.destroy('stopping');
+  }
+
+  private leastBusy(): ApnsSession | undefined {
+    let best: ApnsSession | undefined;
+    for (const session of this.sessions) {
+      if (session.freeStreams > 0 && (!best || session.inFlight < best.inFlight)) best = session;
+    }
+    return best;
+  }
+
+  /** Opens the remaining sessions in the background once there is traffic. */
+  private grow(): void {
+    if (this.connecting || this.stopped || this.sessions.length >= this.options.size) return;
+    if (this.lastConnectError && this.now() < this.nextConnectAt) return;
+    this.connecting = this.connectOne();
+  }
+
+  private async connectOne(): Promise<ConnectError | undefined> {
+    try {
+      const session = await ApnsSession.open({
+        ...this.options.session,
+        onRetired: (retired, reason) => this.onRetired(retired, reason),
+        onCapacity: () => this.notify(),
+      });
+      if (this.stopped) {
+        session.destroy('stopping');
+        return undefined;
+      }
+      this.sessions.push(session);
+      this.connectFailures = 0;
+      this.lastConnectError = undefined;
+      this.options.onSessionCount(this.sessions.length);
+      this.options.log.debug({ pool: this.options.key, session: session.id, maxStreams: session.maxStreams }, 'apns session opened');
+      return undefined;
+    } catch (err) {
+      const error = err instanceof ConnectError ? err : new ConnectError('network', (err as Error).message, { cause: err });
+      this.connectFailures += 1;
+      this.lastConnectError = error;
+      const delay = backoffDelay(this.connectFailures, this.options.connectBackoff);
+      this.nextConnectAt = this.now() + delay;
+      this.options.log.warn({ pool: this.options.key, code: error.code, kind: error.kind, failures: this.connectFailures, retryInMs: delay }, 'apns connect failed');
+      return error;
+    } finally {
+      this.connecting = undefined;
+      this.notify();
+    }
+  }
+
+  private onRetired(session: ApnsSession, reason: RetireReason): void {
+    const index = this.sessions.indexOf(session);
+    if (index >= 0) this.sessions.splice(index, 1);
+    this.options.onSessionCount(this.sessions.length);
+    if (reason !== 'stopping') {
+      this.options.onReplaced(reason);
+      this.options.log.warn({ pool: this.options.key, session: session.id, reason, inFlight: session.inFlight }, 'apns session retired');
+    }
+    this.notify();
+  }
+
+  private notify(): void {
+    for (const waiter of [...this.waiters]) waiter();
+    this.options.onCapacity();
+  }
+
+  private changed(signal?: AbortSignal): Promise<void> {
+    return new Promise((resolve) => {
+      const done = (): void => {
+        this.waiters.delete(done);
+        signal?.removeEventListener('abort', done);
+        resolve();
+      };
+      this.waiters.add(done);
+      signal?.addEventListener('abort', done, { once: true });
+    });
+  }
+}
