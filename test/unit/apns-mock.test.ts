@@ -11,7 +11,7 @@ import { ApnsMock } from '../fixtures/apns/apns-mock.js';
 import type { ApnsMockOptions } from '../fixtures/apns/apns-mock.js';
 import { certificateTopics } from '../fixtures/apns/apns-validation.js';
 import { validationCases } from '../fixtures/apns/apns-validation-cases.js';
-import { alertHeaders, deviceToken, openSession, ping, post, providerToken } from '../fixtures/apns/apns-raw-client.js';
+import { alertHeaders, deliverAll, deviceToken, openSession, ping, post, providerToken } from '../fixtures/apns/apns-raw-client.js';
 
 let creds: TestCredentials;
 const mocks: ApnsMock[] = [];
@@ -228,6 +228,21 @@ describe('connection behaviour', () => {
     await waitFor(() => session.closed || session.destroyed, { what: 'the GOAWAY session to close' });
   });
 
+  it('GOAWAY every 50 streams under 1,000 concurrent requests: re-sending the refused ones delivers each token once', async () => {
+    const mock = await startMock({ goawayAfterStreams: 50 });
+    const tokens = Array.from({ length: 1000 }, () => deviceToken());
+    const { resent, sessions: used } = await deliverAll(mock.port, { ca: creds.caCert, certPath: creds.clientCertPath, keyPath: creds.clientKeyPath }, tokens.map((t) => device(t)), alertHeaders(), 200);
+    sessions.push(...used);
+    assert.deepEqual(mock.accepted().map((r) => r.token).sort(), [...tokens].sort());
+    const refused = mock.requests.filter((r) => r.reply === 'goaway-refused').length;
+    assert.ok(resent >= refused && refused > 0 && mock.goaways.length >= 19, `${resent} re-sent, ${refused} refused, ${mock.goaways.length} GOAWAYs`);
+    const lastOf = new Map(mock.goaways.map((g) => [g.sessionId, g.lastStreamId]));
+    for (const r of mock.requests) {
+      const last = lastOf.get(r.sessionId) ?? Infinity;
+      assert.equal(r.reply, r.streamId > last ? 'goaway-refused' : 'answered', `session ${r.sessionId} stream ${r.streamId} (GOAWAY last ${last})`);
+    }
+  });
+
   it('a goaway rule refuses its own stream and names the previous one', async () => {
     const mock = await startMock();
     const session = await certSession(mock);
@@ -251,8 +266,9 @@ describe('connection behaviour', () => {
     const next = await certSession(mock);
     assert.equal((await post(next, device(), alertHeaders())).status, 200);
     assert.ok((await ping(next, 5000)) >= 0);
-    session.destroy();
-    assert.equal(await pending, 'failed');
+    await mock.close();
+    assert.equal(await pending, 'failed', 'close() ends a stalled session too');
+    assert.equal(mock.openSessions, 0);
   });
 
   it('a stall rule leaves its stream open while the session keeps answering', async () => {
