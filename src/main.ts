@@ -3,7 +3,15 @@ import type { HeraldConfig } from './config/load.js';
 import { DEMO_APP } from './config/schema.js';
 import { EventBus } from './delivery/events.js';
 import { Readiness } from './http/readiness.js';
+import { LocalAdapter } from './gateway/adapter/local-adapter.js';
+import { createNodeId } from './gateway/node-id.js';
+import { GatewayPublisher } from './gateway/publisher.js';
+import { MemoryChannelCache } from './gateway/state/memory-channel-cache.js';
+import { MemoryChannelState } from './gateway/state/memory-channel-state.js';
+import { WsGateway } from './gateway/ws-gateway.js';
 import { channelRoutes } from './http/routes/channels.js';
+import { eventRoutes } from './http/routes/events.js';
+import { userRoutes } from './http/routes/users.js';
 import { healthRoutes } from './http/routes/health.js';
 import { HttpServer } from './http/server.js';
 import { deadlineAfter, sleep } from './lib/deadline.js';
@@ -37,7 +45,28 @@ export async function startHerald(config: HeraldConfig, log: Logger): Promise<Ru
     metrics,
   });
   http.addRoutes(healthRoutes(readiness));
-  http.addRoutes(channelRoutes);
+
+  const nodeId = createNodeId();
+  const gatewayLog = log.child({ module: 'gateway' });
+  const adapter = new LocalAdapter({ onHandlerError: (err) => gatewayLog.error({ err }, 'fanout handler failed') });
+  const channelState = new MemoryChannelState();
+  const channelCache = new MemoryChannelCache();
+  const gateway = new WsGateway({
+    apps,
+    adapter,
+    state: channelState,
+    cache: channelCache,
+    events,
+    log: gatewayLog,
+    metrics,
+    config: config.gateway,
+    nodeId,
+  });
+  const publisher = new GatewayPublisher({ adapter, cache: channelCache, metrics, log: gatewayLog, cacheTtlSeconds: config.gateway.cacheTtlSeconds });
+  http.onUpgrade(gateway.handleUpgrade);
+  http.addRoutes(eventRoutes({ publisher, state: channelState }));
+  http.addRoutes(channelRoutes({ state: channelState, cache: channelCache }));
+  http.addRoutes(userRoutes(publisher));
 
   const metricsServer = config.metrics.enabled
     ? new MetricsServer({
@@ -51,7 +80,8 @@ export async function startHerald(config: HeraldConfig, log: Logger): Promise<Ru
     : undefined;
 
   void events;
-  const services: Service[] = [...(metricsServer ? [metricsServer] : []), http];
+  // The gateway comes after http so it stops first: sockets get 4200 before the listener closes.
+  const services: Service[] = [...(metricsServer ? [metricsServer] : []), adapter, channelState, channelCache, http, gateway];
   const started: Service[] = [];
   try {
     for (const service of services) {

@@ -163,6 +163,7 @@ export const configSchema = z
         userAuthenticationTimeoutSeconds: z.number().int().min(0).default(0),
         nodeTimeoutSeconds: positiveInt.max(300).default(20),
         vacateDelayMs: z.number().int().min(0).max(10_000).default(0),
+        maxChannelsPerConnection: positiveInt.max(100_000).default(1000),
       })
       .prefault({}),
     webhooks: z

@@ -1,18 +1,82 @@
+import type { Service } from '../../lib/service.js';
+
 export interface ChannelRef {
-  app: string;
-  channel: string;
+  readonly app: string;
+  readonly channel: string;
 }
 
+/** A presence member is a user, not a socket: one user on several sockets is one member. */
 export interface PresenceMember {
-  userId: string;
-  userInfo: unknown;
+  readonly userId: string;
+  /** Whatever the app server put in `user_info`; the first socket's value is kept until the user's last socket leaves. */
+  readonly userInfo: unknown;
 }
 
-/** Occupancy and presence, in memory for one node or in Redis for a cluster. */
-export interface ChannelState {
-  join(ref: ChannelRef, socketId: string, member?: PresenceMember): Promise<{ firstSocket: boolean; firstForUser: boolean }>;
-  leave(ref: ChannelRef, socketId: string): Promise<{ lastSocket: boolean; lastForUser: boolean; member?: PresenceMember }>;
+export interface JoinRequest {
+  /** Cluster-unique socket id (see socket-id.ts). */
+  readonly socketId: string;
+  /** Present for presence channels only. */
+  readonly member?: PresenceMember;
+  /** Presence channels: refuse a user who would be member number `maxMembers + 1`. */
+  readonly maxMembers?: number;
+}
+
+export type JoinResult =
+  | {
+      readonly type: 'joined';
+      /** The channel had no subscriber anywhere before this socket: channel_occupied. */
+      readonly firstSocket: boolean;
+      /** Presence: the user had no socket in the channel before this one: member_added. */
+      readonly firstForUser: boolean;
+      /** Sockets subscribed to the channel, across every node, after the join. */
+      readonly subscriptionCount: number;
+      /** Presence: every member after the join, in join order, including the joiner. */
+      readonly members?: readonly PresenceMember[];
+    }
+  | { readonly type: 'full'; readonly memberCount: number };
+
+export interface LeaveResult {
+  /** False when the socket was not in the channel: nothing changed, announce nothing. */
+  readonly left: boolean;
+  /** The channel has no subscriber anywhere any more: channel_vacated. */
+  readonly lastSocket: boolean;
+  /** Presence: this was the user's last socket in the channel: member_removed. */
+  readonly lastForUser: boolean;
+  readonly subscriptionCount: number;
+  /** Presence: the member the socket belonged to. */
+  readonly member?: PresenceMember;
+}
+
+export interface ChannelSummary {
+  readonly subscriptionCount: number;
+  /** Presence channels only: distinct users. */
+  readonly userCount?: number;
+}
+
+export type ConnectionAdmission = { readonly accepted: true; readonly count: number } | { readonly accepted: false; readonly count: number };
+
+/**
+ * Occupancy, presence and per-app connection counts: the view every node shares.
+ * The memory implementation serves one process; a Redis one serves a cluster, with
+ * node heartbeats so a dead node's sockets are eventually removed.
+ *
+ * Every method is idempotent for a given socket id: joining twice counts once,
+ * leaving a channel the socket is not in changes nothing.
+ */
+export interface ChannelState extends Service {
+  /** Counts a connection against the app's limit (`maxConnections` < 0: unlimited). A refused one is not counted. */
+  openConnection(app: string, socketId: string, maxConnections: number): Promise<ConnectionAdmission>;
+  closeConnection(app: string, socketId: string): Promise<void>;
+  connectionCount(app: string): Promise<number>;
+
+  join(ref: ChannelRef, request: JoinRequest): Promise<JoinResult>;
+  leave(ref: ChannelRef, socketId: string): Promise<LeaveResult>;
+
+  /** Presence members in join order; empty for other channels. */
   members(ref: ChannelRef): Promise<PresenceMember[]>;
   subscriptionCount(ref: ChannelRef): Promise<number>;
-  channels(app: string, prefix?: string): Promise<Map<string, { subscriptionCount: number; userCount?: number }>>;
+  /** Distinct presence users in the channel. */
+  userCount(ref: ChannelRef): Promise<number>;
+  /** Occupied channels of an app, optionally only those whose name starts with `prefix`. */
+  channels(app: string, prefix?: string): Promise<Map<string, ChannelSummary>>;
 }

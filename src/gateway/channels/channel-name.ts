@@ -1,0 +1,52 @@
+/** Pusher channel names: which kind a name denotes, and whether it is acceptable. */
+
+export type ChannelKind = 'public' | 'private' | 'encrypted' | 'presence' | 'user';
+
+export interface ChannelType {
+  readonly kind: ChannelKind;
+  /** cache-, private-cache-, private-encrypted-cache-, presence-cache-: the last API event is replayed on subscribe. */
+  readonly cache: boolean;
+}
+
+export const SERVER_TO_USER_PREFIX = '#server-to-user-';
+
+const nameChars = /^[A-Za-z0-9_\-=@,.;]+$/;
+
+/** Prefixes are anchored and tested most specific first, so `foo-private-x` stays public. */
+export function channelType(name: string): ChannelType {
+  if (name.startsWith('presence-')) return { kind: 'presence', cache: name.startsWith('presence-cache-') };
+  if (name.startsWith('private-encrypted-')) return { kind: 'encrypted', cache: name.startsWith('private-encrypted-cache-') };
+  if (name.startsWith('private-')) return { kind: 'private', cache: name.startsWith('private-cache-') };
+  if (name.startsWith(SERVER_TO_USER_PREFIX)) return { kind: 'user', cache: false };
+  return { kind: 'public', cache: name.startsWith('cache-') };
+}
+
+/** Private, encrypted and presence channels need a signed `auth`. */
+export function needsSignature(type: ChannelType): boolean {
+  return type.kind === 'private' || type.kind === 'encrypted' || type.kind === 'presence';
+}
+
+export type ChannelNameCheck = { ok: true; type: ChannelType } | { ok: false; message: string };
+
+export function checkChannelName(name: unknown, maxLength: number): ChannelNameCheck {
+  if (typeof name !== 'string' || name === '') return { ok: false, message: 'Channel name must be a non-empty string' };
+  if (name.length > maxLength) return { ok: false, message: `Channel name is longer than ${maxLength} characters` };
+  const type = channelType(name);
+  const body = type.kind === 'user' ? name.slice(SERVER_TO_USER_PREFIX.length) : name;
+  if (!nameChars.test(body)) {
+    return { ok: false, message: 'Channel name may only contain A-Z a-z 0-9 _ - = @ , . ;' };
+  }
+  return { ok: true, type };
+}
+
+/** The user id of a `#server-to-user-{id}` channel. */
+export function serverToUserId(name: string): string | undefined {
+  return name.startsWith(SERVER_TO_USER_PREFIX) ? name.slice(SERVER_TO_USER_PREFIX.length) : undefined;
+}
+
+export const MAX_USER_ID_LENGTH = 128;
+
+/** Signed-in user ids end up in `#server-to-user-{id}`, so they use the channel-name characters. */
+export function isValidSigninUserId(id: unknown): id is string {
+  return typeof id === 'string' && id.length > 0 && id.length <= MAX_USER_ID_LENGTH && nameChars.test(id);
+}

@@ -1,0 +1,63 @@
+import type { Connection } from './connection.js';
+import { verifySigninAuth } from './channels/channel-auth.js';
+import { isValidSigninUserId } from './channels/channel-name.js';
+import { Close } from './close-codes.js';
+import type { LocalSockets } from './local-sockets.js';
+import { frameDataObject, signinSuccessFrame } from './protocol.js';
+import type { InboundFrame } from './protocol.js';
+
+/**
+ * pusher:signin. A valid signature over `socket_id::user::user_data` binds the
+ * socket to the user (for #server-to-user channels, termination and presence
+ * without channel_data). A refused sign-in closes the socket with 4009, so a
+ * client never keeps running under an identity it failed to prove.
+ */
+export class Signin {
+  constructor(private readonly sockets: LocalSockets<Connection>) {}
+
+  handle(conn: Connection, frame: InboundFrame): void {
+    const data = frameDataObject(frame.data);
+    const userData = data?.user_data;
+    if (typeof userData !== 'string') {
+      this.refuse(conn, 'bad_signin', 'pusher:signin needs user_data as a JSON string');
+      return;
+    }
+    const auth = verifySigninAuth(conn.app, conn.socketId, userData, data?.auth);
+    if (!auth.ok) {
+      this.refuse(conn, 'auth_failed', `Sign-in refused: ${auth.message}`);
+      return;
+    }
+    const user = parseUserData(userData);
+    if (!user) {
+      this.refuse(conn, 'bad_signin', 'user_data must be a JSON object with a string id of channel-name characters');
+      return;
+    }
+    if (conn.user && conn.user.id !== user.id) {
+      this.refuse(conn, 'bad_signin', 'Connection is already signed in as another user');
+      return;
+    }
+    if (!conn.user) {
+      conn.user = user;
+      this.sockets.rememberUser(conn, user.id);
+    }
+    conn.authDeadlineAt = undefined;
+    conn.send(signinSuccessFrame(userData));
+  }
+
+  private refuse(conn: Connection, reason: string, message: string): void {
+    conn.metrics.protocolError(reason);
+    conn.log.debug({ reason }, 'sign-in refused');
+    conn.close(Close.Unauthorized, message);
+  }
+}
+
+function parseUserData(userData: string): { id: string; info: unknown } | undefined {
+  try {
+    const value: unknown = JSON.parse(userData);
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) return undefined;
+    const { id, user_info: info } = value as Record<string, unknown>;
+    return isValidSigninUserId(id) ? { id, info: info ?? {} } : undefined;
+  } catch {
+    return undefined;
+  }
+}
