@@ -271,6 +271,16 @@ describe('connection behaviour', () => {
     assert.equal(mock.openSessions, 0);
   });
 
+  it('stallSession with no session open stalls the next one only, PINGs included', async () => {
+    const mock = await startMock({ stallSession: true });
+    const stalled = await certSession(mock);
+    await assert.rejects(ping(stalled, 1000), /no PING ack/);
+    await assert.rejects(ping(stalled, 1000), /no PING ack/, 'still dead later');
+    const normal = await certSession(mock);
+    assert.equal((await post(normal, device(), alertHeaders())).status, 200);
+    assert.equal(mock.sessionsOpened, 2);
+  });
+
   it('a stall rule leaves its stream open while the session keeps answering', async () => {
     const mock = await startMock();
     const session = await certSession(mock);
