@@ -39,6 +39,10 @@ export const DEAD_LETTERED = 'dead-lettered: ';
 const GAUGE_REFRESH_MS = 15_000;
 
 /**
+ * Construct it before starting its queue (it registers the queue's consumer), and
+ * start it after the queue, so that at shutdown it stops first and flushes its open
+ * batches into a queue that still accepts them.
+ *
  * Bus events → per-app batches → signed jobs on the webhook queue → POSTs with
  * exponential backoff and jitter → after the last attempt, the dead-letter list.
  */
@@ -60,13 +64,14 @@ export class WebhookService implements Service {
       onEnqueueError: (job, err) =>
         this.log.error({ app: job.app, events: job.events, target: targetOf(job.url), err }, 'webhook batch could not be queued'),
     });
+    // Registered now, before the queue starts: a driver may only begin consuming at its own start().
+    if (options.consume !== false) {
+      options.queue.consume((job, signal) => this.deliver(job, signal), { concurrency: options.concurrency ?? 8 });
+    }
   }
 
   async start(): Promise<void> {
     this.unsubscribe = subscribeWebhookEvents(this.options.events, (app, event) => this.batcher.add(app, event));
-    if (this.options.consume !== false) {
-      this.options.queue.consume((job, signal) => this.deliver(job, signal), { concurrency: this.options.concurrency ?? 8 });
-    }
     await this.refreshDeadLetterGauge();
     this.gaugeTimer = setInterval(() => void this.refreshDeadLetterGauge(), GAUGE_REFRESH_MS).unref();
   }
