@@ -53,7 +53,14 @@ export interface SessionOptions {
   onCapacity: () => void;
 }
 
-export type RetireReason = 'goaway' | 'ping' | 'error' | 'closed' | 'shutdown' | 'stopping';
+export type RetireReason = 'goaway' | 'ping' | 'stalled' | 'error' | 'closed' | 'shutdown' | 'stopping';
+
+/**
+ * Requests timing out in a row, with no answer between them, after which a session is
+ * retired even though it still acknowledges PINGs: a peer that keeps the connection
+ * alive but has stopped answering requests.
+ */
+export const STALLED_STREAMS_LIMIT = 3;
 
 export type StreamOutcome =
   | { kind: 'response'; status: number; headers: IncomingHttpHeaders; body: string }
@@ -83,6 +90,7 @@ export class ApnsSession {
   private retired: RetireReason | undefined;
   private goawayLastStreamId: number | undefined;
   private failure: unknown;
+  private timeoutsSinceAnswer = 0;
   private pingTimer: NodeJS.Timeout | undefined;
   private pingDeadline: NodeJS.Timeout | undefined;
 
@@ -166,10 +174,13 @@ export class ApnsSession {
         timedOut = true;
         stream.close(constants.NGHTTP2_CANCEL);
         // A stream that stalls may mean a dead peer: check the whole session now.
-        this.checkAlive();
+        this.timeoutsSinceAnswer += 1;
+        if (this.timeoutsSinceAnswer >= STALLED_STREAMS_LIMIT) this.retire('stalled');
+        else this.checkAlive();
       }, timeoutMs);
       stream.setEncoding('utf8');
       stream.on('response', (h) => {
+        this.timeoutsSinceAnswer = 0;
         status = Number(h[':status']);
         responseHeaders = h;
       });

@@ -73,6 +73,8 @@ const apsKeys: Record<string, Check> = {
   'dismissal-date': nonNegativeInteger,
   'attributes-type': string,
   attributes: object,
+  // Widget pushes (WidgetKit) carry only this flag; Apple documents it with the widgets push type.
+  'content-changed': (v, p) => (v === true ? undefined : `${p} must be true`),
 };
 
 const apsDictionary = dictionary(apsKeys);
