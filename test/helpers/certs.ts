@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { generateKeyPair, createPrivateKey, createPublicKey } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
@@ -18,6 +19,13 @@ export interface TestCredentials {
   encryptedClientKeyPath: string; passphrase: string;
   /** PKCS#12 bundle of the client certificate and key, protected by `passphrase`. */
   pfxPath: string;
+  /** The same bundle as `openssl pkcs12 -export` (OpenSSL 3 defaults: AES-256-CBC, PBKDF2, SHA-256 MAC) writes it. */
+  opensslPfxPath: string;
+  /**
+   * The same bundle in the legacy format (RC2-40 certificate bag, 3DES key) of OpenSSL 1.x
+   * and older Keychain Access exports: node's TLS refuses it ("Unsupported PKCS12 PFX data").
+   */
+  legacyPfxPath: string;
   expiredClientCertPath: string; expiredClientKeyPath: string;
   soonExpiringClientCertPath: string; soonExpiringClientKeyPath: string;
   otherCaClientCertPath: string; otherCaClientKeyPath: string;
@@ -34,7 +42,7 @@ export interface TestCredentials {
 }
 
 /** Bump when the shape or content of the generated files changes: it keys the cross-process cache. */
-const VERSION = 'v1';
+const VERSION = 'v2';
 const BUNDLE_ID = 'com.example.app';
 const TEAM_ID = 'TEAM123456';
 const KEY_ID = 'ABC123DEFG';
@@ -51,6 +59,7 @@ export const AppleOids = {
 const FILES = {
   caCertPath: 'ca.crt', caKey: 'ca.key', serverCert: 'server.crt', serverKey: 'server.key',
   clientCertPath: 'client.crt', clientKeyPath: 'client.key', encryptedClientKeyPath: 'client.enc.key', pfxPath: 'client.p12',
+  opensslPfxPath: 'client-openssl3.p12', legacyPfxPath: 'client-legacy.p12',
   expiredClientCertPath: 'expired.crt', expiredClientKeyPath: 'expired.key',
   soonExpiringClientCertPath: 'soon.crt', soonExpiringClientKeyPath: 'soon.key',
   otherCaCertPath: 'other-ca.crt', otherCaClientCertPath: 'other-client.crt', otherCaClientKeyPath: 'other-client.key',
@@ -95,6 +104,7 @@ function credentialsIn(dir: string): TestCredentials {
     serverCert: readFileSync(path(FILES.serverCert), 'utf8'), serverKey: readFileSync(path(FILES.serverKey), 'utf8'),
     clientCertPath: path(FILES.clientCertPath), clientKeyPath: path(FILES.clientKeyPath),
     encryptedClientKeyPath: path(FILES.encryptedClientKeyPath), passphrase: PASSPHRASE, pfxPath: path(FILES.pfxPath),
+    opensslPfxPath: path(FILES.opensslPfxPath), legacyPfxPath: path(FILES.legacyPfxPath),
     expiredClientCertPath: path(FILES.expiredClientCertPath), expiredClientKeyPath: path(FILES.expiredClientKeyPath),
     soonExpiringClientCertPath: path(FILES.soonExpiringClientCertPath), soonExpiringClientKeyPath: path(FILES.soonExpiringClientKeyPath),
     otherCaClientCertPath: path(FILES.otherCaClientCertPath), otherCaClientKeyPath: path(FILES.otherCaClientKeyPath),
@@ -208,6 +218,19 @@ function pkcs12(cert: forge.pki.Certificate, key: KeyObject, issuer: forge.pki.C
   return Buffer.from(forge.asn1.toDer(asn).getBytes(), 'binary');
 }
 
+/** Bundles client.crt + client.key with the openssl CLI, the way users make their .p12 files. */
+function opensslPkcs12(dir: string, extra: string[]): void {
+  const out = join(dir, extra.includes('-legacy') ? FILES.legacyPfxPath : FILES.opensslPfxPath);
+  const args = ['pkcs12', '-export', ...extra, '-in', join(dir, FILES.clientCertPath), '-inkey', join(dir, FILES.clientKeyPath),
+    '-certfile', join(dir, FILES.caCertPath), '-name', `Apple Development IOS Push Services: ${BUNDLE_ID}`, '-passout', 'env:HERALD_TEST_P12_PASS', '-out', out];
+  try {
+    execFileSync('openssl', args, { env: { ...process.env, HERALD_TEST_P12_PASS: PASSPHRASE }, stdio: ['ignore', 'ignore', 'pipe'] });
+  } catch (error) {
+    const detail = (error as { stderr?: Buffer }).stderr?.toString().trim() ?? String(error);
+    throw new Error(`test credentials need the openssl CLI (OpenSSL 3) for ${out}: ${detail}`, { cause: error });
+  }
+}
+
 async function generateInto(dir: string): Promise<void> {
   mkdirSync(dir, { recursive: true });
   const now = Date.now();
@@ -229,6 +252,8 @@ async function generateInto(dir: string): Promise<void> {
   write(FILES.clientKeyPath, pkcs8Pem(clientKey));
   write(FILES.encryptedClientKeyPath, clientKey.export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase: PASSPHRASE }).toString());
   write(FILES.pfxPath, pkcs12(client, clientKey, ca.cert));
+  opensslPkcs12(dir, []);
+  opensslPkcs12(dir, ['-legacy']);
   write(FILES.expiredClientCertPath, certPem(appleClientCert(expiredKey, ca, now - 366 * DAY_MS, now - DAY_MS)));
   write(FILES.expiredClientKeyPath, pkcs8Pem(expiredKey));
   write(FILES.soonExpiringClientCertPath, certPem(appleClientCert(soonKey, ca, now - 355 * DAY_MS, now + 10 * DAY_MS)));

@@ -4,6 +4,7 @@ import { X509Certificate, createPrivateKey, createPublicKey, randomUUID, sign, v
 import { readFileSync } from 'node:fs';
 import { connect as tlsConnect, createSecureContext } from 'node:tls';
 import type { ClientHttp2Session } from 'node:http2';
+import forge from 'node-forge';
 import { testCredentials } from '../helpers/certs.js';
 import type { TestCredentials } from '../helpers/certs.js';
 import { waitFor } from '../helpers/wait.js';
@@ -67,10 +68,17 @@ describe('test credentials', () => {
     assert.equal(server.subjectAltName, 'DNS:localhost, IP Address:127.0.0.1');
   });
 
-  it('PKCS#12 and encrypted key open with the passphrase only; .p8 signs ES256 in P1363 form', async () => {
-    const pfx = readFileSync(creds.pfxPath);
-    createSecureContext({ pfx, passphrase: creds.passphrase });
-    assert.throws(() => createSecureContext({ pfx, passphrase: 'wrong' }));
+  it('PKCS#12 bundles and the encrypted key open with the passphrase only (legacy bundle: not in node); .p8 signs ES256 P1363', async () => {
+    for (const pfxPath of [creds.pfxPath, creds.opensslPfxPath]) {
+      const pfx = readFileSync(pfxPath);
+      createSecureContext({ pfx, passphrase: creds.passphrase });
+      assert.throws(() => createSecureContext({ pfx, passphrase: 'wrong' }), /mac verify failure/);
+    }
+    const legacy = readFileSync(creds.legacyPfxPath);
+    assert.throws(() => createSecureContext({ pfx: legacy, passphrase: creds.passphrase }), /Unsupported PKCS12/);
+    const certBag = forge.pki.oids.certBag ?? '';
+    const legacyBags = forge.pkcs12.pkcs12FromAsn1(forge.asn1.fromDer(legacy.toString('binary')), creds.passphrase).getBags({ bagType: certBag });
+    assert.equal(legacyBags[certBag]?.length, 2, 'the legacy bundle itself is sound');
     createPrivateKey({ key: readFileSync(creds.encryptedClientKeyPath), passphrase: creds.passphrase });
     assert.throws(() => createPrivateKey({ key: readFileSync(creds.encryptedClientKeyPath), passphrase: 'wrong' }));
     const p8 = createPrivateKey(readFileSync(creds.p8Path));
