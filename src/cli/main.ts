@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
 import { runCheck } from './check.js';
+import { runWebhooks } from './dead-letters.js';
 import { runSend } from './send.js';
 import { runStart } from './start.js';
 
@@ -10,6 +11,8 @@ Commands:
   start [--config FILE]   run the gateway (default command)
   check [--config FILE]   validate the configuration and APNs credentials, print each app
   send  --app ID ...      enqueue one notification through the HTTP API and wait for its status
+  webhooks dead-letters [--replay] [--app ID]
+                          list (or replay) webhook batches whose every attempt failed
 
 Options:
   --config FILE   YAML or JSON configuration (also HERALD_CONFIG)
@@ -31,6 +34,8 @@ async function main(argv: string[]): Promise<number> {
       return runCheck(parseCommon(rest, checkUsage));
     case 'send':
       return runSend(rest);
+    case 'webhooks':
+      return runWebhooks(rest);
     default:
       console.error(`herald: unknown command '${command}'\n\n${usage}`);
       return 2;
