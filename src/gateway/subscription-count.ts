@@ -50,8 +50,9 @@ export class SubscriptionCountThrottle {
   }
 
   private emit(key: string, ref: ChannelRef, count: number): void {
-    if (count === 0) this.lastSent.delete(key);
-    else this.lastSent.set(key, this.now());
+    // Only large counts open a throttle window: a channel growing past the threshold reports at once.
+    if (count > LARGE_CHANNEL_SUBSCRIBERS) this.lastSent.set(key, this.now());
+    else this.lastSent.delete(key);
     this.send(ref, count);
   }
 }
