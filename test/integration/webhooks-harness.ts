@@ -69,6 +69,7 @@ export async function startWebhooks(backend: WebhookBackend, config: HeraldConfi
     log,
     metrics,
   });
+  await deadLetters.start();
   await queue.start();
   await service.start();
   return {
@@ -80,6 +81,7 @@ export async function startWebhooks(backend: WebhookBackend, config: HeraldConfi
     async stop() {
       await service.stop(deadlineAfter(5_000));
       await queue.stop(deadlineAfter(5_000));
+      await deadLetters.stop(deadlineAfter(5_000));
     },
   };
 }

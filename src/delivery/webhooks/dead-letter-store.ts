@@ -1,3 +1,4 @@
+import type { Service } from '../../lib/service.js';
 import type { DeadLetter } from './webhook-job.js';
 
 export interface DeadLetterFilter {
@@ -9,9 +10,10 @@ export interface DeadLetterFilter {
 /**
  * Where webhook batches go after their last failed attempt. The memory store lives
  * in the running process (embedded mode); the Redis store is shared by every
- * process on that Redis and by the CLI.
+ * process on that Redis and by the CLI. As a Service it is started before and
+ * stopped after the webhook queue, whose last attempts write to it.
  */
-export interface DeadLetterStore {
+export interface DeadLetterStore extends Service {
   /** Adds an entry; returns how many of the oldest entries were dropped to stay within the cap. */
   add(entry: DeadLetter): Promise<{ dropped: number }>;
   list(filter?: DeadLetterFilter): Promise<DeadLetter[]>;

@@ -4,9 +4,14 @@ import type { DeadLetter } from './webhook-job.js';
 
 /** The embedded-mode list: it lives in this process and ends with it. */
 export class MemoryDeadLetterStore implements DeadLetterStore {
+  readonly name = 'webhook-dead-letters';
   private entries: DeadLetter[] = [];
 
   constructor(private readonly max = MAX_DEAD_LETTERS) {}
+
+  async start(): Promise<void> {}
+
+  async stop(): Promise<void> {}
 
   async add(entry: DeadLetter): Promise<{ dropped: number }> {
     this.entries.push(structuredClone(entry));

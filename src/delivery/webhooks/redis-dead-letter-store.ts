@@ -12,8 +12,10 @@ export function deadLetterKey(prefix: string): string {
 /**
  * A Redis list of JSON entries, oldest first. `take` claims each entry with LREM of
  * its exact bytes, so two replays running at once never both get the same entry.
+ * It owns the connection it is given and closes it at stop.
  */
 export class RedisDeadLetterStore implements DeadLetterStore {
+  readonly name = 'webhook-dead-letters';
   private readonly key: string;
 
   constructor(
@@ -22,6 +24,12 @@ export class RedisDeadLetterStore implements DeadLetterStore {
     private readonly max = MAX_DEAD_LETTERS,
   ) {
     this.key = deadLetterKey(prefix);
+  }
+
+  async start(): Promise<void> {}
+
+  async stop(_deadline: AbortSignal): Promise<void> {
+    this.redis.disconnect();
   }
 
   async add(entry: DeadLetter): Promise<{ dropped: number }> {

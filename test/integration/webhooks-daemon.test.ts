@@ -1,0 +1,139 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { after, before, describe, it } from 'node:test';
+import Pusher from 'pusher';
+import { signedRequest } from '../../src/client/signed-request.js';
+import type { DeadLetterView } from '../../src/delivery/webhooks/dead-letter-routes.js';
+import { cliPath, repoRoot, startHeraldProcess } from '../helpers/herald-process.js';
+import type { HeraldProcess } from '../helpers/herald-process.js';
+import { connected, metricValue, pusherClient, subscribe } from '../helpers/pusher-clients.js';
+import type { PusherClient } from '../helpers/pusher-clients.js';
+import { waitFor } from '../helpers/wait.js';
+import { acceptedEvents, startWebhookReceiver } from './webhooks-receiver.js';
+import type { WebhookReceiver } from './webhooks-receiver.js';
+
+const occupancyApp = { id: 'app-occupancy', key: 'key-occupancy', secret: 'secret-occupancy-1' };
+const flakyApp = { id: 'app-flaky', key: 'key-flaky', secret: 'secret-flaky-0001' };
+
+function runCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [cliPath, ...args], { cwd: repoRoot, env: { ...process.env, HERALD_CONFIG: '' } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+describe('webhooks through the daemon (embedded mode)', () => {
+  let herald: HeraldProcess;
+  let occupancy: WebhookReceiver;
+  let flaky: WebhookReceiver;
+  const clients: PusherClient[] = [];
+
+  before(async () => {
+    occupancy = await startWebhookReceiver();
+    flaky = await startWebhookReceiver();
+    flaky.setMode({ type: 'status', status: 502 });
+    herald = await startHeraldProcess({
+      config: {
+        webhooks: { batchMs: 20, maxAttempts: 2, backoffBaseMs: 10, backoffMaxMs: 20, timeoutMs: 2000 },
+        apps: [
+          { ...occupancyApp, webhooks: [{ url: occupancy.url, events: ['channel_occupied', 'channel_vacated'] }] },
+          { ...flakyApp, webhooks: [{ url: flaky.url, events: ['channel_occupied'] }] },
+        ],
+      },
+    });
+  });
+
+  after(async () => {
+    for (const client of clients) client.disconnect();
+    await herald?.stop();
+    await occupancy?.close();
+    await flaky?.close();
+  });
+
+  function client(app: typeof occupancyApp): PusherClient {
+    const c = pusherClient(herald.httpPort, app);
+    clients.push(c);
+    return c;
+  }
+
+  it('sends channel_occupied once when pusher-js clients subscribe, and channel_vacated when the last leaves', async () => {
+    const first = client(occupancyApp);
+    const second = client(occupancyApp);
+    await Promise.all([connected(first), connected(second)]);
+    await subscribe(first, 'orders');
+    await waitFor(() => acceptedEvents(occupancy).length >= 1, { what: 'channel_occupied' });
+    await subscribe(second, 'orders');
+    first.unsubscribe('orders');
+    second.unsubscribe('orders');
+    await waitFor(() => acceptedEvents(occupancy).some((e) => e.name === 'channel_vacated'), { what: 'channel_vacated' });
+    assert.deepEqual(acceptedEvents(occupancy), [
+      { name: 'channel_occupied', channel: 'orders' },
+      { name: 'channel_vacated', channel: 'orders' },
+    ]);
+    const sdk = new Pusher({ appId: occupancyApp.id, key: occupancyApp.key, secret: occupancyApp.secret, host: '127.0.0.1' });
+    for (const record of occupancy.accepted()) {
+      assert.equal(sdk.webhook({ headers: record.headers as Record<string, string>, rawBody: record.rawBody }).isValid(), true);
+    }
+  });
+
+  it('keeps an undeliverable batch in the dead-letter list, which the CLI lists and replays over HTTP', async () => {
+    const c = client(flakyApp);
+    await connected(c);
+    await subscribe(c, 'news');
+    const list = async (): Promise<{ count: number; deadLetters: DeadLetterView[] }> => {
+      const res = await signedRequest(herald.baseUrl, { app: flakyApp.id, key: flakyApp.key, secret: flakyApp.secret }, 'GET', '/webhooks/dead-letters');
+      assert.equal(res.status, 200);
+      return res.body as { count: number; deadLetters: DeadLetterView[] };
+    };
+    const listed = await waitFor(async () => ((await list()).count === 1 ? list() : undefined), { what: 'a dead letter' });
+    const [entry] = listed.deadLetters;
+    assert.ok(entry);
+    assert.equal(entry.url, flaky.url);
+    assert.equal(entry.attempts, 2);
+    assert.equal(entry.lastError, 'HTTP 502');
+    assert.equal(flaky.received.length, 2);
+    assert.equal(await metricValue(herald.metricsPort, 'herald_webhook_dead_letters'), 1);
+    assert.equal(await metricValue(herald.metricsPort, 'herald_webhook_deliveries_total', { app: flakyApp.id, status: 'dead' }), 1);
+    // The other app sees none of it.
+    const other = await signedRequest(herald.baseUrl, { app: occupancyApp.id, key: occupancyApp.key, secret: occupancyApp.secret }, 'GET', '/webhooks/dead-letters');
+    assert.equal((other.body as { count: number }).count, 0);
+
+    const credentials = ['--app', flakyApp.id, '--url', herald.baseUrl, '--key', flakyApp.key, '--secret', flakyApp.secret];
+    const shown = await runCli(['webhooks', 'dead-letters', ...credentials]);
+    assert.equal(shown.code, 0, shown.stderr);
+    assert.match(shown.stdout, new RegExp(`app ${flakyApp.id}: 1 dead letter`));
+    assert.match(shown.stdout, new RegExp(`${entry.id}  failed .* after 2 attempt\\(s\\): HTTP 502`));
+    assert.doesNotMatch(shown.stdout, /[0-9a-f]{64}/, 'never prints the signature');
+
+    flaky.setMode({ type: 'ok' });
+    const replayed = await runCli(['webhooks', 'dead-letters', '--replay', ...credentials]);
+    assert.equal(replayed.code, 0, replayed.stderr);
+    assert.match(replayed.stdout, new RegExp(`app ${flakyApp.id}: replayed 1 dead letter\\(s\\): ${entry.id}`));
+    const delivered = await waitFor(() => flaky.accepted()[0], { what: 'the replayed batch' });
+    assert.equal(delivered.rawBody, entry.body);
+    assert.equal((await list()).count, 0);
+    await waitFor(async () => (await metricValue(herald.metricsPort, 'herald_webhook_dead_letters')) === 0, { what: 'the gauge to drop' });
+  });
+
+  it('refuses the dead-letter routes without a valid signature and a replay body of the wrong shape', async () => {
+    const unsigned = await fetch(`${herald.baseUrl}/apps/${flakyApp.id}/webhooks/dead-letters`);
+    assert.equal(unsigned.status, 401);
+    const wrongSecret = await signedRequest(herald.baseUrl, { app: flakyApp.id, key: flakyApp.key, secret: 'not-the-secret-1' }, 'GET', '/webhooks/dead-letters');
+    assert.equal(wrongSecret.status, 401);
+    const badBody = await signedRequest(herald.baseUrl, { app: flakyApp.id, key: flakyApp.key, secret: flakyApp.secret }, 'POST', '/webhooks/dead-letters/replay', {
+      body: { ids: 'all' },
+    });
+    assert.equal(badBody.status, 400);
+    assert.equal((badBody.body as { path: string }).path, 'ids');
+  });
+
+  it('explains where the list lives when the CLI cannot reach an embedded daemon', async () => {
+    const res = await runCli(['webhooks', 'dead-letters', '--app', 'x', '--url', 'http://127.0.0.1:1', '--key', 'k', '--secret', 'secret-secret']);
+    assert.equal(res.code, 1);
+    assert.match(res.stderr, /cannot reach Herald at http:\/\/127\.0\.0\.1:1 .*lives inside the running Herald process/);
+  });
+});
