@@ -2,6 +2,14 @@ import { StaticAppStore } from './apps/app-store.js';
 import type { HeraldConfig } from './config/load.js';
 import { DEMO_APP } from './config/schema.js';
 import { EventBus } from './delivery/events.js';
+import { MemoryDeadLetterStore } from './delivery/webhooks/memory-dead-letter-store.js';
+import { RedisDeadLetterStore } from './delivery/webhooks/redis-dead-letter-store.js';
+import { deadLetterRoutes } from './delivery/webhooks/dead-letter-routes.js';
+import { webhookQueueSettings } from './delivery/webhooks/webhook-queue.js';
+import { WebhookService } from './delivery/webhooks/webhook-service.js';
+import { BullmqQueueDriver } from './queue/bullmq-queue-driver.js';
+import { MemoryQueueDriver } from './queue/memory-queue-driver.js';
+import { redisConnector } from './queue/redis-connection.js';
 import { Readiness } from './http/readiness.js';
 import { LocalAdapter } from './gateway/adapter/local-adapter.js';
 import { createNodeId } from './gateway/node-id.js';
@@ -46,6 +54,18 @@ export async function startHerald(config: HeraldConfig, log: Logger): Promise<Ru
   });
   http.addRoutes(healthRoutes(readiness));
 
+  // Webhooks: a second queue of the same kind as the notifications queue, and its dead-letter list.
+  const webhookLog = log.child({ module: 'webhooks' });
+  const webhookQueueOptions = webhookQueueSettings(config.webhooks, webhookLog);
+  const webhookQueue = config.redis.url
+    ? new BullmqQueueDriver({ ...webhookQueueOptions, connect: redisConnector(config.redis.url), prefix: config.queue.prefix })
+    : new MemoryQueueDriver(webhookQueueOptions);
+  const deadLetters = config.redis.url
+    ? new RedisDeadLetterStore(redisConnector(config.redis.url)('commands'), config.queue.prefix)
+    : new MemoryDeadLetterStore();
+  const webhooks = new WebhookService({ apps, events, queue: webhookQueue, deadLetters, settings: config.webhooks, log: webhookLog, metrics });
+  http.addRoutes(deadLetterRoutes(webhooks));
+
   const nodeId = createNodeId();
   const gatewayLog = log.child({ module: 'gateway' });
   const adapter = new LocalAdapter({ onHandlerError: (err) => gatewayLog.error({ err }, 'fanout handler failed') });
@@ -81,7 +101,8 @@ export async function startHerald(config: HeraldConfig, log: Logger): Promise<Ru
 
   void events;
   // The gateway comes after http so it stops first: sockets get 4200 before the listener closes.
-  const services: Service[] = [...(metricsServer ? [metricsServer] : []), adapter, channelState, channelCache, http, gateway];
+  // Webhooks start before the gateway and stop after it, so its last channel events are still sent.
+  const services: Service[] = [...(metricsServer ? [metricsServer] : []), deadLetters, webhookQueue, webhooks, adapter, channelState, channelCache, http, gateway];
   const started: Service[] = [];
   try {
     for (const service of services) {
