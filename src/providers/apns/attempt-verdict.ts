@@ -21,8 +21,11 @@ export interface Reporter {
   inFlight(delta: number): void;
 }
 
-/** Resends of never-processed requests in a row before the token is handed back (a server refusing everything). */
-export const MAX_UNSENT_RESENDS = 10;
+/**
+ * Never-processed requests of one token, in a row and with no answer from the pool in
+ * between, before the token is handed back: the server refuses everything.
+ */
+export const MAX_UNSENT_WITHOUT_PROGRESS = 5;
 
 const unsentLabels: Record<string, string> = { 'refused-stream': 'RefusedStream', goaway: 'GoawayUnprocessed', 'not-sent': 'NotSent' };
 
@@ -31,7 +34,9 @@ const unsentLabels: Record<string, string> = { 'refused-stream': 'RefusedStream'
  * request after `delayMs`. The resend rules (docs/apns.md):
  *
  * - never processed (refused stream, above GOAWAY's last stream id, not sent): resent
- *   at once on a live session; does not count as an attempt (bounded separately);
+ *   on a live session, at once while the pool keeps getting answers (a GOAWAY mid-batch),
+ *   with backoff when nothing was answered since this token's last refusal; never counts
+ *   as an attempt, but five refusals in a row without progress hand the token back;
  * - answered 429/500/503 or connect failure: counted attempt, backoff or retry-after;
  * - lost (timeout, connection died after the request was sent — Apple may have
  *   processed it): counted attempt, resent once at once; a second loss hands the token
@@ -79,12 +84,15 @@ export function judgeAttempt(
       gate.probeInconclusive();
       reporter.request('none', unsentLabels[outcome.cause] ?? 'NotSent');
       if (outcome.cause === 'stopping') return { kind: 'done', outcome: { type: 'retry', reason: 'ShuttingDown' } };
-      item.unsentResends += 1;
-      if (item.unsentResends > MAX_UNSENT_RESENDS) {
-        return { kind: 'done', outcome: { type: 'retry', reason: 'Unsent', afterMs: backoffDelay(item.unsentResends, app.retry.backoff), ...(item.lostOnce ? { unconfirmed: true } : {}) } };
+      const answers = app.pool.answered;
+      item.unsentWithoutProgress = item.answersAtLastUnsent === answers ? item.unsentWithoutProgress + 1 : 0;
+      item.answersAtLastUnsent = answers;
+      const delayMs = item.unsentWithoutProgress === 0 ? 0 : backoffDelay(item.unsentWithoutProgress, app.retry.backoff);
+      if (item.unsentWithoutProgress >= MAX_UNSENT_WITHOUT_PROGRESS) {
+        return { kind: 'done', outcome: { type: 'retry', reason: 'Unsent', afterMs: delayMs, ...(item.lostOnce ? { unconfirmed: true } : {}) } };
       }
       reporter.retry('unsent');
-      return { kind: 'again', delayMs: 0 };
+      return { kind: 'again', delayMs };
     }
     case 'lost': {
       gate.probeInconclusive();

@@ -16,8 +16,13 @@ export interface WorkItem {
   readonly apnsId: string;
   /** Requests that count against maxAttempts: answered retryable, connect failures, lost requests. */
   attempts: number;
-  /** Resends of requests that certainly never reached Apple (refused stream, above GOAWAY's last id). */
-  unsentResends: number;
+  /**
+   * Requests that certainly never reached Apple (refused stream, above GOAWAY's last id)
+   * in a row without the pool answering anything in between: a server refusing everything.
+   */
+  unsentWithoutProgress: number;
+  /** The pool's answer count at this token's last unsent request. */
+  answersAtLastUnsent: number | undefined;
   /** Resends of requests that may have reached Apple: at most one. */
   lostResends: number;
   /** Some request for this token may have reached Apple unanswered: later `retry` outcomes say `unconfirmed`. */
@@ -127,7 +132,7 @@ export class BatchRun {
       return 'skipped';
     }
     this.seen.set(normalized.token, index);
-    return { index, token, device: normalized.token, apnsId: randomUUID(), attempts: 0, unsentResends: 0, lostResends: 0, lostOnce: false, tokenRenewed: false, dueAt: 0 };
+    return { index, token, device: normalized.token, apnsId: randomUUID(), attempts: 0, unsentWithoutProgress: 0, answersAtLastUnsent: undefined, lostResends: 0, lostOnce: false, tokenRenewed: false, dueAt: 0 };
   }
 
   private async attempt(item: WorkItem): Promise<void> {
@@ -143,6 +148,7 @@ export class BatchRun {
       } else {
         const jwt = this.app.token?.current();
         const outcome = await lease.session.request(this.headers(item, jwt), this.notification.body, this.app.config.requestTimeoutMs);
+        if (outcome.kind === 'response') this.app.pool.recordAnswer();
         report = { kind: 'stream', outcome, jwt, session: lease.session };
       }
     } catch (err) {

@@ -42,6 +42,7 @@ export class SessionPool {
   private lastConnectError: ConnectError | undefined;
   private readonly waiters = new Set<() => void>();
   private stopped = false;
+  private answers = 0;
   private readonly now: () => number;
 
   constructor(private readonly options: SessionPoolOptions) {
@@ -52,6 +53,15 @@ export class SessionPool {
   capacity(): number {
     const live = this.sessions.filter((session) => session.usable);
     return live.length === 0 ? 1 : live.reduce((sum, session) => sum + session.maxStreams, 0);
+  }
+
+  /** Responses received on this pool's sessions: tells a stuck server from one that makes progress. */
+  get answered(): number {
+    return this.answers;
+  }
+
+  recordAnswer(): void {
+    this.answers += 1;
   }
 
   get openSessions(): number {
