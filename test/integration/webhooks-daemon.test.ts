@@ -96,8 +96,12 @@ describe('webhooks through the daemon (embedded mode)', () => {
     assert.equal(entry.attempts, 2);
     assert.equal(entry.lastError, 'HTTP 502');
     assert.equal(flaky.received.length, 2);
-    assert.equal(await metricValue(herald.metricsPort, 'herald_webhook_dead_letters'), 1);
-    assert.equal(await metricValue(herald.metricsPort, 'herald_webhook_deliveries_total', { app: flakyApp.id, status: 'dead' }), 1);
+    // The entry is listed as soon as it is stored; the metrics follow.
+    await waitFor(async () => (await metricValue(herald.metricsPort, 'herald_webhook_dead_letters')) === 1, { what: 'the gauge' });
+    await waitFor(
+      async () => (await metricValue(herald.metricsPort, 'herald_webhook_deliveries_total', { app: flakyApp.id, status: 'dead' })) === 1,
+      { what: 'the dead count' },
+    );
     // The other app sees none of it.
     const other = await signedRequest(herald.baseUrl, { app: occupancyApp.id, key: occupancyApp.key, secret: occupancyApp.secret }, 'GET', '/webhooks/dead-letters');
     assert.equal((other.body as { count: number }).count, 0);

@@ -144,7 +144,8 @@ export function webhookSuite(backend: WebhookBackend): void {
       assert.deepEqual(verified(delivered).getEvents(), [{ name: 'channel_occupied', channel: 'while-down' }]);
       // Every attempt sent the same signed bytes.
       assert.equal(new Set(hook.received.map((r) => `${r.headers['x-pusher-signature']}|${r.rawBody}`)).size, 1);
-      assert.equal(await counterValue(metrics, { app: APP.id, status: 'delivered' }), 1);
+      // The receiver records the POST before Herald has read the answer: wait for the count.
+      await waitFor(async () => (await counterValue(metrics, { app: APP.id, status: 'delivered' })) === 1, { what: 'delivered count' });
       assert.equal(await counterValue(metrics, { app: APP.id, status: 'dead' }), 0);
     });
 
@@ -167,8 +168,9 @@ export function webhookSuite(backend: WebhookBackend): void {
       assert.equal(entry.lastError, 'HTTP 500');
       assert.deepEqual(entry.job.events, ['channel_occupied']);
       assert.equal(await counterValue(metrics, { app: APP.id, status: 'failed' }), 3);
-      assert.equal(await counterValue(metrics, { app: APP.id, status: 'dead' }), 1);
-      assert.equal(await deadLetterGauge(metrics), 1);
+      // The entry is stored before it is counted: wait for the count and the gauge.
+      await waitFor(async () => (await counterValue(metrics, { app: APP.id, status: 'dead' })) === 1, { what: 'dead count' });
+      await waitFor(async () => (await deadLetterGauge(metrics)) === 1, { what: 'dead-letter gauge' });
       assert.deepEqual((await service.listDeadLetters({ app: 'another-app' })).length, 0);
 
       hook.setMode({ type: 'ok' });

@@ -18,7 +18,7 @@ export interface WebhookBatcherOptions {
 
 interface OpenBatch {
   events: WebhookEvent[];
-  timer: NodeJS.Timeout | NodeJS.Immediate;
+  cancelTimer: () => void;
 }
 
 /**
@@ -40,9 +40,7 @@ export class WebhookBatcher {
     if (!app || !app.webhooks.some((hook) => hook.events.includes(event.name))) return;
     let batch = this.open.get(appId);
     if (!batch) {
-      const close = (): void => this.close(appId);
-      const timer = this.options.batchMs === 0 ? setImmediate(close) : setTimeout(close, this.options.batchMs);
-      batch = { events: [], timer };
+      batch = { events: [], cancelTimer: this.closeLater(appId) };
       this.open.set(appId, batch);
     }
     batch.events.push(event);
@@ -59,13 +57,22 @@ export class WebhookBatcher {
     const batch = this.open.get(appId);
     if (!batch) return;
     this.open.delete(appId);
-    clearTimeout(batch.timer as NodeJS.Timeout);
-    clearImmediate(batch.timer as NodeJS.Immediate);
+    batch.cancelTimer();
     for (const job of this.sign(appId, batch.events)) {
       const enqueued = this.options.enqueue(job).catch((err: unknown) => this.options.onEnqueueError(job, err));
       this.pending.add(enqueued);
       void enqueued.finally(() => this.pending.delete(enqueued));
     }
+  }
+
+  private closeLater(appId: string): () => void {
+    const close = (): void => this.close(appId);
+    if (this.options.batchMs === 0) {
+      const immediate = setImmediate(close);
+      return () => clearImmediate(immediate);
+    }
+    const timer = setTimeout(close, this.options.batchMs);
+    return () => clearTimeout(timer);
   }
 
   private sign(appId: string, events: readonly WebhookEvent[]): WebhookJob[] {
