@@ -42,6 +42,8 @@ export interface HarnessOptions {
   mock?: Partial<Omit<ApnsMockOptions, 'credentials' | 'auth'>>;
   /** Overrides of the app's apns block (after the credential block). */
   apns?: Partial<ApnsConfig>;
+  /** The CA the app trusts for the mock's server certificate (default: the test CA that signed it). */
+  endpointCa?: string;
   provider?: Partial<Omit<ApnsProviderOptions, 'apps' | 'log' | 'metrics' | 'events' | 'now'>>;
 }
 
@@ -68,7 +70,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const creds = await testCredentials();
   const mode = options.mode ?? 'pem';
   const mock = await ApnsMock.start({ credentials: creds, auth: mode === 'token' ? 'token' : 'certificate', ...options.mock });
-  const app = appConfig(creds, mode, mock.port, options.apns);
+  const app = appConfig(creds, mode, mock.port, { endpoint: { host: '127.0.0.1', port: mock.port, ca: options.endpointCa ?? creds.caCertPath }, ...options.apns });
   const metrics = createMetrics({ defaults: false });
   const events = new EventBus();
   const invalidTokens: Array<HeraldEvents['apns.token_invalid']> = [];

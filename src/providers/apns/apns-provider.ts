@@ -181,6 +181,7 @@ export class ApnsProvider implements Provider, Service {
         pingIntervalMs: smallest((apns) => apns.pingIntervalMs),
         pingTimeoutMs: smallest((apns) => Math.min(apns.pingIntervalMs, apns.requestTimeoutMs)),
       },
+      clientCertificate: auth.mode === 'certificate',
       connectBackoff: this.options.retry?.backoff ?? defaultRetryTuning.backoff,
       log,
       now: this.now,

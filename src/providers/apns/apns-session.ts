@@ -37,7 +37,7 @@
 import { connect, constants } from 'node:http2';
 import type { ClientHttp2Session, ClientHttp2Stream, IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http2';
 import { isIP } from 'node:net';
-import { classifyConnectionError } from './connection-errors.js';
+import { CLOSED_AFTER_HANDSHAKE, classifyConnectionError } from './connection-errors.js';
 import type { ConnectionFailureKind } from './connection-errors.js';
 
 export interface SessionOptions {
@@ -119,8 +119,15 @@ export class ApnsSession {
         reject(new ConnectError(kind, code, { cause: err }));
       };
       const timer = setTimeout(() => fail(Object.assign(new Error('connect timeout'), { code: 'ETIMEDOUT' })), options.connectTimeoutMs);
+      let handshakeDone = false;
+      session.once('connect', () => {
+        handshakeDone = true;
+      });
       session.once('error', fail);
-      session.once('close', () => fail(Object.assign(new Error('connection closed during set-up'), { code: 'ECONNRESET' })));
+      session.once('close', () => {
+        const code = handshakeDone ? CLOSED_AFTER_HANDSHAKE : 'ECONNRESET';
+        fail(Object.assign(new Error('connection closed during set-up'), { code }));
+      });
       session.once('remoteSettings', () => {
         if (settled) return;
         settled = true;

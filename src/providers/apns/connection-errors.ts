@@ -4,7 +4,15 @@
  * next try, and a server that refuses the client certificate at the handshake is the
  * TLS form of Apple's 403 BadCertificate.
  */
-export type ConnectionFailureKind = 'untrusted-server' | 'client-certificate-refused' | 'network';
+export type ConnectionFailureKind = 'untrusted-server' | 'client-certificate-refused' | 'closed-after-handshake' | 'network';
+
+/**
+ * The server completed the TLS handshake, then closed the connection before its first
+ * HTTP/2 SETTINGS. With TLS 1.3 the client's handshake ends before the server has
+ * checked the client certificate, and a server that rejects it without an alert (as
+ * node's TLS server does) looks exactly like this.
+ */
+export const CLOSED_AFTER_HANDSHAKE = 'ECLOSED_AFTER_HANDSHAKE';
 
 const untrustedServer = new Set([
   'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
@@ -27,6 +35,7 @@ export function classifyConnectionError(err: unknown): { kind: ConnectionFailure
   const code = errorCode(err);
   if (untrustedServer.has(code)) return { kind: 'untrusted-server', code };
   if (clientCertificateRefused.test(code)) return { kind: 'client-certificate-refused', code };
+  if (code === CLOSED_AFTER_HANDSHAKE) return { kind: 'closed-after-handshake', code };
   return { kind: 'network', code };
 }
 

@@ -10,6 +10,8 @@ export interface SessionPoolOptions {
   /** Sessions to keep open once there is traffic. */
   size: number;
   session: Omit<SessionOptions, 'onRetired' | 'onCapacity'>;
+  /** Certificate authentication: a server closing the connection right after the handshake means it refused the certificate. */
+  clientCertificate: boolean;
   connectBackoff: BackoffPolicy;
   log: Logger;
   now?: () => number;
@@ -38,6 +40,7 @@ export class SessionPool {
   private readonly sessions: ApnsSession[] = [];
   private connecting: Promise<ConnectError | undefined> | undefined;
   private connectFailures = 0;
+  private closedAfterHandshake = 0;
   private nextConnectAt = 0;
   private lastConnectError: ConnectError | undefined;
   private readonly waiters = new Set<() => void>();
@@ -140,12 +143,13 @@ export class SessionPool {
       }
       this.sessions.push(session);
       this.connectFailures = 0;
+      this.closedAfterHandshake = 0;
       this.lastConnectError = undefined;
       this.options.onSessionCount(this.sessions.length);
       this.options.log.debug({ pool: this.options.key, session: session.id, maxStreams: session.maxStreams }, 'apns session opened');
       return undefined;
     } catch (err) {
-      const error = err instanceof ConnectError ? err : new ConnectError('network', (err as Error).message, { cause: err });
+      const error = this.interpret(err instanceof ConnectError ? err : new ConnectError('network', (err as Error).message, { cause: err }));
       this.connectFailures += 1;
       this.lastConnectError = error;
       const delay = backoffDelay(this.connectFailures, this.options.connectBackoff);
@@ -156,6 +160,21 @@ export class SessionPool {
       this.connecting = undefined;
       this.notify();
     }
+  }
+
+  /**
+   * A close right after the handshake is taken for a refused client certificate only
+   * when it happens on two connects in a row in certificate mode; once could be a
+   * server restarting.
+   */
+  private interpret(error: ConnectError): ConnectError {
+    if (error.kind !== 'closed-after-handshake') {
+      this.closedAfterHandshake = 0;
+      return error;
+    }
+    this.closedAfterHandshake += 1;
+    const refused = this.options.clientCertificate && this.closedAfterHandshake >= 2;
+    return new ConnectError(refused ? 'client-certificate-refused' : 'network', error.code, { cause: error });
   }
 
   private onRetired(session: ApnsSession, reason: RetireReason): void {
