@@ -28,6 +28,7 @@ import { version } from './lib/version.js';
 import type { Logger } from './log/logger.js';
 import { MetricsServer } from './metrics/metrics-server.js';
 import { createMetrics } from './metrics/metrics.js';
+import { ApnsProvider } from './providers/apns/apns-provider.js';
 
 export interface RunningHerald {
   readonly httpPort: number;
@@ -88,6 +89,12 @@ export async function startHerald(config: HeraldConfig, log: Logger): Promise<Ru
   http.addRoutes(channelRoutes({ state: channelState, cache: channelCache }));
   http.addRoutes(userRoutes(publisher));
 
+  // APNs: credentials are opened and checked at start-up; connections open on the first push.
+  const apnsProvider = config.apps.some((app) => app.apns)
+    ? new ApnsProvider({ apps: config.apps, log: log.child({ module: 'apns' }), metrics, events })
+    : undefined;
+  if (apnsProvider) readiness.register('apns', () => apnsProvider.readiness());
+
   const metricsServer = config.metrics.enabled
     ? new MetricsServer({
         host: config.metrics.host,
@@ -102,7 +109,7 @@ export async function startHerald(config: HeraldConfig, log: Logger): Promise<Ru
   void events;
   // The gateway comes after http so it stops first: sockets get 4200 before the listener closes.
   // Webhooks start before the gateway and stop after it, so its last channel events are still sent.
-  const services: Service[] = [...(metricsServer ? [metricsServer] : []), deadLetters, webhookQueue, webhooks, adapter, channelState, channelCache, http, gateway];
+  const services: Service[] = [...(metricsServer ? [metricsServer] : []), ...(apnsProvider ? [apnsProvider] : []), deadLetters, webhookQueue, webhooks, adapter, channelState, channelCache, http, gateway];
   const started: Service[] = [];
   try {
     for (const service of services) {
