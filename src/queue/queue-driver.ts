@@ -1,19 +1,101 @@
 import type { Service } from '../lib/service.js';
 
-/** What a worker is handed: the notification id and its validated data, plus how often it was tried. */
-export interface QueueJob<T> {
-  id: string;
-  data: T;
-  attempt: number;
+/**
+ * A job queue with at-least-once delivery, used for notifications and their chunks
+ * and for anything else that needs retries that survive the process (webhooks).
+ * Memory (embedded default) and BullMQ implement it with the same semantics; the
+ * conformance suite in test/conformance/queue-driver.ts holds both to them.
+ *
+ * `T` is the validated job data. The driver never trusts what it reads back from
+ * the queue (other programs may write to it): every job passes `parse` before the
+ * handler sees it, and a job that fails `parse` is failed at once, reported through
+ * `onInvalid`, and never retried or left blocking the queue.
+ */
+export interface QueueDriver<T> extends Service {
+  /** The queue's name (e.g. `notifications`); BullMQ keys are `<prefix>:<name>:...`. */
+  readonly queueName: string;
+  /**
+   * Idempotent by id while the job is known to the queue (waiting, delayed, active,
+   * or kept after it finished): enqueuing a known id again returns `duplicate: true`
+   * and schedules nothing. Ids must not contain `:` nor be integers (BullMQ rule).
+   */
+  enqueue(id: string, data: T, options?: EnqueueOptions): Promise<EnqueueResult>;
+  /** Enqueues several jobs in one round trip; ids already known are skipped silently. */
+  enqueueMany(jobs: ReadonlyArray<{ id: string; data: T; options?: EnqueueOptions }>): Promise<void>;
+  /**
+   * Starts consuming (once; a second call throws). Up to `concurrency` handlers run at a
+   * time; a handler's slot is freed as soon as it returns, also when it asks for a delay.
+   */
+  consume(handler: JobHandler<T>, options: ConsumeOptions): void;
+  /** Where a job is now, or undefined once it is unknown to the queue. */
+  state(id: string): Promise<JobState | undefined>;
+  /** Number of jobs per state, for metrics. */
+  counts(): Promise<Record<JobState, number>>;
+  /** Consumer running and, for BullMQ, its Redis reachable. */
+  health(): { ok: boolean; detail?: string };
 }
 
+export interface EnqueueOptions {
+  /** Not before this many milliseconds from now. */
+  delayMs?: number;
+}
+
+export interface EnqueueResult {
+  id: string;
+  duplicate: boolean;
+}
+
+export interface ConsumeOptions {
+  concurrency: number;
+}
+
+export type JobState = 'waiting' | 'delayed' | 'active' | 'completed' | 'failed';
+
+/** What a handler is given: the job id, its validated data, and which attempt this is. */
+export interface QueueJob<T> {
+  readonly id: string;
+  readonly data: T;
+  /** 1 on the first run; grows by one per `retry` result or thrown error, never for `delay`. */
+  readonly attempt: number;
+  /** When the job was first enqueued (ms since the epoch). */
+  readonly enqueuedAt: number;
+}
+
+/**
+ * The handler's `signal` aborts when the process is stopping and the grace period is
+ * over: the handler should record its progress and return `{ type: 'delay', afterMs: 0 }`
+ * promptly, which hands the job back to the queue for another consumer.
+ */
 export type JobHandler<T> = (job: QueueJob<T>, signal: AbortSignal) => Promise<JobResult>;
 
-export type JobResult = { type: 'done' } | { type: 'retry'; afterMs: number; reason: string } | { type: 'failed'; reason: string };
+export type JobResult =
+  /** Finished: the job is completed. */
+  | { type: 'done' }
+  /** Failed this time: counts an attempt; after `maxAttempts` the job fails with `reason`. */
+  | { type: 'retry'; afterMs: number; reason: string }
+  /** Not a failure: come back in `afterMs` (a send time, a provider's retry-after). Counts no attempt. */
+  | { type: 'delay'; afterMs: number }
+  /** Permanently failed: no further attempt. */
+  | { type: 'failed'; reason: string };
 
-/** Memory (embedded default) and BullMQ implement this with the same semantics. */
-export interface QueueDriver<T> extends Service {
-  /** Idempotent by id: a second enqueue of the same id returns duplicate and schedules nothing. */
-  enqueue(id: string, data: T, options?: { delayMs?: number }): Promise<{ id: string; duplicate: boolean }>;
-  consume(handler: JobHandler<T>, options: { concurrency: number }): void;
+export type ParseResult<T> = { ok: true; value: T } | { ok: false; error: string };
+
+/** Settings shared by both drivers. A handler that throws is treated as `retry` with `backoff`. */
+export interface QueueDriverSettings<T> {
+  /** Queue name, e.g. `notifications`. No `:`. */
+  name: string;
+  /** The BullMQ job name jobs are added with, e.g. `notify`. Consumers take any name. */
+  jobName: string;
+  /** Validates (and may normalise) job data read back from the queue. */
+  parse(data: unknown): ParseResult<T>;
+  /** Attempts before a job that keeps asking for `retry` (or throwing) is failed. */
+  maxAttempts: number;
+  /** Delay before re-running a job whose handler threw. */
+  backoff(attempt: number): number;
+  /** A job whose data failed `parse`; the driver has already failed it. */
+  onInvalid?(event: { id: string; error: string }): void;
+  /** A job failed for good (`failed` result, or attempts exhausted). */
+  onFailed?(event: { id: string; reason: string; data: T }): void;
+  /** A handler threw (an infrastructure problem or a bug; the job will be retried), or the driver itself failed (no id). */
+  onError?(event: { id?: string; error: unknown }): void;
 }

@@ -1,0 +1,200 @@
+import { DelayedError, Queue, UnrecoverableError, Worker } from 'bullmq';
+import type { Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type {
+  ConsumeOptions,
+  EnqueueOptions,
+  EnqueueResult,
+  JobHandler,
+  JobResult,
+  JobState,
+  QueueDriver,
+  QueueDriverSettings,
+} from './queue-driver.js';
+
+/** Opens a Redis connection; `blocking` ones are the worker's (BullMQ needs `maxRetriesPerRequest: null` there). */
+export type RedisConnect = (purpose: 'commands' | 'blocking') => Redis;
+
+export interface BullmqQueueDriverOptions<T> extends QueueDriverSettings<T> {
+  connect: RedisConnect;
+  /** BullMQ key prefix (config `queue.prefix`); `{herald}` keeps every key in one Redis Cluster slot. */
+  prefix: string;
+  /** A worker that stops renewing its lock for this long (killed, frozen) loses its jobs to another. */
+  lockDurationMs?: number;
+  /** How often a consumer's job may be taken back from a dead worker before it is failed. */
+  maxStalledCount?: number;
+  /** Finished jobs kept in Redis (so `state` answers and ids stay taken a while). */
+  keepCompleted?: { ageSeconds: number; count: number };
+  keepFailed?: { ageSeconds: number; count: number };
+}
+
+/**
+ * BullMQ on Redis. Jobs are added as `<jobName>` with jobId = the caller's id, so other
+ * programs can add the same jobs with `new Queue(name, { prefix }).add(jobName, data, { jobId })`.
+ * Retries are counted by the driver itself (a hash next to the queue), not by the
+ * job's `attempts` option, so jobs added by other programs get the same retry rules.
+ */
+export class BullmqQueueDriver<T> implements QueueDriver<T> {
+  readonly name: string;
+  readonly queueName: string;
+  private readonly commands: Redis;
+  private readonly queue: Queue;
+  private readonly stopController = new AbortController();
+  private readonly attemptsKey: string;
+  private worker: Worker | undefined;
+  private handler: JobHandler<T> | undefined;
+  private concurrency = 1;
+  private stopping = false;
+
+  constructor(private readonly options: BullmqQueueDriverOptions<T>) {
+    this.queueName = options.name;
+    this.name = `queue:${options.name}`;
+    this.commands = options.connect('commands');
+    this.queue = new Queue(options.name, { connection: this.commands, prefix: options.prefix });
+    this.queue.on('error', (error) => options.onError?.({ error }));
+    this.attemptsKey = `${options.prefix}:${options.name}:herald-attempts`;
+  }
+
+  async enqueue(id: string, data: T, options: EnqueueOptions = {}): Promise<EnqueueResult> {
+    // The job hash exists for as long as BullMQ knows the id (waiting … kept after finishing).
+    if ((await this.commands.exists(this.jobKey(id))) === 1) return { id, duplicate: true };
+    await this.queue.add(this.options.jobName, data, this.addOptions(id, options));
+    return { id, duplicate: false };
+  }
+
+  async enqueueMany(jobs: ReadonlyArray<{ id: string; data: T; options?: EnqueueOptions }>): Promise<void> {
+    if (jobs.length === 0) return;
+    await this.queue.addBulk(jobs.map((job) => ({ name: this.options.jobName, data: job.data, opts: this.addOptions(job.id, job.options ?? {}) })));
+  }
+
+  consume(handler: JobHandler<T>, options: ConsumeOptions): void {
+    if (this.handler) throw new Error(`queue ${this.queueName} already has a consumer`);
+    this.handler = handler;
+    this.concurrency = Math.max(1, options.concurrency);
+  }
+
+  async state(id: string): Promise<JobState | undefined> {
+    const state = await this.queue.getJobState(id);
+    switch (state) {
+      case 'waiting':
+      case 'prioritized':
+      case 'waiting-children':
+        return 'waiting';
+      case 'delayed':
+      case 'active':
+      case 'completed':
+      case 'failed':
+        return state;
+      default:
+        return undefined;
+    }
+  }
+
+  async counts(): Promise<Record<JobState, number>> {
+    const c = await this.queue.getJobCounts('waiting', 'prioritized', 'delayed', 'active', 'completed', 'failed');
+    return {
+      waiting: (c.waiting ?? 0) + (c.prioritized ?? 0),
+      delayed: c.delayed ?? 0,
+      active: c.active ?? 0,
+      completed: c.completed ?? 0,
+      failed: c.failed ?? 0,
+    };
+  }
+
+  health(): { ok: boolean; detail?: string } {
+    if (this.stopping) return { ok: false, detail: 'stopping' };
+    if (this.commands.status !== 'ready') return { ok: false, detail: `redis ${this.commands.status}` };
+    if (this.handler && !this.worker?.isRunning()) return { ok: false, detail: 'consumer not running' };
+    return { ok: true };
+  }
+
+  async start(): Promise<void> {
+    await this.queue.waitUntilReady();
+    const handler = this.handler;
+    if (!handler) return;
+    const lockDuration = this.options.lockDurationMs ?? 30_000;
+    const worker = new Worker(this.options.name, (job: Job, token?: string, signal?: AbortSignal) => this.process(job, token, signal, handler), {
+      connection: this.options.connect('blocking'),
+      prefix: this.options.prefix,
+      concurrency: this.concurrency,
+      autorun: false,
+      lockDuration,
+      stalledInterval: Math.min(30_000, lockDuration),
+      maxStalledCount: this.options.maxStalledCount ?? 10,
+      removeOnComplete: { age: this.options.keepCompleted?.ageSeconds ?? 3600, count: this.options.keepCompleted?.count ?? 10_000 },
+      removeOnFail: { age: this.options.keepFailed?.ageSeconds ?? 7 * 24 * 3600, count: this.options.keepFailed?.count ?? 10_000 },
+    });
+    worker.on('error', (error) => this.options.onError?.({ error }));
+    this.worker = worker;
+    worker.run().catch((error: unknown) => this.options.onError?.({ error }));
+    await worker.waitUntilReady();
+  }
+
+  async stop(deadline: AbortSignal): Promise<void> {
+    this.stopping = true;
+    const worker = this.worker;
+    if (worker) {
+      // Stop fetching at once; running handlers may finish within the grace, then they are told to hand back.
+      const onDeadline = (): void => this.stopController.abort(deadline.reason);
+      if (deadline.aborted) onDeadline();
+      else deadline.addEventListener('abort', onDeadline, { once: true });
+      const closed = worker.close();
+      const handBack = new Promise<'late'>((resolve) => {
+        this.stopController.signal.addEventListener('abort', () => setTimeout(() => resolve('late'), 1000).unref(), { once: true });
+      });
+      if ((await Promise.race([closed.then(() => 'closed' as const), handBack])) === 'late') await worker.close(true).catch(() => {});
+      deadline.removeEventListener('abort', onDeadline);
+    }
+    await this.queue.close().catch(() => {});
+    this.commands.disconnect();
+  }
+
+  private async process(job: Job, token: string | undefined, bullSignal: AbortSignal | undefined, handler: JobHandler<T>): Promise<void> {
+    const id = job.id ?? '';
+    const parsed = this.options.parse(job.data);
+    if (!parsed.ok) {
+      this.options.onInvalid?.({ id, error: parsed.error });
+      throw new UnrecoverableError(`invalid job data: ${parsed.error}`);
+    }
+    const retries = Number((await this.commands.hget(this.attemptsKey, id)) ?? 0);
+    const attempt = retries + 1;
+    const signal = bullSignal ? AbortSignal.any([bullSignal, this.stopController.signal]) : this.stopController.signal;
+    let result: JobResult;
+    try {
+      result = await handler({ id, data: parsed.value, attempt, enqueuedAt: job.timestamp }, signal);
+    } catch (error) {
+      this.options.onError?.({ id, error });
+      result = { type: 'retry', afterMs: this.options.backoff(attempt), reason: error instanceof Error ? error.message : String(error) };
+    }
+    switch (result.type) {
+      case 'done':
+        if (retries > 0) await this.commands.hdel(this.attemptsKey, id);
+        return;
+      case 'delay':
+        await job.moveToDelayed(Date.now() + Math.max(0, result.afterMs), token);
+        throw new DelayedError();
+      case 'retry':
+        if (attempt >= this.options.maxAttempts) return this.fail(job, id, result.reason, parsed.value);
+        await this.commands.hincrby(this.attemptsKey, id, 1);
+        await job.moveToDelayed(Date.now() + Math.max(0, result.afterMs), token);
+        throw new DelayedError();
+      case 'failed':
+        return this.fail(job, id, result.reason, parsed.value);
+    }
+  }
+
+  private async fail(_job: Job, id: string, reason: string, data: T): Promise<never> {
+    await this.commands.hdel(this.attemptsKey, id);
+    this.options.onFailed?.({ id, reason, data });
+    throw new UnrecoverableError(reason);
+  }
+
+  private addOptions(id: string, options: EnqueueOptions): { jobId: string; delay?: number } {
+    const delay = Math.max(0, Math.round(options.delayMs ?? 0));
+    return delay > 0 ? { jobId: id, delay } : { jobId: id };
+  }
+
+  private jobKey(id: string): string {
+    return `${this.options.prefix}:${this.options.name}:${id}`;
+  }
+}

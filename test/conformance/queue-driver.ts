@@ -1,0 +1,234 @@
+import assert from 'node:assert/strict';
+import { afterEach, describe, it } from 'node:test';
+import type { JobHandler, JobResult, ParseResult, QueueDriver, QueueDriverSettings } from '../../src/queue/queue-driver.js';
+import { deadlineAfter } from '../../src/lib/deadline.js';
+import { waitFor } from '../helpers/wait.js';
+
+export interface Payload {
+  n: number;
+}
+
+export interface QueueDriverFixture {
+  driver: QueueDriver<Payload>;
+  /** Adds a job the way another program would (unvalidated data). */
+  addForeign(id: string, data: unknown): Promise<void>;
+}
+
+export type QueueDriverFactory = (settings: QueueDriverSettings<Payload>) => Promise<QueueDriverFixture>;
+
+function parsePayload(data: unknown): ParseResult<Payload> {
+  if (typeof data === 'object' && data !== null && typeof (data as { n?: unknown }).n === 'number') return { ok: true, value: { n: (data as Payload).n } };
+  return { ok: false, error: 'n: expected a number' };
+}
+
+interface Recorder {
+  settings: QueueDriverSettings<Payload>;
+  invalid: Array<{ id: string; error: string }>;
+  failed: Array<{ id: string; reason: string }>;
+  errors: unknown[];
+}
+
+function recorder(overrides: Partial<QueueDriverSettings<Payload>> = {}): Recorder {
+  const rec: Recorder = {
+    invalid: [],
+    failed: [],
+    errors: [],
+    settings: {
+      name: 'conformance',
+      jobName: 'work',
+      parse: parsePayload,
+      maxAttempts: 3,
+      backoff: () => 10,
+      onInvalid: (e) => rec.invalid.push(e),
+      onFailed: (e) => rec.failed.push({ id: e.id, reason: e.reason }),
+      onError: (e) => rec.errors.push(e.error),
+      ...overrides,
+    },
+  };
+  return rec;
+}
+
+/** One suite, run for every QueueDriver implementation. */
+export function queueDriverConformance(label: string, factory: QueueDriverFactory): void {
+  describe(`QueueDriver conformance: ${label}`, () => {
+    const cleanups: Array<() => Promise<void>> = [];
+    afterEach(async () => {
+      for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+    });
+
+    async function open(rec: Recorder, handler: JobHandler<Payload>, concurrency = 1): Promise<QueueDriver<Payload>> {
+      const fixture = await factory(rec.settings);
+      fixture.driver.consume(handler, { concurrency });
+      await fixture.driver.start();
+      cleanups.push(() => fixture.driver.stop(deadlineAfter(5_000)));
+      return fixture.driver;
+    }
+
+    it('runs an enqueued job once with its data and completes it', async () => {
+      const seen: Array<{ id: string; n: number; attempt: number }> = [];
+      const driver = await open(recorder(), async (job) => {
+        seen.push({ id: job.id, n: job.data.n, attempt: job.attempt });
+        return { type: 'done' };
+      });
+      assert.deepEqual(await driver.enqueue('job-a', { n: 7 }), { id: 'job-a', duplicate: false });
+      await waitFor(async () => (await driver.state('job-a')) === 'completed', { what: 'job-a completed' });
+      assert.deepEqual(seen, [{ id: 'job-a', n: 7, attempt: 1 }]);
+    });
+
+    it('treats the same id as a duplicate and runs it once', async () => {
+      let runs = 0;
+      const driver = await open(recorder(), async () => {
+        runs += 1;
+        return { type: 'done' };
+      });
+      await driver.enqueue('same', { n: 1 }, { delayMs: 200 });
+      assert.deepEqual(await driver.enqueue('same', { n: 2 }), { id: 'same', duplicate: true });
+      await waitFor(async () => (await driver.state('same')) === 'completed', { what: 'completed' });
+      assert.deepEqual(await driver.enqueue('same', { n: 3 }), { id: 'same', duplicate: true });
+      await driver.enqueue('other', { n: 4 });
+      await waitFor(async () => (await driver.state('other')) === 'completed', { what: 'other completed' });
+      assert.equal(runs, 2);
+    });
+
+    it('holds a delayed job until its time', async () => {
+      const ranAt: number[] = [];
+      const driver = await open(recorder(), async () => {
+        ranAt.push(Date.now());
+        return { type: 'done' };
+      });
+      const enqueuedAt = Date.now();
+      await driver.enqueue('later', { n: 1 }, { delayMs: 400 });
+      assert.equal(await driver.state('later'), 'delayed');
+      await waitFor(() => ranAt.length === 1, { what: 'delayed job ran' });
+      assert.ok((ranAt[0] ?? 0) - enqueuedAt >= 400, `ran after ${(ranAt[0] ?? 0) - enqueuedAt} ms`);
+    });
+
+    it('retries with growing attempt numbers and fails after maxAttempts', async () => {
+      const rec = recorder({ maxAttempts: 3 });
+      const attempts: number[] = [];
+      const driver = await open(rec, async (job) => {
+        attempts.push(job.attempt);
+        return { type: 'retry', afterMs: 20, reason: 'endpoint busy' };
+      });
+      await driver.enqueue('flaky', { n: 1 });
+      await waitFor(async () => (await driver.state('flaky')) === 'failed', { what: 'flaky failed' });
+      assert.deepEqual(attempts, [1, 2, 3]);
+      assert.deepEqual(rec.failed, [{ id: 'flaky', reason: 'endpoint busy' }]);
+    });
+
+    it('re-runs a job that asked for a delay without counting an attempt', async () => {
+      const attempts: number[] = [];
+      const driver = await open(recorder({ maxAttempts: 1 }), async (job) => {
+        attempts.push(job.attempt);
+        return attempts.length < 3 ? { type: 'delay', afterMs: 20 } : { type: 'done' };
+      });
+      await driver.enqueue('patient', { n: 1 });
+      await waitFor(async () => (await driver.state('patient')) === 'completed', { what: 'patient completed' });
+      assert.deepEqual(attempts, [1, 1, 1]);
+    });
+
+    it('retries a handler that throws, reporting the error', async () => {
+      const rec = recorder();
+      let calls = 0;
+      const driver = await open(rec, async () => {
+        calls += 1;
+        if (calls === 1) throw new Error('redis hiccup');
+        return { type: 'done' };
+      });
+      await driver.enqueue('throws', { n: 1 });
+      await waitFor(async () => (await driver.state('throws')) === 'completed', { what: 'completed after throw' });
+      assert.equal(calls, 2);
+      assert.match(String(rec.errors[0]), /redis hiccup/);
+    });
+
+    it('fails a permanently failed job at once', async () => {
+      const rec = recorder();
+      let calls = 0;
+      const driver = await open(rec, async () => {
+        calls += 1;
+        return { type: 'failed', reason: 'no such app' };
+      });
+      await driver.enqueue('doomed', { n: 1 });
+      await waitFor(async () => (await driver.state('doomed')) === 'failed', { what: 'doomed failed' });
+      assert.equal(calls, 1);
+      assert.deepEqual(rec.failed, [{ id: 'doomed', reason: 'no such app' }]);
+    });
+
+    it('fails a job with invalid data from another producer and keeps consuming', async () => {
+      const rec = recorder();
+      const fixture = await factory(rec.settings);
+      const done: number[] = [];
+      fixture.driver.consume(async (job) => {
+        done.push(job.data.n);
+        return { type: 'done' };
+      }, { concurrency: 1 });
+      await fixture.driver.start();
+      cleanups.push(() => fixture.driver.stop(deadlineAfter(5_000)));
+      await fixture.addForeign('garbage', { n: 'not a number' });
+      await fixture.driver.enqueue('fine', { n: 5 });
+      await waitFor(async () => (await fixture.driver.state('fine')) === 'completed', { what: 'fine completed' });
+      await waitFor(async () => (await fixture.driver.state('garbage')) === 'failed', { what: 'garbage failed' });
+      assert.deepEqual(rec.invalid, [{ id: 'garbage', error: 'n: expected a number' }]);
+      assert.deepEqual(done, [5]);
+    });
+
+    it('runs up to `concurrency` handlers at once', async () => {
+      let running = 0;
+      let peak = 0;
+      const release: Array<() => void> = [];
+      const driver = await open(recorder(), async () => {
+        running += 1;
+        peak = Math.max(peak, running);
+        await new Promise<void>((resolve) => release.push(resolve));
+        running -= 1;
+        return { type: 'done' };
+      }, 2);
+      await driver.enqueueMany([1, 2, 3, 4].map((n) => ({ id: `c${n}`, data: { n } })));
+      await waitFor(() => release.length === 2, { what: 'two handlers running' });
+      assert.equal((await driver.counts()).active, 2);
+      while (release.length > 0 || running > 0) {
+        release.shift()?.();
+        await waitFor(() => release.length > 0 || running === 0, { what: 'next handler' });
+      }
+      await waitFor(async () => (await driver.counts()).completed === 4, { what: 'all completed' });
+      assert.equal(peak, 2);
+    });
+
+    it('frees the slot of a job waiting out a delay for other jobs', async () => {
+      const order: string[] = [];
+      const driver = await open(recorder(), async (job): Promise<JobResult> => {
+        order.push(job.id);
+        if (job.id === 'slow' && order.filter((id) => id === 'slow').length === 1) return { type: 'delay', afterMs: 500 };
+        return { type: 'done' };
+      }, 1);
+      await driver.enqueue('slow', { n: 1 });
+      await waitFor(async () => (await driver.state('slow')) === 'delayed', { what: 'slow delayed' });
+      await driver.enqueue('quick', { n: 2 });
+      await waitFor(async () => (await driver.state('slow')) === 'completed', { what: 'slow completed' });
+      assert.deepEqual(order, ['slow', 'quick', 'slow']);
+    });
+
+    it('tells a running handler to hand back at the stop deadline, and does not fail the job', async () => {
+      const rec = recorder();
+      const fixture = await factory(rec.settings);
+      let aborted = false;
+      fixture.driver.consume(async (_job, signal) => {
+        await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+        aborted = true;
+        return { type: 'delay', afterMs: 0 };
+      }, { concurrency: 1 });
+      await fixture.driver.start();
+      await fixture.driver.enqueue('long', { n: 1 });
+      await waitFor(async () => (await fixture.driver.state('long')) === 'active', { what: 'long active' });
+      await fixture.driver.stop(deadlineAfter(200));
+      assert.equal(aborted, true);
+      assert.deepEqual(rec.failed, []);
+      assert.equal(fixture.driver.health().ok, false);
+    });
+
+    it('reports health once consuming', async () => {
+      const driver = await open(recorder(), async () => ({ type: 'done' }));
+      assert.deepEqual(driver.health(), { ok: true });
+    });
+  });
+}
