@@ -1,8 +1,14 @@
 import { loadConfig } from '../config/load.js';
-import type { HeraldConfig } from '../config/load.js';
+import type { AppConfig, HeraldConfig } from '../config/load.js';
 import { isHeraldError } from '../errors.js';
+import { daysUntilExpiry, loadApnsCredentials } from '../providers/apns/credentials.js';
+import type { ApnsCredentials } from '../providers/apns/credentials.js';
 
-/** Validates configuration (and, once the APNs provider lands, credentials) and prints each app. */
+/**
+ * Validates the configuration, opens every app's APNs credentials the way start-up
+ * does, and prints each app. Exit codes: 0 all good, 1 some app's credentials cannot
+ * be used (each named on stderr with its file), 2 the configuration itself is invalid.
+ */
 export async function runCheck(options: { config?: string }): Promise<number> {
   let config: HeraldConfig;
   try {
@@ -17,10 +23,52 @@ export async function runCheck(options: { config?: string }): Promise<number> {
   console.log(`configuration ok (${config.source})`);
   console.log(`  server ${config.server.host}:${config.server.port}, metrics ${config.metrics.enabled ? `${config.metrics.host}:${config.metrics.port}` : 'disabled'}`);
   console.log(`  mode ${config.redis.url ? `redis (${config.redis.mode})` : 'embedded (no Redis)'}`);
+  let failures = 0;
   for (const app of config.apps) {
     const apns = app.apns;
     const auth = !apns ? 'no APNs' : apns.token ? `APNs token (key ${apns.token.keyId}, team ${apns.token.teamId})` : apns.pfx ? 'APNs certificate (PKCS#12)' : 'APNs certificate (PEM)';
     console.log(`  app ${app.id}: key ${app.key}, ${app.enabled ? 'enabled' : 'disabled'}, ${auth}${apns ? `, topic ${apns.topic}, ${apns.production ? 'production' : 'development'}` : ''}`);
+    if (!checkApns(app)) failures += 1;
+  }
+  if (failures > 0) {
+    console.error(`herald check: APNs credentials of ${failures} app${failures === 1 ? '' : 's'} cannot be used`);
+    return 1;
   }
   return 0;
+}
+
+/** Prints the app's credential details; false (with the reason on stderr) when they cannot be used. */
+function checkApns(app: AppConfig): boolean {
+  if (!app.apns) return true;
+  let credentials: ApnsCredentials;
+  try {
+    credentials = loadApnsCredentials(app.id, app.apns);
+  } catch (err) {
+    if (!isHeraldError(err, 'HERALD_CREDENTIALS_INVALID')) throw err;
+    console.log('    credentials: NOT USABLE (see stderr)');
+    console.error(`herald check: ${err.message}`);
+    return false;
+  }
+  for (const line of describe(credentials)) console.log(`    ${line}`);
+  for (const warning of credentials.warnings) console.log(`    warning: ${warning}`);
+  return true;
+}
+
+function describe(credentials: ApnsCredentials): string[] {
+  const { auth, endpoint } = credentials;
+  const configured = endpoint.production ? 'production' : 'development';
+  const where = `endpoint: ${endpoint.host}:${endpoint.port}${endpoint.ca ? ' (custom CA)' : ''}`;
+  if (auth.mode === 'token') {
+    return [`auth: token, ES256 key ${auth.file}, key id ${auth.keyId}, team ${auth.teamId}`, `environment: ${configured} (configured)`, where];
+  }
+  const cert = auth.certificate;
+  const days = daysUntilExpiry(credentials) ?? 0;
+  return [
+    auth.format === 'pem' ? `auth: certificate (PEM) ${auth.file}, key ${auth.keyFile ?? ''}` : `auth: certificate (PKCS#12) ${auth.file}`,
+    `subject: ${cert.subject}`,
+    `topics: ${cert.topics.length > 0 ? cert.topics.join(', ') : '(none listed)'}`,
+    `environment: ${cert.environment} (certificate), ${configured} (configured)`,
+    `expires: ${cert.notAfter.toISOString()} (in ${days} day${days === 1 ? '' : 's'})`,
+    where,
+  ];
 }
