@@ -207,3 +207,50 @@ export class RawClient {
 export function dataOf<T = Record<string, unknown>>(frame: RawFrame): T {
   return (typeof frame.data === 'string' ? JSON.parse(frame.data) : frame.data) as T;
 }
+
+/** Apps the gateway suites configure; each exercises one per-app setting. */
+export const testApps = {
+  main: { id: 'app-main', key: 'key-main', secret: 'secret-main-0001' },
+  disabled: { id: 'app-off', key: 'key-off', secret: 'secret-off-00001' },
+  noClientEvents: { id: 'app-quiet', key: 'key-quiet', secret: 'secret-quiet-001' },
+  limited: { id: 'app-small', key: 'key-small', secret: 'secret-small-001' },
+  origins: { id: 'app-web', key: 'key-web', secret: 'secret-web-00001' },
+} as const satisfies Record<string, TestApp>;
+
+/**
+ * A daemon config for the gateway suites: short liveness timeouts so they take
+ * seconds, a short cache TTL, and one app per per-app setting under test.
+ */
+export function gatewayTestConfig(gateway: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    gateway: { activityTimeoutSeconds: 1, pongTimeoutSeconds: 1, cacheTtlSeconds: 3, ...gateway },
+    apps: [
+      { ...testApps.main, enableClientMessages: true, enableSubscriptionCount: true },
+      { ...testApps.disabled, enabled: false },
+      { ...testApps.noClientEvents, enableClientMessages: false },
+      { ...testApps.limited, limits: { maxConnections: 2 } },
+      { ...testApps.origins, allowedOrigins: ['https://good.example.com', 'https://*.trusted.example'] },
+    ],
+  };
+}
+
+/** Polls `invariant` for `ms`, failing at the first moment it does not hold. */
+export async function holdsFor(ms: number, invariant: () => boolean, what: string): Promise<void> {
+  const until = Date.now() + ms;
+  while (Date.now() < until) {
+    if (!invariant()) throw new Error(`stopped holding: ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  if (!invariant()) throw new Error(`stopped holding: ${what}`);
+}
+
+/** Reads one sample of a Prometheus metric, or 0 when absent. */
+export async function metricValue(metricsPort: number, name: string, labels: Record<string, string> = {}): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
+    const labelText = line.slice(name.length).split(' ')[0] ?? '';
+    if (Object.entries(labels).every(([k, v]) => labelText.includes(`${k}="${v}"`))) return Number(line.split(' ').pop());
+  }
+  return 0;
+}
