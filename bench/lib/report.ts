@@ -14,7 +14,7 @@ export function report(name: string, rows: Row[], extra: Record<string, unknown>
   console.log(line(columns));
   console.log(line(widths.map((w) => '-'.repeat(w))));
   for (const row of rows) console.log(line(columns.map((c) => cell(row[c]))));
-  for (const [key, value] of Object.entries(extra)) console.log(`${key}: ${typeof value === 'number' ? value.toFixed(3) : JSON.stringify(value)}`);
+  for (const [key, value] of Object.entries(extra)) console.log(`${key}: ${typeof value === 'number' && !Number.isInteger(value) ? value.toFixed(3) : JSON.stringify(value)}`);
   const dir = new URL('../results/', import.meta.url);
   mkdirSync(dir, { recursive: true });
   writeFileSync(
