@@ -1,0 +1,74 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { CredentialGate } from '../../src/providers/apns/credential-gate.js';
+import { ConcurrencyLimiter } from '../../src/providers/apns/limiter.js';
+
+describe('concurrency limiter', () => {
+  it('never hands out more slots than the current capacity, which may change while in use', () => {
+    let capacity = 3;
+    const limiter = new ConcurrencyLimiter(() => capacity);
+    assert.deepEqual([limiter.tryAcquire(), limiter.tryAcquire(), limiter.tryAcquire(), limiter.tryAcquire()], [true, true, true, false]);
+    capacity = 1;
+    limiter.release();
+    assert.equal(limiter.tryAcquire(), false, 'still 2 in use against a capacity of 1');
+    limiter.release();
+    limiter.release();
+    assert.equal(limiter.inUse, 0);
+    assert.equal(limiter.tryAcquire(), true);
+    assert.equal(limiter.tryAcquire(), false);
+    capacity = 2;
+    assert.equal(limiter.tryAcquire(), true);
+  });
+
+  it('tells every listener about a release or a capacity change, until it unsubscribes', () => {
+    const limiter = new ConcurrencyLimiter(() => 1);
+    const seen: string[] = [];
+    const offA = limiter.onChange(() => seen.push('a'));
+    limiter.onChange(() => seen.push('b'));
+    assert.ok(limiter.tryAcquire());
+    limiter.release();
+    limiter.changed();
+    offA();
+    limiter.changed();
+    assert.deepEqual(seen, ['a', 'b', 'a', 'b', 'b']);
+  });
+
+  it('refuses a release without an acquire (a bug, not a state)', () => {
+    assert.throws(() => new ConcurrencyLimiter(() => 1).release(), /released more often than acquired/);
+  });
+});
+
+describe('credential gate', () => {
+  it('closes on refusal, refuses during the cool-down, then lets exactly one probe out', () => {
+    const clock = { now: 1_000 };
+    const changes: boolean[] = [];
+    const gate = new CredentialGate(60_000, () => clock.now, (open) => changes.push(open));
+    assert.deepEqual(gate.admit(), { kind: 'send' });
+    gate.refuse('BadCertificate', 403);
+    gate.refuse('BadCertificate', 403);
+    assert.deepEqual(changes, [false], 'reported once');
+    assert.deepEqual(gate.admit(), { kind: 'refused', reason: 'BadCertificate', status: 403, afterMs: 60_000 });
+    clock.now += 59_999;
+    assert.equal(gate.admit().kind, 'refused');
+    clock.now += 1;
+    assert.deepEqual(gate.admit(), { kind: 'probe' });
+    assert.deepEqual(gate.admit(), { kind: 'wait' });
+    gate.accept();
+    assert.deepEqual(changes, [false, true]);
+    assert.deepEqual(gate.admit(), { kind: 'send' });
+    assert.equal(gate.open, true);
+  });
+
+  it('a refused probe closes it for another cool-down; an inconclusive one lets the next request probe', () => {
+    const clock = { now: 0 };
+    const gate = new CredentialGate(1_000, () => clock.now);
+    gate.refuse('InvalidProviderToken', 403);
+    clock.now = 1_000;
+    assert.equal(gate.admit().kind, 'probe');
+    gate.probeInconclusive();
+    assert.equal(gate.admit().kind, 'probe');
+    gate.refuse('InvalidProviderToken', 403);
+    assert.deepEqual(gate.admit(), { kind: 'refused', reason: 'InvalidProviderToken', status: 403, afterMs: 1_000 });
+    assert.equal(gate.current.kind, 'closed');
+  });
+});
