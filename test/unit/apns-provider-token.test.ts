@@ -5,7 +5,6 @@ import { ProviderToken, TOKEN_MIN_AGE_MS, TOKEN_RENEW_AFTER_MS } from '../../src
 
 const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
 const START = Date.UTC(2026, 0, 1, 9, 0, 0);
-const MINUTE = 60_000;
 
 function tokenAt(clock: { now: number }): ProviderToken {
   return new ProviderToken({ key: privateKey, keyId: 'ABC123DEFG', teamId: 'TEAM123456', now: () => clock.now });
