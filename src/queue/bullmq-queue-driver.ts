@@ -42,6 +42,7 @@ export class BullmqQueueDriver<T> implements QueueDriver<T> {
   private readonly stopController = new AbortController();
   private readonly attemptsKey: string;
   private worker: Worker | undefined;
+  private workerConnection: Redis | undefined;
   private handler: JobHandler<T> | undefined;
   private concurrency = 1;
   private stopping = false;
@@ -113,8 +114,9 @@ export class BullmqQueueDriver<T> implements QueueDriver<T> {
     const handler = this.handler;
     if (!handler) return;
     const lockDuration = this.options.lockDurationMs ?? 30_000;
+    this.workerConnection = this.options.connect('blocking');
     const worker = new Worker(this.options.name, (job: Job, token?: string, signal?: AbortSignal) => this.process(job, token, signal, handler), {
-      connection: this.options.connect('blocking'),
+      connection: this.workerConnection,
       prefix: this.options.prefix,
       concurrency: this.concurrency,
       autorun: false,
@@ -146,6 +148,8 @@ export class BullmqQueueDriver<T> implements QueueDriver<T> {
       deadline.removeEventListener('abort', onDeadline);
     }
     await this.queue.close().catch(() => {});
+    // BullMQ leaves connections it was handed open.
+    this.workerConnection?.disconnect();
     this.commands.disconnect();
   }
 
