@@ -2,6 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { PushResult } from '../../src/providers/provider.js';
 import type { ApnsMock } from '../fixtures/apns/apns-mock.js';
+import { waitFor } from '../helpers/wait.js';
 import { APP_ID, deviceTokens, startHarness, tally } from './apns-harness.js';
 import type { AuthMode, Harness } from './apns-harness.js';
 
@@ -120,6 +121,22 @@ describe('APNs connection pool', () => {
       assert.deepEqual(tally(results), { delivered: 500 });
       assert.ok(peakBefore <= 10);
       assert.ok(h.mock.maxInFlight <= Math.max(peakBefore, 7), `server saw ${h.mock.maxInFlight} at once`);
+    });
+  });
+
+  it('a consumer that stops pulling stops the sending: tokens are taken lazily', async () => {
+    await withHarness({ mode: 'pem', mock: { latencyMs: 2 }, apns: { maxConcurrentStreams: 20 } }, async (h) => {
+      const tokens = deviceTokens(1_000, 'back-pressure');
+      const iterator = h.provider.send({ app: APP_ID, notificationId: 'n-slow', tokens, payload: { aps: { alert: 'x' } } }, new AbortController().signal)[Symbol.asyncIterator]();
+      for (let i = 0; i < 10; i++) assert.equal((await iterator.next()).done, false);
+      // Paused: whatever was in flight finishes, and nothing new starts.
+      await waitFor(async () => (await h.metric('apnsInFlight', { app: APP_ID })) === 0 && h.mock.requests.every((r) => r.reply === 'answered'), { what: 'in-flight requests to finish' });
+      const sentWhilePaused = h.mock.requests.length;
+      assert.ok(sentWhilePaused <= 10 + 20 + 20, `${sentWhilePaused} requests for 10 results pulled with a bound of 20`);
+      let rest = 0;
+      for (let next = await iterator.next(); !next.done; next = await iterator.next()) rest += 1;
+      assert.equal(rest + 10, 1_000);
+      assert.equal(h.mock.requests.length, 1_000);
     });
   });
 

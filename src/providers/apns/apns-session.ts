@@ -123,7 +123,8 @@ export class ApnsSession {
       session.once('connect', () => {
         handshakeDone = true;
       });
-      session.once('error', fail);
+      // A permanent listener: a session that failed set-up may still emit errors while it is torn down.
+      session.on('error', fail);
       session.once('close', () => {
         const code = handshakeDone ? CLOSED_AFTER_HANDSHAKE : 'ECONNRESET';
         fail(Object.assign(new Error('connection closed during set-up'), { code }));
