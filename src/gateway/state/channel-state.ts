@@ -56,6 +56,23 @@ export interface ChannelSummary {
 export type ConnectionAdmission = { readonly accepted: true; readonly count: number } | { readonly accepted: false; readonly count: number };
 
 /**
+ * A change to shared state made on this node's behalf but not through its own
+ * join/leave calls: a dead node's sockets removed by this node, or this node's
+ * memberships re-registered after Redis lost them. The gateway announces it as it
+ * announces its own (member_added/removed frames, channel and member events);
+ * every such change is reported by exactly one node of the cluster.
+ */
+export type StateChange =
+  | { readonly type: 'left'; readonly ref: ChannelRef; readonly socketId: string; readonly result: LeaveResult }
+  | {
+      readonly type: 'joined';
+      readonly ref: ChannelRef;
+      readonly socketId: string;
+      readonly member?: PresenceMember;
+      readonly result: Extract<JoinResult, { type: 'joined' }>;
+    };
+
+/**
  * Occupancy, presence and per-app connection counts: the view every node shares.
  * The memory implementation serves one process; a Redis one serves a cluster, with
  * node heartbeats so a dead node's sockets are eventually removed.
@@ -79,4 +96,7 @@ export interface ChannelState extends Service {
   userCount(ref: ChannelRef): Promise<number>;
   /** Occupied channels of an app, optionally only those whose name starts with `prefix`. */
   channels(app: string, prefix?: string): Promise<Map<string, ChannelSummary>>;
+
+  /** Shared implementations report changes they made on their own (see StateChange); one listener, set by the gateway. */
+  onChange?(listener: (change: StateChange) => void): void;
 }
