@@ -91,8 +91,15 @@ export function connected(client: PusherClient, timeoutMs = 10_000): Promise<str
 }
 
 /** Subscribes and resolves with the subscription_succeeded data, or rejects with the subscription_error. */
-export function subscribe(client: PusherClient, name: string, timeoutMs = 10_000): Promise<{ channel: Channel; data: unknown }> {
+export function subscribe(
+  client: PusherClient,
+  name: string,
+  options: { timeoutMs?: number; beforeAnswer?: (channel: Channel) => void } = {},
+): Promise<{ channel: Channel; data: unknown }> {
+  const timeoutMs = options.timeoutMs ?? 10_000;
   const channel = client.subscribe(name);
+  // Frames right behind subscription_succeeded can be handled in the same tick; bind for them here.
+  options.beforeAnswer?.(channel);
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`no subscription answer for ${name} within ${timeoutMs} ms`)), timeoutMs);
     channel.bind('pusher:subscription_succeeded', (data: unknown) => {
@@ -253,4 +260,13 @@ export async function metricValue(metricsPort: number, name: string, labels: Rec
     if (Object.entries(labels).every(([k, v]) => labelText.includes(`${k}="${v}"`))) return Number(line.split(' ').pop());
   }
   return 0;
+}
+
+/**
+ * The SDK's generic signed POST, which skips its client-side checks (so the server's
+ * own checks are what is tested). Its typings say `body: string`, but it
+ * JSON-encodes whatever it is given, so an object is what must be passed.
+ */
+export function signedPost(sdk: Pusher, path: string, body: object): Promise<Response> {
+  return sdk.post({ path, body: body as unknown as string }) as unknown as Promise<Response>;
 }
