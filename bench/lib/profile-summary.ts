@@ -54,3 +54,24 @@ const print = (title: string, entries: Map<string, number>): void => {
 };
 print('self time by function', byFunction);
 print('self time by file', byFile);
+
+// BENCH_PROFILE_CALLERS=<function name>: the call stacks that lead to it, heaviest first.
+const callersOf = process.env.BENCH_PROFILE_CALLERS;
+if (callersOf) {
+  const parent = new Map<number, number>();
+  for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node.id);
+  const stacks = new Map<string, number>();
+  for (const [id, micros] of selfMicros) {
+    const node = byId.get(id);
+    if (!node || node.callFrame.functionName !== callersOf) continue;
+    const frames: string[] = [];
+    for (let at = parent.get(id); at !== undefined && frames.length < 12; at = parent.get(at)) {
+      const frame = byId.get(at)?.callFrame;
+      if (frame) frames.push(`${frame.functionName || '(anonymous)'} ${shortUrl(frame.url)}:${frame.lineNumber + 1}`);
+    }
+    const key = frames.join('\n      < ');
+    stacks.set(key, (stacks.get(key) ?? 0) + micros);
+  }
+  console.log(`\ncallers of ${callersOf}`);
+  for (const [key, micros] of [...stacks].sort((a, b) => b[1] - a[1]).slice(0, 8)) console.log(`${(micros / 1000).toFixed(0).padStart(6)} ms  ${key}\n`);
+}
