@@ -1,6 +1,6 @@
 import { DelayedError, Queue, UnrecoverableError, Worker } from 'bullmq';
 import type { Job } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import type {
   ConsumeOptions,
   EnqueueOptions,
@@ -13,7 +13,7 @@ import type {
 } from './queue-driver.js';
 
 /** Opens a Redis connection; `blocking` ones are the worker's (BullMQ needs `maxRetriesPerRequest: null` there). */
-export type RedisConnect = (purpose: 'commands' | 'blocking') => Redis;
+export type RedisConnect = (purpose: 'commands' | 'blocking') => Redis | Cluster;
 
 export interface BullmqQueueDriverOptions<T> extends QueueDriverSettings<T> {
   connect: RedisConnect;
@@ -37,12 +37,12 @@ export interface BullmqQueueDriverOptions<T> extends QueueDriverSettings<T> {
 export class BullmqQueueDriver<T> implements QueueDriver<T> {
   readonly name: string;
   readonly queueName: string;
-  private readonly commands: Redis;
+  private readonly commands: Redis | Cluster;
   private readonly queue: Queue;
   private readonly stopController = new AbortController();
   private readonly attemptsKey: string;
   private worker: Worker | undefined;
-  private workerConnection: Redis | undefined;
+  private workerConnection: Redis | Cluster | undefined;
   private handler: JobHandler<T> | undefined;
   private concurrency = 1;
   private stopping = false;
@@ -102,6 +102,14 @@ export class BullmqQueueDriver<T> implements QueueDriver<T> {
     };
   }
 
+  async oldestWaitingSince(): Promise<number | undefined> {
+    // BullMQ pushes new jobs on the left of the wait list and takes from the right.
+    const id = await this.commands.lindex(`${this.options.prefix}:${this.options.name}:wait`, -1);
+    if (id === null) return undefined;
+    const timestamp = await this.commands.hget(this.jobKey(id), 'timestamp');
+    return timestamp === null ? undefined : Number(timestamp);
+  }
+
   health(): { ok: boolean; detail?: string } {
     if (this.stopping) return { ok: false, detail: 'stopping' };
     if (this.commands.status !== 'ready') return { ok: false, detail: `redis ${this.commands.status}` };
@@ -155,7 +163,7 @@ export class BullmqQueueDriver<T> implements QueueDriver<T> {
 
   private async process(job: Job, token: string | undefined, bullSignal: AbortSignal | undefined, handler: JobHandler<T>): Promise<void> {
     const id = job.id ?? '';
-    const parsed = this.options.parse(job.data);
+    const parsed = this.options.parse(job.data, { id });
     if (!parsed.ok) {
       this.options.onInvalid?.({ id, error: parsed.error });
       throw new UnrecoverableError(`invalid job data: ${parsed.error}`);

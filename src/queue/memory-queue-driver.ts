@@ -76,6 +76,14 @@ export class MemoryQueueDriver<T> implements QueueDriver<T> {
     return counts;
   }
 
+  async oldestWaitingSince(): Promise<number | undefined> {
+    for (const id of this.ready) {
+      const job = this.jobs.get(id);
+      if (job?.state === 'waiting') return job.enqueuedAt;
+    }
+    return undefined;
+  }
+
   health(): { ok: boolean; detail?: string } {
     if (this.stopping) return { ok: false, detail: 'stopping' };
     if (!this.started || !this.handler) return { ok: false, detail: 'no consumer running' };
@@ -137,7 +145,7 @@ export class MemoryQueueDriver<T> implements QueueDriver<T> {
   }
 
   private async run(job: MemoryJob, handler: JobHandler<T>): Promise<void> {
-    const parsed = this.options.parse(job.data);
+    const parsed = this.options.parse(job.data, { id: job.id });
     if (!parsed.ok) {
       this.finish(job, 'failed');
       this.options.onInvalid?.({ id: job.id, error: parsed.error });

@@ -31,6 +31,8 @@ export interface QueueDriver<T> extends Service {
   state(id: string): Promise<JobState | undefined>;
   /** Number of jobs per state, for metrics. */
   counts(): Promise<Record<JobState, number>>;
+  /** When the job waiting longest (ready to run, not delayed) was enqueued, for metrics. */
+  oldestWaitingSince(): Promise<number | undefined>;
   /** Consumer running and, for BullMQ, its Redis reachable. */
   health(): { ok: boolean; detail?: string };
 }
@@ -86,8 +88,8 @@ export interface QueueDriverSettings<T> {
   name: string;
   /** The BullMQ job name jobs are added with, e.g. `notify`. Consumers take any name. */
   jobName: string;
-  /** Validates (and may normalise) job data read back from the queue. */
-  parse(data: unknown): ParseResult<T>;
+  /** Validates (and may normalise) job data read back from the queue; `job.id` is the id it was queued under. */
+  parse(data: unknown, job: { id: string }): ParseResult<T>;
   /** Attempts before a job that keeps asking for `retry` (or throwing) is failed. */
   maxAttempts: number;
   /** Delay before re-running a job whose handler threw. */

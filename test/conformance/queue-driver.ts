@@ -226,6 +226,20 @@ export function queueDriverConformance(label: string, factory: QueueDriverFactor
       assert.equal(fixture.driver.health().ok, false);
     });
 
+    it('reports when the longest-waiting job was enqueued', async () => {
+      const fixture = await factory(recorder().settings);
+      await fixture.driver.start();
+      cleanups.push(() => fixture.driver.stop(deadlineAfter(5_000)));
+      assert.equal(await fixture.driver.oldestWaitingSince(), undefined);
+      const before = Date.now();
+      await fixture.driver.enqueue('first', { n: 1 });
+      await fixture.driver.enqueue('second', { n: 2 });
+      await fixture.driver.enqueue('held', { n: 3 }, { delayMs: 60_000 });
+      const since = await fixture.driver.oldestWaitingSince();
+      assert.ok(since !== undefined && since >= before - 5 && since <= Date.now(), `oldest waiting since ${since}`);
+      assert.deepEqual(await fixture.driver.counts(), { waiting: 2, delayed: 1, active: 0, completed: 0, failed: 0 });
+    });
+
     it('reports health once consuming', async () => {
       const driver = await open(recorder(), async () => ({ type: 'done' }));
       assert.deepEqual(driver.health(), { ok: true });
