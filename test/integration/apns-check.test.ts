@@ -128,6 +128,19 @@ describe('herald start with APNs apps', () => {
     }
   });
 
+  it('warns at start-up about a certificate expiring within 30 days', async () => {
+    const herald = await startHeraldProcess({ config: { apps: [appWith('soon', { cert: creds.soonExpiringClientCertPath, key: creds.soonExpiringClientKeyPath }, mock.port)] } });
+    try {
+      const warning = herald.logs().find((line) => line.msg === 'apns certificate expires soon');
+      assert.ok(warning, herald.lines.join('\n'));
+      assert.equal(warning.app, 'soon');
+      assert.equal(warning.level, 40);
+      assert.ok(Number(warning.daysLeft) >= 8 && Number(warning.daysLeft) <= 10);
+    } finally {
+      await herald.stop();
+    }
+  });
+
   it('refuses to start on unusable credentials, naming the app and the file', async () => {
     await assert.rejects(
       startHeraldProcess({ config: { apps: [appWith('broken', { pfx: creds.pfxPath, passphrase: 'not-it' })] } }),

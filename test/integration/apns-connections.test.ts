@@ -1,9 +1,14 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { EventBus } from '../../src/delivery/events.js';
+import { silentLogger } from '../../src/log/logger.js';
+import { createMetrics } from '../../src/metrics/metrics.js';
+import { ApnsProvider } from '../../src/providers/apns/apns-provider.js';
 import type { PushResult } from '../../src/providers/provider.js';
-import type { ApnsMock } from '../fixtures/apns/apns-mock.js';
+import { ApnsMock } from '../fixtures/apns/apns-mock.js';
+import { testCredentials } from '../helpers/certs.js';
 import { waitFor } from '../helpers/wait.js';
-import { APP_ID, deviceTokens, startHarness, tally } from './apns-harness.js';
+import { APP_ID, appConfig, deviceTokens, startHarness, tally } from './apns-harness.js';
 import type { AuthMode, Harness } from './apns-harness.js';
 
 /** Every token delivered once in the results, accepted once by the server, and the two agree. */
@@ -107,6 +112,37 @@ describe('APNs connection pool', () => {
       assert.deepEqual(new Set(h.mock.requests.map((r) => r.sessionId)).size, 2);
       assert.ok(h.mock.maxInFlight <= 30, `${h.mock.maxInFlight} in flight; config says 30`);
     });
+  });
+
+  it('apps sharing a certificate share connections; a refusal for one app does not block the other', async () => {
+    const creds = await testCredentials();
+    const mock = await ApnsMock.start({ credentials: creds, auth: 'certificate' });
+    const shop = { ...appConfig(creds, 'pem', mock.port), id: 'shop', key: 'shop-key' };
+    const outlet = { ...appConfig(creds, 'pkcs12', mock.port), id: 'outlet', key: 'outlet-key' };
+    const provider = new ApnsProvider({ apps: [shop, outlet], log: silentLogger(), metrics: createMetrics({ defaults: false }), events: new EventBus() });
+    await provider.start();
+    const send = async (app: string, tokens: string[]): Promise<Record<string, number>> => {
+      const results: PushResult[] = [];
+      for await (const r of provider.send({ app, notificationId: 'n', tokens, payload: { aps: { alert: 'x' } } }, new AbortController().signal)) results.push(r);
+      return tally(results);
+    };
+    try {
+      assert.deepEqual(await send('shop', deviceTokens(50, 'shop')), { delivered: 50 });
+      assert.deepEqual(await send('outlet', deviceTokens(50, 'outlet')), { delivered: 50 });
+      assert.equal(mock.sessionsOpened, 1, 'one certificate, one connection');
+
+      const [refused] = deviceTokens(1, 'shop-refused') as [string];
+      mock.script({ token: refused, reply: { status: 403, reason: 'Forbidden' } });
+      assert.deepEqual(await send('shop', [refused]), { 'credentials:Forbidden': 1 });
+      assert.equal(provider.health('shop').ok, false);
+      assert.deepEqual(await send('shop', deviceTokens(5, 'shop-later')), { 'credentials:Forbidden': 5 });
+      assert.deepEqual(await send('outlet', deviceTokens(50, 'outlet-later')), { delivered: 50 });
+      assert.deepEqual(provider.health('outlet'), { ok: true });
+      assert.deepEqual(provider.readiness(), { ok: false, detail: 'APNs credentials refused for shop' });
+    } finally {
+      await provider.close(AbortSignal.timeout(2_000));
+      await mock.close();
+    }
   });
 
   it('a limit lowered by the server at run time is respected', async () => {

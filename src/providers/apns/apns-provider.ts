@@ -10,7 +10,7 @@ import type { ApnsApp } from './apns-app.js';
 import type { Reporter } from './attempt-verdict.js';
 import { BatchRun } from './batch-run.js';
 import { CredentialGate } from './credential-gate.js';
-import { loadApnsCredentials } from './credentials.js';
+import { EXPIRY_WARNING_DAYS, daysUntilExpiry, loadApnsCredentials } from './credentials.js';
 import type { ApnsCredentials } from './credentials.js';
 import { ConcurrencyLimiter } from './limiter.js';
 import { prepareNotification } from './payload.js';
@@ -110,11 +110,6 @@ export class ApnsProvider implements Provider, Service {
     return refused.length === 0 ? { ok: true } : { ok: false, detail: `APNs credentials refused for ${refused.join(', ')}` };
   }
 
-  /** The loaded credentials, for logs and `herald check`. */
-  credentials(): ApnsCredentials[] {
-    return [...this.apps.values()].map((app) => app.credentials);
-  }
-
   send(batch: PushBatch, signal: AbortSignal): AsyncIterable<PushResult> {
     if (!this.started) throw new HeraldError('HERALD_INTERNAL', 'ApnsProvider.send() called before start()');
     const app = this.apps.get(batch.app);
@@ -208,7 +203,8 @@ export class ApnsProvider implements Provider, Service {
       { app: credentials.app, auth: `certificate (${auth.format})`, file: auth.file, subject: cert.subject, topics: cert.topics, environment: cert.environment, notAfter: cert.notAfter.toISOString(), endpoint: where },
       'apns credentials loaded',
     );
-    for (const warning of credentials.warnings) log.warn({ app: credentials.app, notAfter: cert.notAfter.toISOString() }, `apns ${warning}`);
+    const daysLeft = daysUntilExpiry(credentials, this.now()) ?? Infinity;
+    if (daysLeft < EXPIRY_WARNING_DAYS) log.warn({ app: credentials.app, file: auth.file, notAfter: cert.notAfter.toISOString(), daysLeft }, 'apns certificate expires soon');
   }
 
   private reporter(app: string, notificationId: string): Reporter {
