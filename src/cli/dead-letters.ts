@@ -206,8 +206,9 @@ function print(results: readonly AppResult[], json: boolean): void {
 }
 
 function describe(err: unknown): string {
-  const cause = (err as { cause?: { code?: unknown } } | undefined)?.cause;
+  const cause = (err as { cause?: { code?: unknown; message?: unknown } } | undefined)?.cause;
   if (typeof cause?.code === 'string') return cause.code;
+  if (typeof cause?.message === 'string') return cause.message;
   return err instanceof Error ? err.message : String(err);
 }
 

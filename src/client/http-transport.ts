@@ -76,8 +76,9 @@ function safeOrigin(url: string): string {
 }
 
 function describe(err: unknown): string {
-  const cause = (err as { cause?: { code?: unknown } } | undefined)?.cause;
+  const cause = (err as { cause?: { code?: unknown; message?: unknown } } | undefined)?.cause;
   if (typeof cause?.code === 'string') return cause.code;
+  if (typeof cause?.message === 'string') return cause.message;
   if (err instanceof Error && err.name === 'TimeoutError') return 'timed out';
   return err instanceof Error ? err.message : String(err);
 }

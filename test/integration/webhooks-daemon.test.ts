@@ -4,6 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import Pusher from 'pusher';
 import { signedRequest } from '../../src/client/signed-request.js';
 import type { DeadLetterView } from '../../src/delivery/webhooks/dead-letter-routes.js';
+import { freePort } from '../helpers/free-port.js';
 import { cliPath, repoRoot, startHeraldProcess } from '../helpers/herald-process.js';
 import type { HeraldProcess } from '../helpers/herald-process.js';
 import { connected, metricValue, pusherClient, subscribe } from '../helpers/pusher-clients.js';
@@ -136,8 +137,9 @@ describe('webhooks through the daemon (embedded mode)', () => {
   });
 
   it('explains where the list lives when the CLI cannot reach an embedded daemon', async () => {
-    const res = await runCli(['webhooks', 'dead-letters', '--app', 'x', '--url', 'http://127.0.0.1:1', '--key', 'k', '--secret', 'secret-secret']);
+    const port = await freePort();
+    const res = await runCli(['webhooks', 'dead-letters', '--app', 'x', '--url', `http://127.0.0.1:${port}`, '--key', 'k', '--secret', 'secret-secret']);
     assert.equal(res.code, 1);
-    assert.match(res.stderr, /cannot reach Herald at http:\/\/127\.0\.0\.1:1 .*lives inside the running Herald process/);
+    assert.match(res.stderr, new RegExp(`cannot reach Herald at http://127\\.0\\.0\\.1:${port} \\(ECONNREFUSED\\)\\. .*lives inside the running Herald process`));
   });
 });

@@ -1,5 +1,6 @@
 import { after, before } from 'node:test';
 import { Redis } from 'ioredis';
+import type { Cluster } from 'ioredis';
 import { RedisDeadLetterStore } from '../../src/delivery/webhooks/redis-dead-letter-store.js';
 import { BullmqQueueDriver } from '../../src/queue/bullmq-queue-driver.js';
 import { redisConnector } from '../../src/queue/redis-connection.js';
@@ -8,7 +9,7 @@ import type { TestRedis } from '../helpers/redis-server.js';
 import { webhookSuite } from './webhooks-suite.js';
 
 let redis: TestRedis;
-const connections: Redis[] = [];
+const connections: Array<Redis | Cluster> = [];
 
 before(async () => {
   redis = await startRedis();
