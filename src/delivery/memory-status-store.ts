@@ -1,0 +1,199 @@
+import { INVALID_TOKENS_SHOWN, finalState } from './status-store.js';
+import type {
+  CreateResult,
+  Finalization,
+  InvalidToken,
+  NotificationPlan,
+  NotificationState,
+  NotificationStatus,
+  StatusStore,
+  TokenOutcome,
+  TokenProgress,
+} from './status-store.js';
+
+interface Entry {
+  id: string;
+  app: string;
+  state: NotificationState;
+  createdAt: number;
+  finishedAt?: number;
+  attempts: number;
+  tokens: number;
+  chunks: number;
+  sent: number;
+  failed: number;
+  expired: number;
+  failures: Map<string, number>;
+  invalid: InvalidToken[];
+  /** Settled tokens, and rescheduled ones with their round count and due time. */
+  settled: Set<number>;
+  retries: Map<number, { retries: number; dueAt: number }>;
+  chunksDone: Set<number>;
+  realtime?: { channels: number } | { error: string };
+  firstSendAt?: number;
+  error?: string;
+  expiresAt: number;
+}
+
+/** The embedded status store: the same rules as the Redis one, for as long as the process lives. */
+export class MemoryStatusStore implements StatusStore {
+  readonly name = 'status-store';
+  private readonly entries = new Map<string, Entry>();
+  private sweeper: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly retentionSeconds: number,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  async start(): Promise<void> {
+    this.sweeper = setInterval(() => this.sweep(), 60_000);
+    this.sweeper.unref();
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.sweeper);
+  }
+
+  async create(plan: NotificationPlan): Promise<CreateResult> {
+    const existing = this.entry(plan.id);
+    if (existing) return { created: false, app: existing.app, state: existing.state };
+    this.entries.set(plan.id, this.fresh(plan, 'queued'));
+    return { created: true };
+  }
+
+  async get(id: string): Promise<NotificationStatus | undefined> {
+    const e = this.entry(id);
+    if (!e) return undefined;
+    return {
+      id: e.id,
+      app: e.app,
+      state: e.state,
+      createdAt: e.createdAt,
+      ...(e.finishedAt === undefined ? {} : { finishedAt: e.finishedAt }),
+      attempts: e.attempts,
+      apns: {
+        total: e.tokens,
+        sent: e.sent,
+        failed: e.failed,
+        expired: e.expired,
+        pending: Math.max(0, e.tokens - e.sent - e.failed),
+        invalidTokens: e.invalid.slice(0, INVALID_TOKENS_SHOWN).map((t) => ({ ...t })),
+        failures: Object.fromEntries(e.failures),
+      },
+      realtime: e.realtime === undefined ? { channels: 0 } : 'error' in e.realtime ? { channels: 0, error: e.realtime.error } : { channels: e.realtime.channels },
+      ...(e.error === undefined ? {} : { error: e.error }),
+    };
+  }
+
+  async markActive(id: string): Promise<void> {
+    const e = this.entry(id);
+    if (e?.state === 'queued') e.state = 'active';
+  }
+
+  async realtimeDone(id: string): Promise<boolean> {
+    return this.entry(id)?.realtime !== undefined;
+  }
+
+  async recordRealtime(id: string, result: { channels: number } | { error: string }): Promise<void> {
+    const e = this.entry(id);
+    if (e) e.realtime = result;
+  }
+
+  async firstSend(id: string, at: number): Promise<boolean> {
+    const e = this.entry(id);
+    if (!e || e.firstSendAt !== undefined) return false;
+    e.firstSendAt = at;
+    return true;
+  }
+
+  async progress(id: string, from: number, count: number): Promise<TokenProgress[]> {
+    const e = this.entry(id);
+    return Array.from({ length: count }, (_, offset): TokenProgress => {
+      const index = from + offset;
+      if (e?.settled.has(index)) return { settled: true };
+      const retry = e?.retries.get(index);
+      return { settled: false, retries: retry?.retries ?? 0, dueAt: retry?.dueAt ?? 0 };
+    });
+  }
+
+  async record(id: string, outcomes: readonly TokenOutcome[]): Promise<void> {
+    const e = this.entry(id);
+    if (!e) return;
+    for (const outcome of outcomes) {
+      if (e.settled.has(outcome.index)) continue;
+      if (outcome.kind === 'retry') {
+        e.retries.set(outcome.index, { retries: outcome.retries, dueAt: outcome.at });
+        e.attempts = Math.max(e.attempts, outcome.retries + 1);
+        continue;
+      }
+      e.settled.add(outcome.index);
+      e.retries.delete(outcome.index);
+      if (outcome.kind === 'delivered') {
+        e.sent += 1;
+        continue;
+      }
+      e.failed += 1;
+      const reason = outcome.kind === 'expired' ? 'Expired' : outcome.reason;
+      e.failures.set(reason, (e.failures.get(reason) ?? 0) + 1);
+      if (outcome.kind === 'expired') e.expired += 1;
+      else if (outcome.invalid) e.invalid.push({ ...outcome.invalid });
+    }
+  }
+
+  async completeChunk(id: string, chunk: number | undefined, now: number): Promise<Finalization> {
+    const e = this.entry(id);
+    if (!e) return { finished: false };
+    if (chunk !== undefined) e.chunksDone.add(chunk);
+    if (e.state === 'completed' || e.state === 'failed' || e.chunksDone.size < e.chunks) return { finished: false };
+    e.state = finalState(e.tokens, e.sent);
+    e.finishedAt = now;
+    e.expiresAt = this.now() + this.retentionSeconds * 1000;
+    return { finished: true, app: e.app, state: e.state, sent: e.sent, failed: e.failed, expired: e.expired };
+  }
+
+  async fail(id: string, app: string, reason: string, now: number): Promise<Finalization> {
+    let e = this.entry(id);
+    if (!e) {
+      e = this.fresh({ id, app, createdAt: now, tokens: 0, chunks: 0 }, 'failed');
+      this.entries.set(id, e);
+    } else if (e.state === 'completed' || e.state === 'failed') {
+      return { finished: false };
+    }
+    e.state = 'failed';
+    e.error = reason;
+    e.finishedAt = now;
+    return { finished: true, app: e.app, state: 'failed', sent: e.sent, failed: e.failed, expired: e.expired, reason };
+  }
+
+  private fresh(plan: NotificationPlan, state: NotificationState): Entry {
+    return {
+      ...plan,
+      state,
+      attempts: 1,
+      sent: 0,
+      failed: 0,
+      expired: 0,
+      failures: new Map(),
+      invalid: [],
+      settled: new Set(),
+      retries: new Map(),
+      chunksDone: new Set(),
+      expiresAt: this.now() + this.retentionSeconds * 1000,
+    };
+  }
+
+  private entry(id: string): Entry | undefined {
+    const e = this.entries.get(id);
+    if (e && e.expiresAt <= this.now()) {
+      this.entries.delete(id);
+      return undefined;
+    }
+    return e;
+  }
+
+  private sweep(): void {
+    const now = this.now();
+    for (const [id, e] of this.entries) if (e.expiresAt <= now) this.entries.delete(id);
+  }
+}

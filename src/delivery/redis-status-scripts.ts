@@ -1,0 +1,116 @@
+import { createHash } from 'node:crypto';
+import type { Cluster, Redis } from 'ioredis';
+
+/**
+ * The status store's atomic steps. Keys of one notification share a hash tag, so each
+ * script touches one Redis Cluster slot. Token checkpoint values: `d` delivered,
+ * `f` failed, `x` expired (settled: never sent again), `r<retries>:<dueAt>` rescheduled.
+ */
+export class StatusScript {
+  private readonly sha: string;
+
+  constructor(private readonly lua: string) {
+    this.sha = createHash('sha1').update(lua).digest('hex');
+  }
+
+  async run(redis: Redis | Cluster, keys: readonly string[], args: ReadonlyArray<string | number>): Promise<unknown> {
+    try {
+      return await redis.evalsha(this.sha, keys.length, ...keys, ...args);
+    } catch (err) {
+      // A restarted or failed-over Redis has forgotten the script.
+      if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
+      return redis.eval(this.lua, keys.length, ...keys, ...args);
+    }
+  }
+}
+
+/** KEYS: record. ARGV: app, createdAt, tokens, chunks, ttl. → {1} or {0, app, state}. */
+export const createScript = new StatusScript(`
+if redis.call('exists', KEYS[1]) == 1 then
+  return {0, redis.call('hget', KEYS[1], 'app'), redis.call('hget', KEYS[1], 'state')}
+end
+redis.call('hset', KEYS[1], 'app', ARGV[1], 'createdAt', ARGV[2], 'tokens', ARGV[3], 'chunks', ARGV[4],
+  'state', 'queued', 'sent', 0, 'failed', 0, 'expired', 0, 'attempts', 1)
+redis.call('expire', KEYS[1], ARGV[5])
+return {1}
+`);
+
+/** KEYS: record. */
+export const markActiveScript = new StatusScript(`
+if redis.call('hget', KEYS[1], 'state') == 'queued' then redis.call('hset', KEYS[1], 'state', 'active') end
+return 0
+`);
+
+/**
+ * KEYS: record, tokens, invalid. ARGV: ttl, then per outcome: index, code (d f x r), reason,
+ * extra (r: "<retries>:<dueAt>"; f: the invalid-token JSON or "").
+ */
+export const recordScript = new StatusScript(`
+local ttl = ARGV[1]
+for i = 2, #ARGV, 4 do
+  local index, code, reason, extra = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
+  local prev = redis.call('hget', KEYS[2], index)
+  if not (prev == 'd' or prev == 'f' or prev == 'x') then
+    if code == 'r' then
+      redis.call('hset', KEYS[2], index, 'r' .. extra)
+      local rounds = tonumber(string.match(extra, '^(%d+)')) + 1
+      if rounds > tonumber(redis.call('hget', KEYS[1], 'attempts') or '1') then
+        redis.call('hset', KEYS[1], 'attempts', rounds)
+      end
+    else
+      redis.call('hset', KEYS[2], index, code)
+      if code == 'd' then
+        redis.call('hincrby', KEYS[1], 'sent', 1)
+      else
+        redis.call('hincrby', KEYS[1], 'failed', 1)
+        redis.call('hincrby', KEYS[1], 'reason:' .. reason, 1)
+        if code == 'x' then redis.call('hincrby', KEYS[1], 'expired', 1) end
+        if extra ~= '' then redis.call('rpush', KEYS[3], extra) end
+      end
+    end
+  end
+end
+redis.call('expire', KEYS[2], ttl)
+if redis.call('exists', KEYS[3]) == 1 then redis.call('expire', KEYS[3], ttl) end
+return 0
+`);
+
+/**
+ * KEYS: record, chunks set, tokens, invalid. ARGV: chunk index or "", ttl, now.
+ * → {0} or {1, app, state, sent, failed, expired}.
+ */
+export const completeChunkScript = new StatusScript(`
+if redis.call('exists', KEYS[1]) == 0 then return {0} end
+if ARGV[1] ~= '' then
+  redis.call('sadd', KEYS[2], ARGV[1])
+  redis.call('expire', KEYS[2], ARGV[2])
+end
+local state = redis.call('hget', KEYS[1], 'state')
+if state == 'completed' or state == 'failed' then return {0} end
+if redis.call('scard', KEYS[2]) < tonumber(redis.call('hget', KEYS[1], 'chunks')) then return {0} end
+local tokens = tonumber(redis.call('hget', KEYS[1], 'tokens'))
+local sent = tonumber(redis.call('hget', KEYS[1], 'sent'))
+local final = 'completed'
+if tokens > 0 and sent == 0 then final = 'failed' end
+redis.call('hset', KEYS[1], 'state', final, 'finishedAt', ARGV[3])
+for _, key in ipairs(KEYS) do
+  if redis.call('exists', key) == 1 then redis.call('expire', key, ARGV[2]) end
+end
+return {1, redis.call('hget', KEYS[1], 'app'), final, sent, tonumber(redis.call('hget', KEYS[1], 'failed')),
+  tonumber(redis.call('hget', KEYS[1], 'expired'))}
+`);
+
+/** KEYS: record. ARGV: app, reason, now, ttl. → {0} or {1, app, sent, failed, expired}. */
+export const failScript = new StatusScript(`
+if redis.call('exists', KEYS[1]) == 0 then
+  redis.call('hset', KEYS[1], 'app', ARGV[1], 'createdAt', ARGV[3], 'tokens', 0, 'chunks', 0,
+    'sent', 0, 'failed', 0, 'expired', 0, 'attempts', 1)
+else
+  local state = redis.call('hget', KEYS[1], 'state')
+  if state == 'completed' or state == 'failed' then return {0} end
+end
+redis.call('hset', KEYS[1], 'state', 'failed', 'error', ARGV[2], 'finishedAt', ARGV[3])
+redis.call('expire', KEYS[1], ARGV[4])
+return {1, redis.call('hget', KEYS[1], 'app'), tonumber(redis.call('hget', KEYS[1], 'sent')),
+  tonumber(redis.call('hget', KEYS[1], 'failed')), tonumber(redis.call('hget', KEYS[1], 'expired'))}
+`);

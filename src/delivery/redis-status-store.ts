@@ -1,0 +1,154 @@
+import type { Cluster, Redis } from 'ioredis';
+import { completeChunkScript, createScript, failScript, markActiveScript, recordScript } from './redis-status-scripts.js';
+import { INVALID_TOKENS_SHOWN } from './status-store.js';
+import type {
+  CreateResult,
+  Finalization,
+  InvalidToken,
+  NotificationPlan,
+  NotificationState,
+  NotificationStatus,
+  StatusStore,
+  TokenOutcome,
+  TokenProgress,
+} from './status-store.js';
+
+/**
+ * Status and token checkpoints in Redis, shared by every Herald process, so a worker
+ * killed mid-chunk is resumed by another without losing or re-sending settled tokens.
+ * Keys: `<prefix>:notification:{<id>}` (hash) plus `:tokens` (index → checkpoint),
+ * `:invalid` (list) and `:chunks` (set), all expiring after the retention.
+ */
+export class RedisStatusStore implements StatusStore {
+  readonly name = 'status-store';
+
+  constructor(
+    private readonly redis: Redis | Cluster,
+    private readonly prefix: string,
+    private readonly retentionSeconds: number,
+  ) {}
+
+  async start(): Promise<void> {}
+
+  async stop(): Promise<void> {
+    this.redis.disconnect();
+  }
+
+  async create(plan: NotificationPlan): Promise<CreateResult> {
+    const reply = (await createScript.run(this.redis, [this.key(plan.id)], [plan.app, plan.createdAt, plan.tokens, plan.chunks, this.retentionSeconds])) as [
+      number,
+      string?,
+      string?,
+    ];
+    if (reply[0] === 1) return { created: true };
+    return { created: false, app: reply[1] ?? '', state: (reply[2] ?? 'queued') as NotificationState };
+  }
+
+  async get(id: string): Promise<NotificationStatus | undefined> {
+    const key = this.key(id);
+    const [recordReply, invalidReply] = (await this.redis.multi().hgetall(key).lrange(`${key}:invalid`, 0, INVALID_TOKENS_SHOWN - 1).exec()) ?? [];
+    const record = (recordReply?.[1] ?? {}) as Record<string, string>;
+    if (record.app === undefined) return undefined;
+    const invalid = ((invalidReply?.[1] ?? []) as string[]).map((entry) => JSON.parse(entry) as InvalidToken);
+    const num = (field: string): number => Number(record[field] ?? 0);
+    const failures: Record<string, number> = {};
+    for (const [field, value] of Object.entries(record)) if (field.startsWith('reason:')) failures[field.slice(7)] = Number(value);
+    const tokens = num('tokens');
+    return {
+      id,
+      app: record.app,
+      state: (record.state ?? 'queued') as NotificationState,
+      createdAt: num('createdAt'),
+      ...(record.finishedAt === undefined ? {} : { finishedAt: num('finishedAt') }),
+      attempts: Math.max(1, num('attempts')),
+      apns: {
+        total: tokens,
+        sent: num('sent'),
+        failed: num('failed'),
+        expired: num('expired'),
+        pending: Math.max(0, tokens - num('sent') - num('failed')),
+        invalidTokens: invalid,
+        failures,
+      },
+      realtime: record.realtimeError === undefined ? { channels: num('channels') } : { channels: 0, error: record.realtimeError },
+      ...(record.error === undefined ? {} : { error: record.error }),
+    };
+  }
+
+  async markActive(id: string): Promise<void> {
+    await markActiveScript.run(this.redis, [this.key(id)], []);
+  }
+
+  async realtimeDone(id: string): Promise<boolean> {
+    return (await this.redis.hexists(this.key(id), 'realtime')) === 1;
+  }
+
+  async recordRealtime(id: string, result: { channels: number } | { error: string }): Promise<void> {
+    const fields = 'error' in result ? { realtime: 'failed', realtimeError: result.error } : { realtime: 'done', channels: result.channels };
+    await this.redis.hset(this.key(id), fields);
+  }
+
+  async firstSend(id: string, at: number): Promise<boolean> {
+    return (await this.redis.hsetnx(this.key(id), 'firstSendAt', at)) === 1;
+  }
+
+  async progress(id: string, from: number, count: number): Promise<TokenProgress[]> {
+    if (count === 0) return [];
+    const fields = Array.from({ length: count }, (_, offset) => String(from + offset));
+    const values = await this.redis.hmget(`${this.key(id)}:tokens`, ...fields);
+    return values.map(parseCheckpoint);
+  }
+
+  async record(id: string, outcomes: readonly TokenOutcome[]): Promise<void> {
+    if (outcomes.length === 0) return;
+    const key = this.key(id);
+    const args: Array<string | number> = [this.retentionSeconds];
+    for (const outcome of outcomes) args.push(...encodeOutcome(outcome));
+    await recordScript.run(this.redis, [key, `${key}:tokens`, `${key}:invalid`], args);
+  }
+
+  async completeChunk(id: string, chunk: number | undefined, now: number): Promise<Finalization> {
+    const key = this.key(id);
+    const reply = (await completeChunkScript.run(
+      this.redis,
+      [key, `${key}:chunks`, `${key}:tokens`, `${key}:invalid`],
+      [chunk === undefined ? '' : chunk, this.retentionSeconds, now],
+    )) as [number, string?, string?, number?, number?, number?];
+    if (reply[0] !== 1) return { finished: false };
+    const [, app = '', state = 'completed', sent = 0, failed = 0, expired = 0] = reply;
+    return { finished: true, app, state: state as 'completed' | 'failed', sent, failed, expired };
+  }
+
+  async fail(id: string, app: string, reason: string, now: number): Promise<Finalization> {
+    const reply = (await failScript.run(this.redis, [this.key(id)], [app, reason, now, this.retentionSeconds])) as [number, string?, number?, number?, number?];
+    if (reply[0] !== 1) return { finished: false };
+    const [, owner = app, sent = 0, failed = 0, expired = 0] = reply;
+    return { finished: true, app: owner, state: 'failed', sent, failed, expired, reason };
+  }
+
+  private key(id: string): string {
+    return `${this.prefix}:notification:{${id}}`;
+  }
+}
+
+function parseCheckpoint(value: string | null): TokenProgress {
+  if (value === null) return { settled: false, retries: 0, dueAt: 0 };
+  if (value.startsWith('r')) {
+    const [retries = '0', dueAt = '0'] = value.slice(1).split(':');
+    return { settled: false, retries: Number(retries), dueAt: Number(dueAt) };
+  }
+  return { settled: true };
+}
+
+function encodeOutcome(outcome: TokenOutcome): [number, string, string, string] {
+  switch (outcome.kind) {
+    case 'delivered':
+      return [outcome.index, 'd', '', ''];
+    case 'expired':
+      return [outcome.index, 'x', 'Expired', ''];
+    case 'retry':
+      return [outcome.index, 'r', '', `${outcome.retries}:${outcome.at}`];
+    case 'failed':
+      return [outcome.index, 'f', outcome.reason, outcome.invalid ? JSON.stringify(outcome.invalid) : ''];
+  }
+}

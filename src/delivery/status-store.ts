@@ -1,0 +1,98 @@
+import type { Service } from '../lib/service.js';
+
+export type NotificationState = 'queued' | 'active' | 'completed' | 'failed';
+
+export interface InvalidToken {
+  token: string;
+  reason: string;
+  timestamp?: number;
+}
+
+/** What `GET /apps/{id}/notifications/{nid}` shows. Counts are per device token. */
+export interface NotificationStatus {
+  id: string;
+  app: string;
+  state: NotificationState;
+  createdAt: number;
+  finishedAt?: number;
+  /** 1, plus one for every round in which some token had to be sent again. */
+  attempts: number;
+  apns: {
+    total: number;
+    sent: number;
+    /** Rejected, expired or out of attempts; `failures` says why. */
+    failed: number;
+    expired: number;
+    pending: number;
+    /** Tokens APNs called dead (first 1,000). */
+    invalidTokens: InvalidToken[];
+    failures: Record<string, number>;
+  };
+  realtime: { channels: number; error?: string };
+  error?: string;
+}
+
+/** What is known when a notification is first seen. */
+export interface NotificationPlan {
+  id: string;
+  app: string;
+  createdAt: number;
+  /** Device tokens (after normalisation) and the chunks they were cut into. */
+  tokens: number;
+  chunks: number;
+}
+
+/** One token's outcome, by its index in the notification's (normalised) token list. */
+export type TokenOutcome =
+  | { index: number; kind: 'delivered' }
+  | { index: number; kind: 'failed'; reason: string; invalid?: InvalidToken }
+  | { index: number; kind: 'expired' }
+  /** Not settled: send again at `at`; `retries` counts the rescheduling rounds so far for this token. */
+  | { index: number; kind: 'retry'; at: number; retries: number };
+
+/** A token's checkpoint: settled (never sent again), or how often it was rescheduled and when it is due. */
+export type TokenProgress = { settled: true } | { settled: false; retries: number; dueAt: number };
+
+export type Finalization =
+  | { finished: false }
+  | { finished: true; app: string; state: 'completed' | 'failed'; sent: number; failed: number; expired: number; reason?: string };
+
+export type CreateResult = { created: true } | { created: false; app: string; state: NotificationState };
+
+/**
+ * Per-notification status and per-token checkpoint, kept `retention` seconds. Every
+ * write is idempotent, so a worker that crashed and re-runs a chunk never counts a
+ * token twice: the first recorded settlement of a token wins.
+ * Memory (embedded) and Redis implement it; test/conformance/status-store.ts holds both to it.
+ */
+export interface StatusStore extends Service {
+  /** Creates the record unless the id is known; then says whose it is and where it stands. */
+  create(plan: NotificationPlan): Promise<CreateResult>;
+  get(id: string): Promise<NotificationStatus | undefined>;
+  /** queued → active; no effect on any other state. */
+  markActive(id: string): Promise<void>;
+  /** Whether the realtime part was published already (a re-run must not publish it again). */
+  realtimeDone(id: string): Promise<boolean>;
+  recordRealtime(id: string, result: { channels: number } | { error: string }): Promise<void>;
+  /** True only for the first call per notification: the first APNs request goes out now. */
+  firstSend(id: string, at: number): Promise<boolean>;
+  /** Checkpoints of tokens `from` … `from + count - 1`. */
+  progress(id: string, from: number, count: number): Promise<TokenProgress[]>;
+  /** Records outcomes as they arrive; a token settled before keeps its first outcome. */
+  record(id: string, outcomes: readonly TokenOutcome[]): Promise<void>;
+  /**
+   * Marks chunk `chunk` as settled (undefined: there are no chunks) and, when it was the
+   * last, finishes the notification. Exactly one caller is told `finished: true`.
+   */
+  completeChunk(id: string, chunk: number | undefined, now: number): Promise<Finalization>;
+  /** Fails the whole notification (creating the record when needed) unless it finished already. */
+  fail(id: string, app: string, reason: string, now: number): Promise<Finalization>;
+}
+
+/** At most this many invalid tokens are listed in a status answer. */
+export const INVALID_TOKENS_SHOWN = 1_000;
+
+/** A notification with device tokens fails when none of them could be delivered. */
+export function finalState(tokens: number, sent: number): 'completed' | 'failed' {
+  return tokens > 0 && sent === 0 ? 'failed' : 'completed';
+}

@@ -1,0 +1,61 @@
+import type { App } from '../apps/app-store.js';
+import { validateEvent } from '../gateway/publish-validation.js';
+import { prepareNotification } from '../providers/apns/payload.js';
+import type { Notification } from './notification-schema.js';
+import type { NotificationProblem } from './parse-notification.js';
+
+/** Where each of APNs' refusal reasons points in a notification. */
+const apnsReasonPaths: Record<string, string> = {
+  InvalidPushType: 'apns.pushType',
+  MissingTopic: 'apns.topic',
+  BadPriority: 'apns.priority',
+  BadExpirationDate: 'apns.expiration',
+  BadCollapseId: 'apns.collapseId',
+};
+
+/**
+ * The checks that need the app: it has APNs credentials when there is an APNs part,
+ * the APNs request can be built (push type, priority, aps dictionary, payload size),
+ * and the realtime event is within the app's limits. The HTTP API refuses with these
+ * rather than accepting a notification that cannot go out.
+ */
+export function checkForApp(notification: Notification, app: App): NotificationProblem | undefined {
+  if (notification.app !== app.id) return { error: `must be the app of the URL ('${app.id}')`, path: 'app' };
+  const { apns, realtime } = notification;
+  if (apns) {
+    if (!app.apns) return { error: `app '${app.id}' has no APNs credentials configured`, path: 'apns' };
+    const prepared = prepareNotification(apnsFields(apns), app.apns.topic);
+    if (!prepared.ok) {
+      return { error: `${prepared.problem.detail} (${prepared.problem.reason})`, path: apnsReasonPaths[prepared.problem.reason] ?? 'apns.payload' };
+    }
+  }
+  if (realtime) {
+    const checked = validateEvent(app, { channels: realtime.channels, name: realtime.event, data: eventData(realtime.data), socketId: realtime.socketId });
+    if (!checked.ok) return { error: checked.message, path: checked.reason === 'too_large' ? 'realtime.data' : 'realtime' };
+  }
+  return undefined;
+}
+
+/** Pusher event data is a string: strings go as they are, anything else as JSON (what the pusher SDK does). */
+export function eventData(data: unknown): string {
+  return typeof data === 'string' ? data : JSON.stringify(data);
+}
+
+/** The APNs request fields of the notification, without the tokens. */
+export function apnsFields(apns: NonNullable<Notification['apns']>): {
+  payload: Record<string, unknown>;
+  pushType?: string;
+  topic?: string;
+  priority?: number;
+  expiration?: number;
+  collapseId?: string;
+} {
+  return {
+    payload: apns.payload,
+    ...(apns.pushType === undefined ? {} : { pushType: apns.pushType }),
+    ...(apns.topic === undefined ? {} : { topic: apns.topic }),
+    ...(apns.priority === undefined ? {} : { priority: apns.priority }),
+    ...(apns.expiration === undefined ? {} : { expiration: apns.expiration }),
+    ...(apns.collapseId === undefined ? {} : { collapseId: apns.collapseId }),
+  };
+}

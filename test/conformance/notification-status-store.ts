@@ -1,0 +1,168 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { NotificationPlan, StatusStore } from '../../src/delivery/status-store.js';
+import { waitFor } from '../helpers/wait.js';
+
+export type StatusStoreFactory = (retentionSeconds: number) => Promise<StatusStore>;
+
+let counter = 0;
+function plan(overrides: Partial<NotificationPlan> = {}): NotificationPlan {
+  counter += 1;
+  return { id: `n-${process.pid}-${counter}-${Date.now()}`, app: 'app-a', createdAt: 1_700_000_000_000, tokens: 4, chunks: 2, ...overrides };
+}
+
+/** One suite, run for every StatusStore implementation. */
+export function statusStoreConformance(label: string, factory: StatusStoreFactory): void {
+  describe(`StatusStore conformance: ${label}`, () => {
+    it('creates a record once and reports the owner of a known id', async () => {
+      const store = await factory(60);
+      const p = plan();
+      assert.deepEqual(await store.create(p), { created: true });
+      assert.deepEqual(await store.create({ ...p, app: 'app-b' }), { created: false, app: 'app-a', state: 'queued' });
+      const status = await store.get(p.id);
+      assert.deepEqual(status, {
+        id: p.id,
+        app: 'app-a',
+        state: 'queued',
+        createdAt: p.createdAt,
+        attempts: 1,
+        apns: { total: 4, sent: 0, failed: 0, expired: 0, pending: 4, invalidTokens: [], failures: {} },
+        realtime: { channels: 0 },
+      });
+      assert.equal(await store.get('never-seen'), undefined);
+    });
+
+    it('records the first settlement of each token and counts it once', async () => {
+      const store = await factory(60);
+      const p = plan({ tokens: 5 });
+      await store.create(p);
+      await store.markActive(p.id);
+      await store.record(p.id, [
+        { index: 0, kind: 'delivered' },
+        { index: 1, kind: 'failed', reason: 'Unregistered', invalid: { token: 'aa', reason: 'Unregistered', timestamp: 1_700_000_000 } },
+        { index: 2, kind: 'expired' },
+        { index: 3, kind: 'retry', at: 5_000, retries: 2 },
+      ]);
+      // A crashed worker's re-run reports the same tokens again, some differently.
+      await store.record(p.id, [
+        { index: 0, kind: 'delivered' },
+        { index: 1, kind: 'delivered' },
+        { index: 2, kind: 'failed', reason: 'BadTopic' },
+      ]);
+      const status = await store.get(p.id);
+      assert.equal(status?.state, 'active');
+      assert.equal(status?.attempts, 3);
+      assert.deepEqual(status?.apns, {
+        total: 5,
+        sent: 1,
+        failed: 2,
+        expired: 1,
+        pending: 2,
+        invalidTokens: [{ token: 'aa', reason: 'Unregistered', timestamp: 1_700_000_000 }],
+        failures: { Unregistered: 1, Expired: 1 },
+      });
+      assert.deepEqual(await store.progress(p.id, 0, 5), [
+        { settled: true },
+        { settled: true },
+        { settled: true },
+        { settled: false, retries: 2, dueAt: 5_000 },
+        { settled: false, retries: 0, dueAt: 0 },
+      ]);
+      assert.deepEqual(await store.progress(p.id, 3, 1), [{ settled: false, retries: 2, dueAt: 5_000 }]);
+    });
+
+    it('settles a rescheduled token when its outcome arrives', async () => {
+      const store = await factory(60);
+      const p = plan({ tokens: 1, chunks: 1 });
+      await store.create(p);
+      await store.record(p.id, [{ index: 0, kind: 'retry', at: 10, retries: 1 }]);
+      await store.record(p.id, [{ index: 0, kind: 'delivered' }]);
+      assert.deepEqual(await store.progress(p.id, 0, 1), [{ settled: true }]);
+      assert.equal((await store.get(p.id))?.apns.sent, 1);
+    });
+
+    it('finishes a notification when its last chunk completes, telling exactly one caller', async () => {
+      const store = await factory(60);
+      const p = plan({ tokens: 2, chunks: 2 });
+      await store.create(p);
+      await store.record(p.id, [{ index: 0, kind: 'delivered' }, { index: 1, kind: 'failed', reason: 'BadDeviceToken' }]);
+      assert.deepEqual(await store.completeChunk(p.id, 0, 1_000), { finished: false });
+      assert.deepEqual(await store.completeChunk(p.id, 0, 1_000), { finished: false });
+      const last = await Promise.all([store.completeChunk(p.id, 1, 2_000), store.completeChunk(p.id, 1, 2_000)]);
+      assert.deepEqual(last.filter((f) => f.finished), [{ finished: true, app: 'app-a', state: 'completed', sent: 1, failed: 1, expired: 0 }]);
+      const status = await store.get(p.id);
+      assert.equal(status?.state, 'completed');
+      assert.equal(status?.finishedAt, 2_000);
+      await store.markActive(p.id);
+      assert.equal((await store.get(p.id))?.state, 'completed');
+    });
+
+    it('fails a notification none of whose tokens could be delivered', async () => {
+      const store = await factory(60);
+      const p = plan({ tokens: 1, chunks: 1 });
+      await store.create(p);
+      await store.record(p.id, [{ index: 0, kind: 'expired' }]);
+      assert.deepEqual(await store.completeChunk(p.id, 0, 3), { finished: true, app: 'app-a', state: 'failed', sent: 0, failed: 1, expired: 1 });
+    });
+
+    it('finishes a notification without chunks at once', async () => {
+      const store = await factory(60);
+      const p = plan({ tokens: 0, chunks: 0 });
+      await store.create(p);
+      await store.recordRealtime(p.id, { channels: 2 });
+      assert.equal(await store.realtimeDone(p.id), true);
+      assert.deepEqual(await store.completeChunk(p.id, undefined, 9), { finished: true, app: 'app-a', state: 'completed', sent: 0, failed: 0, expired: 0 });
+      assert.deepEqual((await store.get(p.id))?.realtime, { channels: 2 });
+    });
+
+    it('keeps a realtime failure and answers realtimeDone only after recording', async () => {
+      const store = await factory(60);
+      const p = plan({ tokens: 0, chunks: 0 });
+      await store.create(p);
+      assert.equal(await store.realtimeDone(p.id), false);
+      await store.recordRealtime(p.id, { error: 'channels must be a non-empty list' });
+      assert.equal(await store.realtimeDone(p.id), true);
+      assert.deepEqual((await store.get(p.id))?.realtime, { channels: 0, error: 'channels must be a non-empty list' });
+    });
+
+    it('says first send only once', async () => {
+      const store = await factory(60);
+      const p = plan();
+      await store.create(p);
+      assert.equal(await store.firstSend(p.id, 5), true);
+      assert.equal(await store.firstSend(p.id, 6), false);
+    });
+
+    it('fails a whole notification, creating its record if needed, but never a finished one', async () => {
+      const store = await factory(60);
+      const unknown = plan();
+      assert.deepEqual(await store.fail(unknown.id, 'app-x', 'invalid job data: v: must be 1', 42), {
+        finished: true,
+        app: 'app-x',
+        state: 'failed',
+        sent: 0,
+        failed: 0,
+        expired: 0,
+        reason: 'invalid job data: v: must be 1',
+      });
+      const status = await store.get(unknown.id);
+      assert.equal(status?.state, 'failed');
+      assert.equal(status?.error, 'invalid job data: v: must be 1');
+      const done = plan({ tokens: 0, chunks: 0 });
+      await store.create(done);
+      await store.completeChunk(done.id, undefined, 1);
+      assert.deepEqual(await store.fail(done.id, 'app-a', 'late', 2), { finished: false });
+      assert.equal((await store.get(done.id))?.state, 'completed');
+    });
+
+    it('forgets a notification after the retention', async () => {
+      const store = await factory(1);
+      const p = plan();
+      await store.create(p);
+      await store.record(p.id, [{ index: 0, kind: 'delivered' }]);
+      assert.ok(await store.get(p.id));
+      await waitFor(async () => (await store.get(p.id)) === undefined, { timeoutMs: 5_000, what: 'record expired' });
+      assert.deepEqual(await store.progress(p.id, 0, 1), [{ settled: false, retries: 0, dueAt: 0 }]);
+    });
+  });
+}

@@ -1,0 +1,74 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { describe, it } from 'node:test';
+import { notificationJsonSchemaText } from '../../src/notification/notification-json-schema.js';
+import { formatPath, parseNotification } from '../../src/notification/parse-notification.js';
+
+const token = (byte: string): string => byte.repeat(32);
+
+describe('notification schema v1', () => {
+  it('is published as schema/notification.schema.json, generated from the zod schema', () => {
+    const committed = readFileSync(new URL('../../schema/notification.schema.json', import.meta.url), 'utf8');
+    assert.equal(committed, notificationJsonSchemaText(), 'stale: run `node --import tsx scripts/gen-schema.mjs`');
+    const schema = JSON.parse(committed) as { required: string[]; properties: Record<string, unknown>; anyOf: unknown[] };
+    assert.deepEqual(schema.required, ['v', 'app']);
+    assert.deepEqual(Object.keys(schema.properties), ['v', 'app', 'id', 'apns', 'realtime', 'sendAt']);
+    assert.deepEqual(schema.anyOf, [{ required: ['apns'] }, { required: ['realtime'] }]);
+  });
+
+  it('normalises tokens: spaces and <> removed, lower-case, duplicates dropped', () => {
+    const result = parseNotification({
+      v: 1,
+      app: 'app-a',
+      id: 'order-1',
+      apns: { tokens: [`<${'AB'.repeat(16)} ${'CD'.repeat(16)}>`, `${'ab'.repeat(16)}${'cd'.repeat(16)}`, token('ef')], payload: { aps: { alert: 'hi' } } },
+    });
+    assert.equal(result.ok, true);
+    assert.deepEqual(result.ok && result.notification.apns?.tokens, [`${'ab'.repeat(16)}${'cd'.repeat(16)}`, token('ef')]);
+  });
+
+  it('generates an id when absent, takes the job id when queued without one, and refuses a mismatch', () => {
+    const body = { v: 1, app: 'app-a', realtime: { channels: ['news'], event: 'e', data: {} } };
+    const generated = parseNotification(body, { generateId: () => 'generated-1' });
+    assert.equal(generated.ok && generated.notification.id, 'generated-1');
+    const fromJob = parseNotification(body, { jobId: 'job-7' });
+    assert.equal(fromJob.ok && fromJob.notification.id, 'job-7');
+    assert.deepEqual(parseNotification({ ...body, id: 'other' }, { jobId: 'job-7' }), { ok: false, error: "must equal the job id 'job-7'", path: 'id' });
+  });
+
+  it('reports the first problem with its path', () => {
+    const cases: Array<[unknown, string, RegExp]> = [
+      [null, '', /JSON object/],
+      [{ v: 2, app: 'a', realtime: {} }, 'v', /must be 1/],
+      [{ v: 1, app: 'a' }, '', /at least one of apns, realtime/],
+      [{ v: 1, app: 'a', apns: { tokens: [token('aa'), token('bb'), token('cc'), 'xyz'], payload: { a: 1 } } }, 'apns.tokens[3]', /hex/],
+      [{ v: 1, app: 'a', apns: { tokens: [token('aa'), 'abc'], payload: { a: 1 } } }, 'apns.tokens[1]', /odd number/],
+      [{ v: 1, app: 'a', apns: { tokens: [token('aa')], payload: { a: 1 }, priority: 7 } }, 'apns.priority', /1, 5 or 10/],
+      [{ v: 1, app: 'a', apns: { tokens: [token('aa')], payload: {} } }, 'apns.payload', /not be empty/],
+      [{ v: 1, app: 'a', realtime: { channels: ['ok', 'bad channel'], event: 'e', data: 1 } }, 'realtime.channels[1]', /channel name/],
+      [{ v: 1, app: 'a', realtime: { channels: ['ok'], event: 'e', data: 1 }, colour: 'red' }, 'colour', /unknown field/],
+    ];
+    for (const [input, path, message] of cases) {
+      const result = parseNotification(input);
+      assert.equal(result.ok, false, JSON.stringify(input));
+      if (!result.ok) {
+        assert.equal(result.path, path, JSON.stringify(input));
+        assert.match(result.error, message);
+      }
+    }
+  });
+
+  it('accepts 100,000 tokens and refuses one more', () => {
+    const tokens = Array.from({ length: 100_000 }, (_, i) => i.toString(16).padStart(64, '0'));
+    const ok = parseNotification({ v: 1, app: 'a', apns: { tokens, payload: { aps: {} } } });
+    assert.equal(ok.ok && ok.notification.apns?.tokens.length, 100_000);
+    const over = parseNotification({ v: 1, app: 'a', apns: { tokens: [...tokens, token('ff')], payload: { aps: {} } } });
+    assert.deepEqual(over.ok ? undefined : over.path, 'apns.tokens');
+  });
+
+  it('formats paths like apns.tokens[3]', () => {
+    assert.equal(formatPath(['apns', 'tokens', 3]), 'apns.tokens[3]');
+    assert.equal(formatPath([]), '');
+    assert.equal(formatPath([0, 'x']), '[0].x');
+  });
+});
