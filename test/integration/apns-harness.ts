@@ -64,7 +64,7 @@ export interface Harness {
 export const APP_ID = 'shop';
 
 /** Test defaults: short timers so stalls and pings resolve in about a second. */
-export const fastApns: Partial<ApnsConfig> = { requestTimeoutMs: 1_000, pingIntervalMs: 250, maxAttempts: 3, connections: 1, maxConcurrentStreams: 500 };
+export const fastApns: Partial<ApnsConfig> = { requestTimeoutMs: 1_500, pingIntervalMs: 400, maxAttempts: 3, connections: 1, maxConcurrentStreams: 500 };
 
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
   const creds = await testCredentials();

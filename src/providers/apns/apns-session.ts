@@ -37,8 +37,7 @@
 import { connect, constants } from 'node:http2';
 import type { ClientHttp2Session, ClientHttp2Stream, IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http2';
 import { isIP } from 'node:net';
-import { CLOSED_AFTER_HANDSHAKE, classifyConnectionError } from './connection-errors.js';
-import type { ConnectionFailureKind } from './connection-errors.js';
+import { CLOSED_AFTER_HANDSHAKE, ConnectError, classifyConnectionError } from './connection-errors.js';
 
 export interface SessionOptions {
   host: string;
@@ -70,17 +69,6 @@ export type StreamOutcome =
   | { kind: 'lost'; cause: string }
   /** The server refused the client certificate during the TLS handshake. */
   | { kind: 'credentials'; cause: string };
-
-export class ConnectError extends Error {
-  constructor(
-    readonly kind: ConnectionFailureKind,
-    readonly code: string,
-    options?: { cause?: unknown },
-  ) {
-    super(`cannot connect to APNs: ${code}`, options);
-    this.name = 'ConnectError';
-  }
-}
 
 let nextSessionId = 1;
 
@@ -178,14 +166,18 @@ export class ApnsSession {
       let responseBody = '';
       let timedOut = false;
       let streamError: unknown;
-      const timer = setTimeout(() => {
-        timedOut = true;
-        stream.close(constants.NGHTTP2_CANCEL);
-        // A stream that stalls may mean a dead peer: check the whole session now.
-        this.timeoutsSinceAnswer += 1;
-        if (this.timeoutsSinceAnswer >= STALLED_STREAMS_LIMIT) this.retire('stalled');
-        else this.checkAlive();
-      }, timeoutMs);
+      const timer = setTimeout(
+        afterPendingIo(() => {
+          if (status !== undefined || stream.closed) return;
+          timedOut = true;
+          stream.close(constants.NGHTTP2_CANCEL);
+          // A stream that stalls may mean a dead peer: check the whole session now.
+          this.timeoutsSinceAnswer += 1;
+          if (this.timeoutsSinceAnswer >= STALLED_STREAMS_LIMIT) this.retire('stalled');
+          else this.checkAlive();
+        }),
+        timeoutMs,
+      );
       stream.setEncoding('utf8');
       stream.on('response', (h) => {
         this.timeoutsSinceAnswer = 0;
@@ -247,10 +239,15 @@ export class ApnsSession {
   /** Pings the peer; no acknowledgement within pingTimeoutMs → the session is dead. */
   private checkAlive(): void {
     if (this.pingDeadline || this.session.destroyed || this.session.closed) return;
-    this.pingDeadline = setTimeout(() => {
-      this.pingDeadline = undefined;
-      this.destroy('ping');
-    }, this.options.pingTimeoutMs);
+    const deadline = setTimeout(
+      afterPendingIo(() => {
+        if (this.pingDeadline !== deadline) return;
+        this.pingDeadline = undefined;
+        this.destroy('ping');
+      }),
+      this.options.pingTimeoutMs,
+    );
+    this.pingDeadline = deadline;
     this.pingDeadline.unref();
     const sent = this.session.ping((err) => {
       if (err) return;
@@ -291,4 +288,16 @@ export class ApnsSession {
     this.pingDeadline = undefined;
     this.options.onRetired(this, reason);
   }
+}
+
+/**
+ * Runs `fn` after the I/O that is already waiting has been processed. When the event
+ * loop was blocked past a deadline (GC, a CPU-heavy batch), timers run before the
+ * poll phase: without this, a PING ack or a response sitting in the socket buffer
+ * would be read only after the connection was declared dead.
+ */
+function afterPendingIo(fn: () => void): () => void {
+  return () => {
+    setImmediate(fn);
+  };
 }

@@ -1,7 +1,8 @@
 import { backoffDelay } from '../../lib/backoff.js';
 import type { PushOutcome } from '../provider.js';
 import type { ApnsApp } from './apns-app.js';
-import type { ApnsSession, ConnectError, StreamOutcome } from './apns-session.js';
+import type { ApnsSession, StreamOutcome } from './apns-session.js';
+import type { ConnectError } from './connection-errors.js';
 import type { WorkItem } from './batch-run.js';
 import { classifyResponse, reasonLabel } from './reasons.js';
 import { decideRetry } from './retry-policy.js';

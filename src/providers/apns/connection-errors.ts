@@ -31,6 +31,18 @@ const untrustedServer = new Set([
 // Alerts a server sends when it does not accept the client certificate.
 const clientCertificateRefused = /^ERR_SSL_(SSLV3|TLSV1|TLSV13)_ALERT_(CERTIFICATE_REQUIRED|BAD_CERTIFICATE|UNKNOWN_CA|CERTIFICATE_EXPIRED|CERTIFICATE_UNKNOWN|CERTIFICATE_REVOKED|UNSUPPORTED_CERTIFICATE|ACCESS_DENIED|HANDSHAKE_FAILURE)$/;
 
+/** A session that could not be opened, with what that means for the app. */
+export class ConnectError extends Error {
+  constructor(
+    readonly kind: ConnectionFailureKind,
+    readonly code: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`cannot connect to APNs: ${code}`, options);
+    this.name = 'ConnectError';
+  }
+}
+
 export function classifyConnectionError(err: unknown): { kind: ConnectionFailureKind; code: string } {
   const code = errorCode(err);
   if (untrustedServer.has(code)) return { kind: 'untrusted-server', code };

@@ -1,7 +1,8 @@
 import { backoffDelay } from '../../lib/backoff.js';
 import type { BackoffPolicy } from '../../lib/backoff.js';
 import type { Logger } from '../../log/logger.js';
-import { ApnsSession, ConnectError } from './apns-session.js';
+import { ApnsSession } from './apns-session.js';
+import { ConnectError } from './connection-errors.js';
 import type { RetireReason, SessionOptions } from './apns-session.js';
 
 export interface SessionPoolOptions {
