@@ -45,7 +45,7 @@ export interface ClientIdentity {
  */
 export function pusherClient(port: number, app: TestApp, identity: ClientIdentity = {}, extra: Partial<Options> = {}): PusherClient {
   const sdk = serverSdk(port, app);
-  return new PusherClient(app.key, {
+  const client = new PusherClient(app.key, {
     cluster: 'mt1',
     wsHost: '127.0.0.1',
     wsPort: port,
@@ -75,6 +75,30 @@ export function pusherClient(port: number, app: TestApp, identity: ClientIdentit
       },
     },
     ...extra,
+  });
+  releaseCloseTimers(client);
+  return client;
+}
+
+type FayeSocket = { _closeTimer?: NodeJS.Timeout };
+type WithTransport = { connection: { connection?: { transport?: { socket?: FayeSocket } } | null } };
+
+/**
+ * The WebSocket client bundled in pusher-js arms a 30 s timer whenever it is asked to
+ * close, even when the server has already closed the socket (which pusher-js does
+ * after a refusal such as 4009). The timer only keeps the test process alive, so it
+ * is unref'd once the client is disconnected.
+ */
+function releaseCloseTimers(client: PusherClient): void {
+  const sockets = new Set<FayeSocket>();
+  client.connection.bind('state_change', ({ current }: { current: string }) => {
+    const socket = (client as unknown as WithTransport).connection.connection?.transport?.socket;
+    if (socket) sockets.add(socket);
+    if (current === 'disconnected' || current === 'connecting' || current === 'unavailable') {
+      setImmediate(() => {
+        for (const tracked of sockets) tracked._closeTimer?.unref();
+      });
+    }
   });
 }
 
