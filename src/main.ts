@@ -49,6 +49,11 @@ export async function startHerald(config: HeraldConfig, log: Logger): Promise<Ru
     host: config.server.host,
     port: config.server.port,
     maxBodyBytes: config.server.maxBodyBytes,
+    timeouts: {
+      headersMs: config.server.headersTimeoutMs,
+      requestMs: config.server.requestTimeoutMs,
+      keepAliveMs: config.server.keepAliveTimeoutMs,
+    },
     apps,
     log: log.child({ module: 'http' }),
     metrics,

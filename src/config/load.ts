@@ -65,13 +65,35 @@ function readConfigFile(file: string): Json {
   try {
     data = /\.json$/i.test(file) ? JSON.parse(text) : parseYaml(text, { maxAliasCount: 100 });
   } catch (err) {
-    throw new HeraldError('HERALD_CONFIG_INVALID', `config file ${resolve(file)} does not parse: ${(err as Error).message}`);
+    throw new HeraldError('HERALD_CONFIG_INVALID', `config file ${resolve(file)} does not parse: ${describeParseError(err, text)}`);
   }
   if (data === null || data === undefined) return {};
   if (typeof data !== 'object' || Array.isArray(data)) {
     throw new HeraldError('HERALD_CONFIG_INVALID', `config file ${resolve(file)} must hold a mapping at the top level`);
   }
   return data as Json;
+}
+
+/**
+ * Parser messages quote the offending source line, which may hold a secret
+ * (`secret: "abc` unclosed): keep the reason and the position, never the text.
+ */
+function describeParseError(err: unknown, text: string): string {
+  const message = err instanceof Error ? err.message : String(err);
+  const yamlPosition = (err as { linePos?: Array<{ line: number; col: number }> }).linePos?.[0];
+  if (yamlPosition) {
+    const reason = (message.split('\n', 1)[0] ?? '').replace(/ at line \d+, column \d+:?$/, '').split(': ', 1)[0];
+    return `${reason} at line ${yamlPosition.line}, column ${yamlPosition.col}`;
+  }
+  const jsonPosition = /at position (\d+)/.exec(message);
+  if (jsonPosition) {
+    const lines = text.slice(0, Number(jsonPosition[1])).split('\n');
+    const reason = message.replace(/ (in|after) JSON at position \d+[\s\S]*$/, '');
+    return `${reason} at line ${lines.length}, column ${(lines[lines.length - 1]?.length ?? 0) + 1}`;
+  }
+  // Anything after ': ' is a quoted piece of the source (e.g. an unresolved alias name).
+  const reason = (message.split('\n', 1)[0] ?? '').split(': ', 1)[0] ?? '';
+  return /["'`]/.test(reason) ? 'unexpected token' : reason;
 }
 
 function applyEnv(raw: Json, env: NodeJS.ProcessEnv, sources: Map<string, string>, problems: string[]): void {
@@ -161,16 +183,32 @@ function describeIssue(issue: z.core.$ZodIssue, raw: Json, sources: Map<string, 
   const value = getPath(raw, issue.path);
   const shown = value === undefined ? '' : `, got ${describeValue(path, value)}`;
   let message = issue.message;
-  if (issue.code === 'unrecognized_keys') message = `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `'${k}'`).join(', ')}`;
+  if (issue.code === 'unrecognized_keys') message = `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map(describeKey).join(', ')}`;
   return `${path || '(top level)'}: ${message}${issue.code === 'unrecognized_keys' ? '' : shown} (${source})`;
 }
 
-const secretKeyPattern = /secret|passphrase|password|url$/i;
+// Webhook headers typically carry credentials (Authorization, API keys).
+const secretKeyPattern = /secret|passphrase|password|url$|headers/i;
 
 function describeValue(path: string, value: unknown): string {
   if (secretKeyPattern.test(path)) return '[redacted]';
-  const text = typeof value === 'string' ? `'${value}'` : JSON.stringify(value);
+  // Objects are shown too (a whole apns block in the wrong shape): mask their secret keys.
+  const text = maskUrlCredentials(
+    typeof value === 'string'
+      ? `'${value}'`
+      : JSON.stringify(value, (key, inner: unknown) => (key !== '' && secretKeyPattern.test(key) ? '[redacted]' : inner)),
+  );
   return text === undefined ? typeof value : text.length > 60 ? `${text.slice(0, 57)}...` : text;
+}
+
+/** A key that is not name-like is a value that lost its `: ` (`urlredis://:pw@host`): don't echo it. */
+function describeKey(key: string): string {
+  return /^[\w.-]{1,64}$/.test(key) ? `'${key}'` : `of ${key.length} characters that is not a name`;
+}
+
+/** A misplaced value may still be a URL with a password in it (`redis: url:redis://:pw@host`). */
+function maskUrlCredentials(text: string | undefined): string | undefined {
+  return text?.replace(/([a-z][\w+.-]*:\/\/)[^\s/@]*@/gi, '$1***@');
 }
 
 export function formatPath(path: readonly PropertyKey[]): string {

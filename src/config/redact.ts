@@ -5,18 +5,29 @@ export function redactConfig(config: HeraldConfig): unknown {
   return JSON.parse(
     JSON.stringify(config, (key, value: unknown) => {
       if (key === 'secret' || key === 'passphrase') return '[redacted]';
+      // Webhook headers typically carry credentials: keep the names, hide the values.
+      if (key === 'headers' && value && typeof value === 'object') {
+        return Object.fromEntries(Object.keys(value).map((name) => [name, '[redacted]']));
+      }
       if (key === 'url' && typeof value === 'string') return redactUrl(value);
       return value;
     }),
   );
 }
 
-/** Masks the password of a URL such as redis://user:pass@host. */
+/**
+ * Masks the credentials of a URL such as redis://user:pass@host. Only scheme, host, port
+ * and a database number are kept: a query (?password=...) or an odd path may hold a secret.
+ */
 export function redactUrl(value: string): string {
   try {
     const url = new URL(value);
     if (url.password) url.password = '***';
-    return url.toString();
+    // redis://secret@host: Redis clients read a lone user-info part as the password.
+    else if (url.username) url.username = '***';
+    const credentials = url.username ? `${url.username}${url.password ? `:${url.password}` : ''}@` : '';
+    const path = url.pathname === '' || /^\/\d{0,2}$/.test(url.pathname) ? url.pathname : '/[redacted]';
+    return `${url.protocol}//${credentials}${url.host}${path}${url.search ? '?[redacted]' : ''}`;
   } catch {
     return '[unparseable url]';
   }

@@ -133,6 +133,16 @@ export const configSchema = z
         maxBodyBytes: positiveInt.default(1024 * 1024),
         shutdownGraceMs: positiveInt.default(10_000),
         drainDelayMs: z.number().int().min(0).max(120_000).default(0),
+        // Bounds on slow clients: a connection that has not sent complete headers, or a
+        // complete request, within these is answered 408 and closed (slowloris).
+        headersTimeoutMs: positiveInt.max(300_000).default(10_000),
+        requestTimeoutMs: positiveInt.max(600_000).default(30_000),
+        // Idle keep-alive connections close after this; keep it above the load balancer's idle timeout.
+        keepAliveTimeoutMs: positiveInt.max(600_000).default(72_000),
+      })
+      .refine((server) => server.headersTimeoutMs <= server.requestTimeoutMs, {
+        message: 'must not exceed server.requestTimeoutMs',
+        path: ['headersTimeoutMs'],
       })
       .prefault({}),
     metrics: z

@@ -34,7 +34,17 @@ export interface HttpServerOptions {
   apps: AppStore;
   log: Logger;
   metrics: Metrics;
+  /** Slow-client bounds (server.headersTimeoutMs, requestTimeoutMs, keepAliveTimeoutMs); the config defaults when absent. */
+  timeouts?: HttpTimeouts;
 }
+
+export interface HttpTimeouts {
+  headersMs: number;
+  requestMs: number;
+  keepAliveMs: number;
+}
+
+const defaultTimeouts: HttpTimeouts = { headersMs: 10_000, requestMs: 30_000, keepAliveMs: 72_000 };
 
 /**
  * The HTTP API and WebSocket listener on server.port. Routes under `/apps/:appId/`
@@ -47,9 +57,16 @@ export class HttpServer implements Service {
   private boundPort = 0;
 
   constructor(private readonly options: HttpServerOptions) {
+    const timeouts = options.timeouts ?? defaultTimeouts;
     this.fastify = Fastify({
       logger: false,
       bodyLimit: options.maxBodyBytes,
+      // fastify's defaults leave a request without any time limit (requestTimeout 0): a client
+      // trickling its body would hold the socket forever. Node checks these on an interval,
+      // so a slow client is answered 408 within about a second of its deadline.
+      requestTimeout: timeouts.requestMs,
+      keepAliveTimeout: timeouts.keepAliveMs,
+      http: { headersTimeout: timeouts.headersMs, connectionsCheckingInterval: 1000 },
       genReqId: () => randomUUID(),
       routerOptions: { maxParamLength: 512 },
       return503OnClosing: true,
