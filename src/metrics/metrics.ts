@@ -59,7 +59,7 @@ export function createMetrics(options: { defaults?: boolean } = {}) {
     redisConnected: gauge(r, 'redis_connected', 'Whether the Redis connection is up (1) or not (0).', []),
     // queue and delivery
     notifications: counter(r, 'notifications_total', 'Notifications by outcome (accepted, duplicate, completed, failed, expired, invalid).', ['app', 'status']),
-    queueJobs: gauge(r, 'queue_jobs', 'Queue jobs by state.', ['state']),
+    queueJobs: gauge(r, 'queue_jobs', 'Queue jobs by queue (notifications, notification-chunks, webhooks) and state.', ['queue', 'state']),
     queueOldestWaitingSeconds: gauge(r, 'queue_oldest_waiting_seconds', 'Age of the oldest waiting job.', []),
     jobDuration: histogram(r, 'job_duration_seconds', 'Notification job processing time, by outcome.', ['status'], jobBuckets),
     enqueueToSendSeconds: histogram(r, 'enqueue_to_first_send_seconds', 'Time from enqueue to the first APNs request.', ['app'], jobBuckets),
