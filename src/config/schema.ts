@@ -161,6 +161,8 @@ export const configSchema = z
         maxAttempts: positiveInt.max(100).default(10),
         statusRetentionSeconds: positiveInt.default(24 * 3600),
         maxNotificationBytes: positiveInt.default(8 * 1024 * 1024),
+        // A worker that stops renewing its job lock (killed, frozen) for this long loses its jobs to another.
+        lockDurationMs: positiveInt.min(1_000).max(600_000).default(30_000),
       })
       .prefault({}),
     gateway: z
