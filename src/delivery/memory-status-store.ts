@@ -157,7 +157,7 @@ export class MemoryStatusStore implements StatusStore {
     if (!e) {
       e = this.fresh({ id, app, createdAt: now, tokens: 0, chunks: 0 }, 'failed');
       this.entries.set(id, e);
-    } else if (e.state === 'completed' || e.state === 'failed') {
+    } else if (e.state === 'completed' || e.state === 'failed' || e.app !== app) {
       return { finished: false };
     }
     e.state = 'failed';

@@ -107,7 +107,7 @@ if redis.call('exists', KEYS[1]) == 0 then
     'sent', 0, 'failed', 0, 'expired', 0, 'attempts', 1)
 else
   local state = redis.call('hget', KEYS[1], 'state')
-  if state == 'completed' or state == 'failed' then return {0} end
+  if state == 'completed' or state == 'failed' or redis.call('hget', KEYS[1], 'app') ~= ARGV[1] then return {0} end
 end
 redis.call('hset', KEYS[1], 'state', 'failed', 'error', ARGV[2], 'finishedAt', ARGV[3])
 redis.call('expire', KEYS[1], ARGV[4])

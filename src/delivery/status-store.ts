@@ -85,7 +85,7 @@ export interface StatusStore extends Service {
    * last, finishes the notification. Exactly one caller is told `finished: true`.
    */
   completeChunk(id: string, chunk: number | undefined, now: number): Promise<Finalization>;
-  /** Fails the whole notification (creating the record when needed) unless it finished already. */
+  /** Fails the whole notification (creating the record when needed) unless it finished already or is another app's. */
   fail(id: string, app: string, reason: string, now: number): Promise<Finalization>;
 }
 

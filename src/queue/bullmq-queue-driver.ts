@@ -165,7 +165,7 @@ export class BullmqQueueDriver<T> implements QueueDriver<T> {
     const id = job.id ?? '';
     const parsed = this.options.parse(job.data, { id });
     if (!parsed.ok) {
-      this.options.onInvalid?.({ id, error: parsed.error });
+      this.options.onInvalid?.({ id, error: parsed.error, data: job.data as unknown });
       throw new UnrecoverableError(`invalid job data: ${parsed.error}`);
     }
     const retries = Number((await this.commands.hget(this.attemptsKey, id)) ?? 0);

@@ -148,7 +148,7 @@ export class MemoryQueueDriver<T> implements QueueDriver<T> {
     const parsed = this.options.parse(job.data, { id: job.id });
     if (!parsed.ok) {
       this.finish(job, 'failed');
-      this.options.onInvalid?.({ id: job.id, error: parsed.error });
+      this.options.onInvalid?.({ id: job.id, error: parsed.error, data: job.data });
       return;
     }
     let result: JobResult;

@@ -94,8 +94,8 @@ export interface QueueDriverSettings<T> {
   maxAttempts: number;
   /** Delay before re-running a job whose handler threw. */
   backoff(attempt: number): number;
-  /** A job whose data failed `parse`; the driver has already failed it. */
-  onInvalid?(event: { id: string; error: string }): void;
+  /** A job whose data failed `parse`; the driver has already failed it. `data` is what was read, unvalidated. */
+  onInvalid?(event: { id: string; error: string; data: unknown }): void;
   /** A job failed for good (`failed` result, or attempts exhausted). */
   onFailed?(event: { id: string; reason: string; data: T }): void;
   /** A handler threw (an infrastructure problem or a bug; the job will be retried), or the driver itself failed (no id). */

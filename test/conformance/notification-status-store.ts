@@ -153,6 +153,10 @@ export function statusStoreConformance(label: string, factory: StatusStoreFactor
       await store.completeChunk(done.id, undefined, 1);
       assert.deepEqual(await store.fail(done.id, 'app-a', 'late', 2), { finished: false });
       assert.equal((await store.get(done.id))?.state, 'completed');
+      const others = plan();
+      await store.create(others);
+      assert.deepEqual(await store.fail(others.id, 'app-b', 'not yours', 3), { finished: false });
+      assert.equal((await store.get(others.id))?.state, 'queued');
     });
 
     it('forgets a notification after the retention', async () => {

@@ -39,7 +39,7 @@ function recorder(overrides: Partial<QueueDriverSettings<Payload>> = {}): Record
       parse: parsePayload,
       maxAttempts: 3,
       backoff: () => 10,
-      onInvalid: (e) => rec.invalid.push(e),
+      onInvalid: (e) => rec.invalid.push({ id: e.id, error: e.error }),
       onFailed: (e) => rec.failed.push({ id: e.id, reason: e.reason }),
       onError: (e) => rec.errors.push(e.error),
       ...overrides,

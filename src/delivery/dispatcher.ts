@@ -1,0 +1,91 @@
+import type { AppStore } from '../apps/app-store.js';
+import type { RealtimePublisher } from '../gateway/publisher.js';
+import type { Logger } from '../log/logger.js';
+import type { Metrics } from '../metrics/metrics.js';
+import { eventData } from '../notification/check-for-app.js';
+import type { Notification } from '../notification/notification-schema.js';
+import type { JobResult, QueueDriver, QueueJob } from '../queue/queue-driver.js';
+import { chunkJobId } from './chunk-job.js';
+import type { ChunkJob } from './chunk-job.js';
+import type { EventBus } from './events.js';
+import type { NotificationFinisher } from './notification-finisher.js';
+import type { StatusStore } from './status-store.js';
+
+export interface DispatcherOptions {
+  apps: AppStore;
+  store: StatusStore;
+  chunks: QueueDriver<ChunkJob>;
+  publisher: RealtimePublisher;
+  finisher: NotificationFinisher;
+  events: EventBus;
+  metrics: Metrics;
+  log: Logger;
+  chunkSize: number;
+  now?: () => number;
+}
+
+/**
+ * Runs a `notify` job, however it was queued (HTTP, `herald/client`, another program's
+ * `Queue.add`): creates the status record, waits for `sendAt`, publishes the realtime
+ * part, and cuts the APNs tokens into chunk jobs. Every step is safe to repeat, so a
+ * job re-run after a crash sends nothing twice except a realtime event whose
+ * publication was not yet recorded.
+ */
+export class Dispatcher {
+  private readonly now: () => number;
+
+  constructor(private readonly o: DispatcherOptions) {
+    this.now = o.now ?? Date.now;
+  }
+
+  readonly handle = async (job: QueueJob<Notification>): Promise<JobResult> => {
+    const n = job.data;
+    const app = this.o.apps.byId(n.app);
+    if (!app) {
+      // Nobody may own a status record under an app that does not exist.
+      this.o.metrics.invalidJobs.inc();
+      this.o.log.error({ notification: n.id, app: n.app.slice(0, 64) }, 'notification job names an unknown app: failed');
+      return { type: 'failed', reason: `unknown app '${n.app.slice(0, 64)}'` };
+    }
+    const tokens = n.apns?.tokens ?? [];
+    const chunkCount = Math.ceil(tokens.length / this.o.chunkSize);
+    const created = await this.o.store.create({ id: n.id, app: app.id, createdAt: job.enqueuedAt, tokens: tokens.length, chunks: chunkCount });
+    if (created.created) {
+      this.o.metrics.notifications.inc({ app: app.id, status: 'accepted' });
+      this.o.events.emit('notification.accepted', { app: app.id, id: n.id });
+    } else if (created.app !== app.id) {
+      this.o.log.error({ notification: n.id, app: app.id, owner: created.app }, 'notification id already used by another app: job failed');
+      return { type: 'failed', reason: `id '${n.id}' is already used by another app` };
+    } else if (created.state === 'completed' || created.state === 'failed') {
+      this.o.metrics.notifications.inc({ app: app.id, status: 'duplicate' });
+      this.o.log.info({ notification: n.id, app: app.id, state: created.state }, 'notification already delivered: job ignored');
+      return { type: 'done' };
+    }
+
+    const sendAt = n.sendAt === undefined ? 0 : Date.parse(n.sendAt);
+    if (sendAt > this.now()) return { type: 'delay', afterMs: sendAt - this.now() };
+    await this.o.store.markActive(n.id);
+
+    if (n.realtime && !(await this.o.store.realtimeDone(n.id))) {
+      const { channels, event, data, socketId } = n.realtime;
+      const published = await this.o.publisher.publish(app, { channels, name: event, data: eventData(data), ...(socketId === undefined ? {} : { socketId }) }, { source: 'notification' });
+      if (!published.ok) this.o.log.warn({ notification: n.id, app: app.id, error: published.message }, 'realtime part refused');
+      await this.o.store.recordRealtime(n.id, published.ok ? { channels: published.channels } : { error: published.message });
+    }
+
+    if (!n.apns || chunkCount === 0) {
+      await this.o.finisher.completeChunk(n.id, undefined);
+      return { type: 'done' };
+    }
+    const { tokens: _all, ...fields } = n.apns;
+    const jobs: Array<{ id: string; data: ChunkJob }> = [];
+    for (let chunk = 0; chunk < chunkCount; chunk += 1) {
+      const from = chunk * this.o.chunkSize;
+      const data: ChunkJob = { v: 1, notification: n.id, app: app.id, createdAt: job.enqueuedAt, chunk, from, tokens: tokens.slice(from, from + this.o.chunkSize), apns: fields };
+      jobs.push({ id: chunkJobId(n.id, chunk), data });
+    }
+    // Idempotent by chunk id: a re-run after a crash adds only what is missing.
+    await this.o.chunks.enqueueMany(jobs);
+    return { type: 'done' };
+  };
+}

@@ -1,0 +1,41 @@
+import type { Logger } from '../log/logger.js';
+import type { Metrics } from '../metrics/metrics.js';
+import type { EventBus } from './events.js';
+import type { Finalization, StatusStore } from './status-store.js';
+
+/**
+ * Closes a notification once: whoever settles its last chunk (or fails it) is told so
+ * by the store, and only that caller announces `notification.completed` / `.failed`.
+ */
+export class NotificationFinisher {
+  constructor(
+    private readonly o: { store: StatusStore; events: EventBus; metrics: Metrics; log: Logger; now?: () => number },
+  ) {}
+
+  /** `chunk` undefined: a notification without APNs chunks, finished once its realtime part is done. */
+  async completeChunk(id: string, chunk: number | undefined): Promise<void> {
+    this.announce(id, await this.o.store.completeChunk(id, chunk, this.now()));
+  }
+
+  async fail(id: string, app: string, reason: string): Promise<void> {
+    this.announce(id, await this.o.store.fail(id, app, reason, this.now()));
+  }
+
+  private announce(id: string, result: Finalization): void {
+    if (!result.finished) return;
+    const { app, sent, failed, state } = result;
+    this.o.metrics.notifications.inc({ app, status: state });
+    if (state === 'completed') {
+      this.o.log.info({ app, notification: id, sent, failed, expired: result.expired }, 'notification completed');
+      this.o.events.emit('notification.completed', { app, id, sent, failed });
+    } else {
+      const reason = result.reason ?? (result.expired > 0 ? 'every device token expired or failed' : 'no device token could be delivered');
+      this.o.log.warn({ app, notification: id, sent, failed, expired: result.expired, reason }, 'notification failed');
+      this.o.events.emit('notification.failed', { app, id, sent, failed, reason });
+    }
+  }
+
+  private now(): number {
+    return (this.o.now ?? Date.now)();
+  }
+}
