@@ -2,6 +2,10 @@ import { StaticAppStore } from './apps/app-store.js';
 import type { HeraldConfig } from './config/load.js';
 import { DEMO_APP } from './config/schema.js';
 import { EventBus } from './delivery/events.js';
+import { MemoryStatusStore } from './delivery/memory-status-store.js';
+import { NotificationPipeline } from './delivery/notification-pipeline.js';
+import type { QueueFactory } from './delivery/notification-pipeline.js';
+import { RedisStatusStore } from './delivery/redis-status-store.js';
 import { MemoryDeadLetterStore } from './delivery/webhooks/memory-dead-letter-store.js';
 import { RedisDeadLetterStore } from './delivery/webhooks/redis-dead-letter-store.js';
 import { deadLetterRoutes } from './delivery/webhooks/dead-letter-routes.js';
@@ -96,9 +100,33 @@ export async function startHerald(config: HeraldConfig, log: Logger): Promise<Ru
 
   // APNs: credentials are opened and checked at start-up; connections open on the first push.
   const apnsProvider = config.apps.some((app) => app.apns)
-    ? new ApnsProvider({ apps: config.apps, log: log.child({ module: 'apns' }), metrics, events })
+    ? // Waits longer than a second (a retry-after) go back to the queue, so a chunk holds no worker slot meanwhile.
+      new ApnsProvider({ apps: config.apps, log: log.child({ module: 'apns' }), metrics, events, retry: { maxInlineWaitMs: 1_000 } })
     : undefined;
   if (apnsProvider) readiness.register('apns', () => apnsProvider.readiness());
+
+  // Notifications: BullMQ queues and a Redis status store with a Redis URL, in-process ones without.
+  const queueRedisUrl = config.redis.url;
+  const createQueue: QueueFactory = (settings) =>
+    queueRedisUrl
+      ? new BullmqQueueDriver({ ...settings, connect: redisConnector(queueRedisUrl), prefix: config.queue.prefix, lockDurationMs: config.queue.lockDurationMs })
+      : new MemoryQueueDriver(settings);
+  const statusStore = queueRedisUrl
+    ? new RedisStatusStore(redisConnector(queueRedisUrl)('commands'), config.redis.keyPrefix, config.queue.statusRetentionSeconds)
+    : new MemoryStatusStore(config.queue.statusRetentionSeconds);
+  const notifications = new NotificationPipeline({
+    queue: config.queue,
+    apps,
+    events,
+    metrics,
+    log: log.child({ module: 'notifications' }),
+    publisher,
+    provider: apnsProvider,
+    store: statusStore,
+    createQueue,
+  });
+  http.addRoutes(notifications.routes);
+  readiness.register('queue', () => notifications.worker.health());
 
   const metricsServer = config.metrics.enabled
     ? new MetricsServer({
@@ -106,6 +134,7 @@ export async function startHerald(config: HeraldConfig, log: Logger): Promise<Ru
         port: config.metrics.port,
         metrics,
         onScrape: async () => {
+          await notifications.worker.collectMetrics().catch((err: unknown) => log.warn({ err }, 'queue metrics unavailable'));
           metrics.ready.set(readiness.report().ready ? 1 : 0);
         },
       })
@@ -114,7 +143,7 @@ export async function startHerald(config: HeraldConfig, log: Logger): Promise<Ru
   void events;
   // The gateway comes after http so it stops first: sockets get 4200 before the listener closes.
   // Webhooks start before the gateway and stop after it, so its last channel events are still sent.
-  const services: Service[] = [...(metricsServer ? [metricsServer] : []), ...(apnsProvider ? [apnsProvider] : []), deadLetters, webhookQueue, webhooks, adapter, channelState, channelCache, http, gateway];
+  const services: Service[] = [...(metricsServer ? [metricsServer] : []), ...(apnsProvider ? [apnsProvider] : []), deadLetters, webhookQueue, webhooks, adapter, channelState, channelCache, ...notifications.services, http, gateway];
   const started: Service[] = [];
   try {
     for (const service of services) {
