@@ -21,7 +21,7 @@ Notification:
   --payload JSON       the whole APNs payload instead of --title/--body
   --channel C          a realtime channel; repeat, or separate with commas
   --event E            the realtime event name
-  --data JSON          the realtime event data (JSON; quote a string: '"hi"')
+  --data JSON          the realtime event data (JSON; quote a string: '"hi"'); needed with --channel
   --id ID              the idempotency key (generated when absent)
 
 Where and as whom:
@@ -140,13 +140,12 @@ function buildNotification(values: SendValues): Built {
   }
   const channels = splitList(values.channel ?? []);
   if (channels.length > 0 || values.event !== undefined || values.data !== undefined) {
-    if (channels.length === 0 || values.event === undefined) return { ok: false, error: '--channel and --event go together (and --data needs both)' };
-    notification.realtime = { channels, event: values.event };
-    if (values.data !== undefined) {
-      const parsed = parseJson(values.data);
-      if (!parsed.ok) return { ok: false, error: `--data must be JSON (quote a string: '"text"'): ${parsed.error}` };
-      notification.realtime.data = parsed.value;
+    if (channels.length === 0 || values.event === undefined || values.data === undefined) {
+      return { ok: false, error: '--channel, --event and --data go together' };
     }
+    const parsed = parseJson(values.data);
+    if (!parsed.ok) return { ok: false, error: `--data must be JSON (quote a string: '"text"'): ${parsed.error}` };
+    notification.realtime = { channels, event: values.event, data: parsed.value };
   }
   if (!notification.apns && !notification.realtime) return { ok: false, error: 'nothing to send: give --token (APNs) and/or --channel with --event (realtime)' };
   return { ok: true, notification };

@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { HeraldClientError } from './client-error.js';
+import type { Cluster, Redis } from 'ioredis';
 import { HttpTransport } from './http-transport.js';
+import { RedisTransport } from './redis-transport.js';
 import type { Transport } from './transport.js';
 import type { NotificationInput, NotificationStatus, NotifyResult } from './types.js';
 
@@ -17,20 +19,36 @@ export interface HttpClientOptions {
   fetch?: typeof fetch;
 }
 
-export type HeraldClientOptions = HttpClientOptions;
+/** Straight into the BullMQ queue on the Redis Herald uses (no HTTP hop; no app secret needed). */
+export interface RedisClientOptions {
+  /** A redis:// URL (the client opens and closes its connection) or an ioredis connection of yours (left open). */
+  redis: string | Redis | Cluster;
+  /** Herald's `queue.prefix`; default `herald`. */
+  prefix?: string;
+  app: string;
+}
+
+export type HeraldClientOptions = HttpClientOptions | RedisClientOptions;
 
 /**
- * A typed producer for Herald. Ids are generated here when absent, so calling
- * `notify` again with the same object after a network error cannot send twice.
+ * A typed producer for Herald, over its signed HTTP API or straight into its BullMQ
+ * queue on Redis. An id is generated when absent; pass your own `id` to make a retry
+ * after a network error idempotent (the same id is never queued twice).
  */
 export class HeraldClient {
   readonly app: string;
   private readonly transport: Transport;
 
   constructor(options: HeraldClientOptions) {
+    if ('redis' in options) {
+      if (!options.app) throw new HeraldClientError('invalid', 'HeraldClient needs app');
+      this.app = options.app;
+      this.transport = new RedisTransport({ redis: options.redis, app: options.app, ...(options.prefix === undefined ? {} : { prefix: options.prefix }) });
+      return;
+    }
     const app = options.appId ?? options.app;
     if (!app) throw new HeraldClientError('invalid', 'HeraldClient needs appId (or app)');
-    if (!options.key || !options.secret) throw new HeraldClientError('invalid', 'HeraldClient over HTTP needs key and secret');
+    if (!options.url || !options.key || !options.secret) throw new HeraldClientError('invalid', 'HeraldClient over HTTP needs url, key and secret');
     this.app = app;
     this.transport = new HttpTransport({
       url: options.url,

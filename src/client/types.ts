@@ -1,32 +1,11 @@
+import type { NotificationInput as SchemaInput } from '../notification/notification-schema.js';
+
 /**
- * The notification a producer hands to Herald (contract v1). `v` and `app` may be
- * left out: the client fills them in. The daemon validates every field again.
+ * The notification a producer hands to Herald (contract v1, schema/notification.schema.json).
+ * `v` and `app` may be left out: the client fills them in. `id` is the idempotency
+ * key (≤ 128 characters); the client generates one when absent.
  */
-export interface NotificationInput {
-  v?: 1;
-  app?: string;
-  /** The idempotency key (≤ 128 chars); generated when absent. */
-  id?: string;
-  apns?: {
-    tokens: string[];
-    pushType?: 'alert' | 'background' | 'voip' | 'complication' | 'fileprovider' | 'mdm' | 'location' | 'liveactivity' | 'pushtotalk' | 'widgets' | 'controls';
-    topic?: string;
-    priority?: 1 | 5 | 10;
-    /** UNIX seconds; 0 means "deliver now or never". */
-    expiration?: number;
-    collapseId?: string;
-    payload: Record<string, unknown>;
-  };
-  realtime?: {
-    channels: string[];
-    event: string;
-    data?: unknown;
-    /** Excludes this socket from the broadcast, as in Pusher. */
-    socketId?: string;
-  };
-  /** ISO 8601 date-time: not before. */
-  sendAt?: string;
-}
+export type NotificationInput = Omit<SchemaInput, 'v' | 'app'> & { v?: 1; app?: string };
 
 export type NotificationState = 'queued' | 'active' | 'completed' | 'failed';
 
@@ -36,14 +15,27 @@ export interface InvalidToken {
   timestamp?: number;
 }
 
-/** What `GET /apps/{id}/notifications/{nid}` answers. */
+/** What `GET /apps/{id}/notifications/{nid}` answers (fields beyond the contract's may be added). */
 export interface NotificationStatus {
   id: string;
   state: NotificationState;
+  /** ISO 8601. */
   createdAt: string;
+  finishedAt?: string;
   attempts: number;
-  apns: { sent: number; failed: number; pending: number; invalidTokens: InvalidToken[] };
-  realtime: { channels: number };
+  apns: {
+    sent: number;
+    failed: number;
+    pending: number;
+    invalidTokens: InvalidToken[];
+    total?: number;
+    expired?: number;
+    /** Failed tokens by reason. */
+    failures?: Record<string, number>;
+  };
+  realtime: { channels: number; error?: string };
+  /** Why a failed notification failed. */
+  error?: string;
   [extra: string]: unknown;
 }
 

@@ -33,13 +33,14 @@ describe('herald send: arguments', () => {
     ['--payload and --title together', ['--app', 'app-id', '--token', TOKEN, '--title', 'T', '--payload', '{}'], /not both/],
     ['--payload that is not an object', ['--app', 'app-id', '--token', TOKEN, '--payload', '[1]'], /--payload must be a JSON object/],
     ['--title without a token', ['--app', 'app-id', '--title', 'T'], /need at least one --token/],
-    ['--channel without --event', ['--app', 'app-id', '--channel', 'news'], /--channel and --event go together/],
+    ['--channel without --event', ['--app', 'app-id', '--channel', 'news'], /--channel, --event and --data go together/],
+    ['--event without --data', ['--app', 'app-id', '--channel', 'news', '--event', 'e'], /--channel, --event and --data go together/],
     ['--data that is not JSON', ['--app', 'app-id', '--channel', 'news', '--event', 'e', '--data', 'hello'], /--data must be JSON/],
     ['an unknown flag', ['--app', 'app-id', '--bogus'], /bogus/],
-    ['--key without --secret', ['--app', 'app-id', '--channel', 'c', '--event', 'e', '--key', 'k'], /--key and --secret go together/],
-    ['an app not in the configuration', ['--app', 'nope', '--channel', 'c', '--event', 'e'], /app 'nope' is not in the configuration/],
-    ['a bad --url', ['--app', 'app-id', '--channel', 'c', '--event', 'e', '--url', 'ftp://x'], /--url must be http\(s\)/],
-    ['a bad --timeout', ['--app', 'app-id', '--channel', 'c', '--event', 'e', '--timeout', '0'], /--timeout must be a positive number/],
+    ['--key without --secret', ['--app', 'app-id', '--channel', 'c', '--event', 'e', '--data', '{}', '--key', 'k'], /--key and --secret go together/],
+    ['an app not in the configuration', ['--app', 'nope', '--channel', 'c', '--event', 'e', '--data', '{}'], /app 'nope' is not in the configuration/],
+    ['a bad --url', ['--app', 'app-id', '--channel', 'c', '--event', 'e', '--data', '{}', '--url', 'ftp://x'], /--url must be http\(s\)/],
+    ['a bad --timeout', ['--app', 'app-id', '--channel', 'c', '--event', 'e', '--data', '{}', '--timeout', '0'], /--timeout must be a positive number/],
     ['an unreadable --tokens-file', ['--app', 'app-id', '--tokens-file', '/nonexistent/tokens', '--title', 'T'], /cannot read \/nonexistent\/tokens: ENOENT/],
   ];
   for (const [what, args, message] of refused) {
@@ -53,7 +54,7 @@ describe('herald send: arguments', () => {
 
   it('says plainly when Herald cannot be reached (exit 1)', async () => {
     const port = await freePort();
-    const res = await runCli(['send', '--app', 'app-id', '--channel', 'c', '--event', 'e', '--url', `http://127.0.0.1:${port}`]);
+    const res = await runCli(['send', '--app', 'app-id', '--channel', 'c', '--event', 'e', '--data', '{}', '--url', `http://127.0.0.1:${port}`]);
     assert.equal(res.code, 1);
     assert.match(res.stderr, new RegExp(`Herald at http://127\\.0\\.0\\.1:${port} is unreachable: ECONNREFUSED`));
   });
