@@ -10,6 +10,7 @@ import {
   connected,
   dataOf,
   gatewayTestConfig,
+  metricValue,
   pusherClient,
   serverSdk,
   signedPost,
@@ -222,6 +223,8 @@ describe('gateway channels: public, private, encrypted, presence, cache', () => 
     assert.equal((bob2Join.channel as PresenceChannel).members.count, 3);
     const subscribers = async () => Number(((await (await sdk.get({ path: `/channels/${channelName}`, params: { info: 'subscription_count,user_count' } })).json()) as { subscription_count: number }).subscription_count);
     await waitFor(async () => (await subscribers()) === 4, { what: 'four sockets in the channel' });
+    assert.ok((await metricValue(herald.metricsPort, 'herald_presence_members', { app: main.id })) >= 3);
+    assert.ok((await metricValue(herald.metricsPort, 'herald_channels', { app: main.id, type: 'presence' })) >= 1);
 
     // Closing one of bob's sockets removes nobody.
     bob2.disconnect();
