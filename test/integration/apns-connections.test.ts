@@ -61,7 +61,8 @@ for (const mode of ['pem', 'token'] as const satisfies readonly AuthMode[]) {
     });
 
     it('a stalled connection is detected by ping, replaced, and the batch completes', async () => {
-      await withHarness({ mode, mock: { latencyMs: 2 } }, async (h) => {
+      // PINGs are acknowledged by the server's HTTP/2 layer itself, so a short PING timeout is safe here.
+      await withHarness({ mode, mock: { latencyMs: 2 }, apns: { pingIntervalMs: 400 } }, async (h) => {
         const tokens = deviceTokens(600, `${mode}-stall`);
         const results: PushResult[] = [];
         for await (const result of h.provider.send({ app: APP_ID, notificationId: 'n-stall', tokens, payload: { aps: { alert: 'x' } } }, new AbortController().signal)) {
@@ -78,7 +79,7 @@ for (const mode of ['pem', 'token'] as const satisfies readonly AuthMode[]) {
     });
 
     it('a session that acknowledges pings but stops answering requests is retired', async () => {
-      await withHarness({ mode }, async (h) => {
+      await withHarness({ mode, apns: { requestTimeoutMs: 1_500 } }, async (h) => {
         const tokens = deviceTokens(200, `${mode}-zombie`);
         // The first 100 requests are never answered; each is resent once, on a fresh session.
         h.mock.script({ times: 100, reply: { stall: true } });

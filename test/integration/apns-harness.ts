@@ -63,8 +63,13 @@ export interface Harness {
 
 export const APP_ID = 'shop';
 
-/** Test defaults: short timers so stalls and pings resolve in about a second. */
-export const fastApns: Partial<ApnsConfig> = { requestTimeoutMs: 1_500, pingIntervalMs: 400, maxAttempts: 3, connections: 1, maxConcurrentStreams: 500 };
+/**
+ * Test defaults. The mock shares the test's event loop, so on a loaded machine an answer
+ * can sit unread for a while; a short request timeout would then resend requests the
+ * mock already accepted (the documented at-least-once case for lost requests). Tests of
+ * stall detection set their own short timers.
+ */
+export const fastApns: Partial<ApnsConfig> = { requestTimeoutMs: 10_000, pingIntervalMs: 2_000, maxAttempts: 3, connections: 1, maxConcurrentStreams: 500 };
 
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
   const creds = await testCredentials();
