@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
-import { startHeraldProcess, cliPath } from '../../test/helpers/herald-process.js';
-import type { HeraldProcess } from '../../test/helpers/herald-process.js';
+import { builtCli, spawnHerald } from './herald-spawn.js';
+import type { SpawnedHerald } from './herald-spawn.js';
 import { IpcChild } from './ipc.js';
 import { plainPublisher, signedPublisher } from './publisher.js';
 import type { BenchApp, Publish } from './publisher.js';
@@ -31,48 +31,54 @@ export async function startRawWsServer(): Promise<BroadcastTarget> {
 }
 
 export interface HeraldTarget extends BroadcastTarget {
-  readonly process: HeraldProcess;
+  readonly process: SpawnedHerald;
+}
+
+/** A build of the daemon to measure: this tree's, and optionally an earlier one in the same run. */
+export interface HeraldBuild {
+  readonly name: string;
+  readonly cli: string;
 }
 
 /**
- * The built daemon (dist/) with one bench app whose limits do not get in the way.
- * `config` is merged over the bench defaults; NODE_OPTIONS in `env` reaches the daemon
- * (e.g. --cpu-prof).
+ * `herald` is this tree's build (dist/). BENCH_BEFORE_CLI=<path to an earlier build's
+ * dist/src/cli/main.js> adds `herald@before`, so a change is measured against the code
+ * it replaces on the same machine, in the same run.
  */
-export async function startHerald(options: { config?: Record<string, unknown>; env?: Record<string, string>; name?: string } = {}): Promise<HeraldTarget> {
-  if (!existsSync(cliPath)) throw new Error(`${cliPath} is missing: build first (npm run build)`);
-  const env = { ...profilingEnv(), ...options.env };
-  const process = await startHeraldProcess({
+export function heraldBuilds(): HeraldBuild[] {
+  const before = process.env.BENCH_BEFORE_CLI;
+  return [{ name: 'herald', cli: builtCli }, ...(before ? [{ name: 'herald@before', cli: before }] : [])];
+}
+
+/**
+ * A daemon with one bench app whose limits do not get in the way. `config` is merged
+ * over the bench defaults. BENCH_CPU_PROF=<dir> profiles it (node --cpu-prof, written
+ * at exit; summarize with bench/lib/profile-summary.ts).
+ */
+export async function startHerald(options: { config?: Record<string, unknown>; env?: Record<string, string>; build?: HeraldBuild; name?: string } = {}): Promise<HeraldTarget> {
+  const cli = options.build?.cli ?? builtCli;
+  if (!existsSync(cli)) throw new Error(`${cli} is missing: build first (npm run build)`);
+  const profileDir = process.env.BENCH_CPU_PROF;
+  const spawned = await spawnHerald({
+    cli,
     config: {
       // info, as deployed: the readiness line is an info line, and the hot paths log at debug only.
       log: { level: 'info' },
       apps: [{ ...BENCH_APP, limits: { maxEventPayloadKb: 100 } }],
       ...options.config,
     },
-    env,
-    timeoutMs: 30_000,
+    ...(profileDir ? { execArgv: ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] } : {}),
+    ...(options.env ? { env: options.env } : {}),
   });
-  const pid = process.child.pid;
-  if (pid === undefined) throw new Error('herald has no pid');
   return {
-    name: options.name ?? 'herald',
-    pid,
-    baseUrl: process.baseUrl,
-    wsUrl: wsUrlOf(process.baseUrl),
-    publish: signedPublisher(process.baseUrl, BENCH_APP),
-    process,
+    name: options.name ?? options.build?.name ?? 'herald',
+    pid: spawned.pid,
+    baseUrl: spawned.baseUrl,
+    wsUrl: wsUrlOf(spawned.baseUrl),
+    publish: signedPublisher(spawned.baseUrl, BENCH_APP),
+    process: spawned,
     stop: async () => {
-      await process.stop();
+      await spawned.stop();
     },
   };
-}
-
-/**
- * BENCH_CPU_PROF=<dir> profiles every daemon a bench starts (the V8 profiler, started
- * by a preload because NODE_OPTIONS refuses --cpu-prof); the profile is written when
- * the daemon exits. Summarize with bench/lib/profile-summary.ts.
- */
-function profilingEnv(): Record<string, string> {
-  const dir = globalThis.process.env.BENCH_CPU_PROF;
-  return dir ? { NODE_OPTIONS: `--import ${new URL('./cpu-profile-preload.mjs', import.meta.url).pathname}` } : {};
 }

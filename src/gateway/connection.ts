@@ -1,4 +1,5 @@
-import type { WebSocket } from 'ws';
+import type { Duplex } from 'node:stream';
+import { WebSocket } from 'ws';
 import type { App } from '../apps/app-store.js';
 import type { Logger } from '../log/logger.js';
 import type { ChannelType } from './channels/channel-name.js';
@@ -7,6 +8,7 @@ import type { AppMetrics } from './gateway-metrics.js';
 import type { LocalSocket } from './local-sockets.js';
 import { errorFrame } from './protocol.js';
 import { SlidingWindowLimiter } from './rate-window.js';
+import { textFrameOf } from './text-frame.js';
 
 export interface Subscription {
   readonly channel: string;
@@ -26,6 +28,9 @@ export interface ConnectionLimits {
   readonly maxBufferedBytes: number;
   readonly maxPendingOperations: number;
 }
+
+/** ws sends Buffers as binary unless told otherwise; Pusher frames are text. One object for every write. */
+const textFrame = { binary: false } as const;
 
 /** One client socket: what it joined, who it signed in as, liveness, and guarded writes. */
 export class Connection implements LocalSocket {
@@ -54,6 +59,11 @@ export class Connection implements LocalSocket {
     readonly metrics: AppMetrics,
     private readonly limits: ConnectionLimits,
     now: number,
+    /**
+     * The upgraded TCP socket `ws` writes to. When given, frames are written to it already
+     * framed (see text-frame.ts); `ws` sends everything else (pings, close) on the same socket.
+     */
+    private readonly socket?: Duplex,
   ) {
     this.appId = app.id;
     this.lastSeenAt = now;
@@ -115,8 +125,11 @@ export class Connection implements LocalSocket {
   }
 
   private write(payload: Buffer): void {
-    // ws sends Buffers as binary unless told otherwise; Pusher frames are text.
-    this.ws.send(payload, { binary: false });
+    // Safe beside ws's own sends: without permessage-deflate (off in the gateway) ws writes
+    // each frame to the socket synchronously, so frames never interleave. After a close
+    // frame (readyState CLOSING) nothing more may be written; ws.send knows that.
+    if (this.socket && this.ws.readyState === WebSocket.OPEN) this.socket.write(textFrameOf(payload));
+    else this.ws.send(payload, textFrame);
     this.metrics.sent(1, payload.length);
     if (this.ws.bufferedAmount > this.limits.maxBufferedBytes) this.shed();
   }

@@ -123,7 +123,7 @@ export class WsGateway implements Service {
     if (verdict.ok && this.draining) verdict = { ok: false, code: Close.Reconnect, message: 'Server shutting down, reconnect', reason: 'draining' };
     const decided = verdict;
     this.wss.handleUpgrade(req, socket, head, (ws) => {
-      if (decided.ok) this.accept(ws, decided.app);
+      if (decided.ok) this.accept(ws, decided.app, socket);
       else this.refuse(ws, decided.code, decided.message, decided.reason);
     });
   };
@@ -136,13 +136,13 @@ export class WsGateway implements Service {
     ws.close(code, closeReason(message));
   }
 
-  private accept(ws: WebSocket, app: App): void {
+  private accept(ws: WebSocket, app: App, socket: Duplex): void {
     let socketId = createSocketId();
     while (this.sockets.has(socketId)) socketId = createSocketId();
     const appMetrics = this.metrics.forApp(app.id);
     const log = this.log.child({ app: app.id, socket: socketId });
     const limits = { maxBufferedBytes: this.o.config.maxBufferedBytes, maxPendingOperations: MAX_PENDING_OPERATIONS };
-    const conn = new Connection(ws, app, socketId, log, appMetrics, limits, Date.now());
+    const conn = new Connection(ws, app, socketId, log, appMetrics, limits, Date.now(), socket);
     ws.on('error', (err: Error & { code?: string }) => {
       appMetrics.protocolError(wsErrorReason(err.code));
       log.debug({ code: err.code, message: err.message }, 'websocket error');
