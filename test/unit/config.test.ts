@@ -156,3 +156,30 @@ describe('bad configurations stop start-up with key, problem and source', () => 
     assert.ok(readFileSync(path, 'utf8').includes('7777'));
   });
 });
+
+describe('config/herald.example.yaml', () => {
+  it('documents every key of the schema', async () => {
+    const { configSchema } = await import('../../src/config/schema.js');
+    const example = readFileSync('config/herald.example.yaml', 'utf8');
+    const missing: string[] = [];
+    let checked = 0;
+    const walk = (schema: unknown, path: string): void => {
+      const def = (schema as { _zod?: { def?: Record<string, unknown> } })._zod?.def;
+      if (!def) return;
+      if (def.type === 'object') {
+        for (const [key, child] of Object.entries(def.shape as Record<string, unknown>)) {
+          const keyPath = path ? `${path}.${key}` : key;
+          // Keys appear as `key:` (possibly commented out) or inside a flow mapping `{ key: ... }`.
+          checked += 1;
+          if (!new RegExp(`(^|[\\s{#,])${key}:`, 'm').test(example)) missing.push(keyPath);
+          walk(child, keyPath);
+        }
+        return;
+      }
+      for (const inner of ['innerType', 'in', 'element', 'schema']) if (def[inner]) walk(def[inner], path);
+    };
+    walk(configSchema, '');
+    assert.ok(checked > 60, `walked only ${checked} keys`);
+    assert.deepEqual(missing, [], `undocumented keys: ${missing.join(', ')}`);
+  });
+});
