@@ -16,10 +16,15 @@ import { MemoryQueueDriver } from './queue/memory-queue-driver.js';
 import { redisConnector } from './queue/redis-connection.js';
 import { Readiness } from './http/readiness.js';
 import { LocalAdapter } from './gateway/adapter/local-adapter.js';
+import { RedisAdapter } from './gateway/adapter/redis-adapter.js';
 import { createNodeId } from './gateway/node-id.js';
 import { GatewayPublisher } from './gateway/publisher.js';
 import { MemoryChannelCache } from './gateway/state/memory-channel-cache.js';
 import { MemoryChannelState } from './gateway/state/memory-channel-state.js';
+import { RedisChannelCache } from './gateway/state/redis-channel-cache.js';
+import { RedisChannelState } from './gateway/state/redis-channel-state.js';
+import { redisConfigured } from './redis/redis-client.js';
+import { RedisConnections } from './redis/redis-connections.js';
 import { WsGateway } from './gateway/ws-gateway.js';
 import { channelRoutes } from './http/routes/channels.js';
 import { eventRoutes } from './http/routes/events.js';
@@ -78,9 +83,19 @@ export async function startHerald(config: HeraldConfig, log: Logger): Promise<Ru
 
   const nodeId = createNodeId();
   const gatewayLog = log.child({ module: 'gateway' });
-  const adapter = new LocalAdapter({ onHandlerError: (err) => gatewayLog.error({ err }, 'fanout handler failed') });
-  const channelState = new MemoryChannelState();
-  const channelCache = new MemoryChannelCache();
+  // With Redis, fanout, presence and the cache are shared so every process acts as one (docs/scaling.md).
+  const redis = redisConfigured(config.redis) ? new RedisConnections({ config: config.redis, log, metrics }) : undefined;
+  if (redis) readiness.register('redis', () => redis.health());
+  const onHandlerError = (err: unknown): void => gatewayLog.error({ err }, 'fanout handler failed');
+  const { keyPrefix } = config.redis;
+  const adapter = redis
+    ? new RedisAdapter({ publisher: redis.create('fanout-pub'), subscriber: redis.create('fanout-sub', 'subscriber'), keyPrefix, nodeId, log: gatewayLog, metrics, onHandlerError })
+    : new LocalAdapter({ onHandlerError });
+  const stateClient = redis?.create('gateway-state');
+  const channelState = stateClient
+    ? new RedisChannelState({ client: stateClient, keyPrefix, nodeId, nodeTimeoutSeconds: config.gateway.nodeTimeoutSeconds, log: gatewayLog })
+    : new MemoryChannelState();
+  const channelCache = stateClient ? new RedisChannelCache({ client: stateClient, keyPrefix }) : new MemoryChannelCache();
   const gateway = new WsGateway({
     apps,
     adapter,
@@ -143,7 +158,8 @@ export async function startHerald(config: HeraldConfig, log: Logger): Promise<Ru
   void events;
   // The gateway comes after http so it stops first: sockets get 4200 before the listener closes.
   // Webhooks start before the gateway and stop after it, so its last channel events are still sent.
-  const services: Service[] = [...(metricsServer ? [metricsServer] : []), ...(apnsProvider ? [apnsProvider] : []), deadLetters, webhookQueue, webhooks, adapter, channelState, channelCache, ...notifications.services, http, gateway];
+  // Redis connections come up before, and close after, everything that uses them.
+  const services: Service[] = [...(metricsServer ? [metricsServer] : []), ...(redis ? [redis] : []), ...(apnsProvider ? [apnsProvider] : []), deadLetters, webhookQueue, webhooks, adapter, channelState, channelCache, ...notifications.services, http, gateway];
   const started: Service[] = [];
   try {
     for (const service of services) {

@@ -1,8 +1,9 @@
+import type { App } from '../apps/app-store.js';
 import type { EventBus } from '../delivery/events.js';
 import type { Logger } from '../log/logger.js';
 import { verifyChannelAuth } from './channels/channel-auth.js';
 import type { AuthCheck } from './channels/channel-auth.js';
-import { checkChannelName, needsSignature, serverToUserId } from './channels/channel-name.js';
+import { channelType, checkChannelName, needsSignature, serverToUserId } from './channels/channel-name.js';
 import type { ChannelType } from './channels/channel-name.js';
 import { parseChannelData } from './channels/presence-member.js';
 import type { Connection, Subscription } from './connection.js';
@@ -20,7 +21,7 @@ import {
 } from './protocol.js';
 import type { InboundFrame, SubscriptionErrorType } from './protocol.js';
 import type { ChannelCache } from './state/channel-cache.js';
-import type { ChannelRef, ChannelState, JoinResult, PresenceMember } from './state/channel-state.js';
+import type { ChannelRef, ChannelState, JoinResult, LeaveResult, PresenceMember, StateChange } from './state/channel-state.js';
 import type { SubscriptionCountThrottle } from './subscription-count.js';
 
 export interface SubscriptionsOptions {
@@ -161,12 +162,27 @@ export class Subscriptions {
     }
     conn.flush(subscription);
     if (type.kind !== 'public') conn.authDeadlineAt = undefined;
+    this.announceJoined(ref, conn.socketId, member, result, conn.app.enableSubscriptionCount);
+  }
+
+  /**
+   * Announces a change the shared state made on its own — a dead node's sockets
+   * removed, this node's memberships restored after Redis lost them — exactly as
+   * if a socket of this node had caused it.
+   */
+  announceChange(change: StateChange, app: App | undefined): void {
+    const counts = app?.enableSubscriptionCount ?? false;
+    if (change.type === 'left') this.announceLeft(change.ref, change.result, counts);
+    else this.announceJoined(change.ref, change.socketId, change.member, change.result, counts);
+  }
+
+  private announceJoined(ref: ChannelRef, socketId: string, member: PresenceMember | undefined, result: Extract<JoinResult, { type: 'joined' }>, counts: boolean): void {
     if (result.firstSocket) this.o.occupancy.occupied(ref);
     if (member && result.firstForUser) {
-      this.o.fanout.announce(ref.app, channel, internalChannelFrame('pusher_internal:member_added', channel, { user_id: member.userId, user_info: member.userInfo }), conn.socketId);
+      this.o.fanout.announce(ref.app, ref.channel, internalChannelFrame('pusher_internal:member_added', ref.channel, { user_id: member.userId, user_info: member.userInfo }), socketId);
       this.o.occupancy.memberAdded(ref, member.userId);
     }
-    if (conn.app.enableSubscriptionCount && type.kind !== 'presence') this.o.counts.changed(ref, result.subscriptionCount);
+    if (counts && channelType(ref.channel).kind !== 'presence') this.o.counts.changed(ref, result.subscriptionCount);
   }
 
   private async cached(ref: ChannelRef): Promise<{ event: string; data: string } | undefined> {
@@ -195,13 +211,16 @@ export class Subscriptions {
       this.o.log.error({ err, app: ref.app }, 'channel state leave failed');
       return undefined;
     });
-    if (!result?.left) return;
+    if (result?.left) this.announceLeft(ref, result, conn.app.enableSubscriptionCount);
+  }
+
+  private announceLeft(ref: ChannelRef, result: LeaveResult, counts: boolean): void {
     if (result.member && result.lastForUser) {
       this.o.fanout.announce(ref.app, ref.channel, internalChannelFrame('pusher_internal:member_removed', ref.channel, { user_id: result.member.userId }));
       this.o.occupancy.memberRemoved(ref, result.member.userId);
     }
     if (result.lastSocket) this.o.occupancy.vacated(ref);
-    if (conn.app.enableSubscriptionCount && subscription.type.kind !== 'presence') this.o.counts.changed(ref, result.subscriptionCount);
+    if (counts && channelType(ref.channel).kind !== 'presence') this.o.counts.changed(ref, result.subscriptionCount);
   }
 
   private addLocal(conn: Connection, subscription: Subscription): void {

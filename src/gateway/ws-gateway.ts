@@ -89,6 +89,7 @@ export class WsGateway implements Service {
     });
     this.router = new FrameRouter(this.subscriptions, new Signin(this.sockets), new ClientEvents(this.fanout, o.events));
     o.adapter.onMessage((message) => this.onFanout(message));
+    o.state.onChange?.((change) => this.subscriptions.announceChange(change, o.apps.byId(change.ref.app)));
   }
 
   /** Open sockets on this node. */

@@ -38,14 +38,18 @@ export class RedisConnections implements Service {
     if (this.clients.has(name)) throw new Error(`a Redis connection named ${name} exists already`);
     const client = createRedisClient(this.o.config, purpose, name);
     this.clients.set(name, client);
-    let wasReady = false;
+    let everReady = false;
+    let up = false;
     client.on('ready', () => {
-      if (wasReady) this.log.info({ connection: name }, 'redis reconnected');
-      wasReady = true;
+      if (everReady) this.log.info({ connection: name }, 'redis reconnected');
+      everReady = true;
+      up = true;
       this.publishState();
     });
     client.on('close', () => {
-      if (wasReady) this.log.warn({ connection: name }, 'redis connection lost');
+      // Logged once per outage, not once per failed reconnect attempt.
+      if (up) this.log.warn({ connection: name }, 'redis connection lost');
+      up = false;
       this.publishState();
     });
     client.on('end', () => this.publishState());
