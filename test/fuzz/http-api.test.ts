@@ -6,6 +6,8 @@ import type { HeraldProcess } from '../helpers/herald-process.js';
 import { answerProblem, rssBytes, runPool, send, sendRaw, signedPath } from './fuzz-http.js';
 import type { FuzzApp, HttpCall } from './fuzz-http.js';
 import { fuzzSeed, leakedSecrets } from './fuzz-secrets.js';
+import { mutatedNotification, parsePath } from './notification-arbitrary.js';
+import type { PathPart } from './notification-arbitrary.js';
 
 // The HTTP API is the second boundary. Generated query strings, bodies and raw bytes go
 // to a running daemon, signed and unsigned: every answer is 2xx, or 4xx with a JSON
@@ -14,6 +16,7 @@ import { fuzzSeed, leakedSecrets } from './fuzz-secrets.js';
 
 const RUNS = 10_000;
 const RAW_RUNS = 2_000;
+const NOTIFICATION_RUNS = 3_000;
 const CONCURRENCY = 8;
 const app: FuzzApp = { id: 'fuzz', key: 'fuzz-key', secret: 'sEcReT-fuzz-7f3a9c21d0e4b5a6' };
 const other: FuzzApp = { id: 'other', key: 'other-key', secret: 'sEcReT-other-0b1c2d3e4f5a6b7c' };
@@ -167,6 +170,28 @@ describe('fuzz: HTTP API against a running daemon', () => {
     assert.deepEqual(problems.slice(0, 20), [], `${problems.length} bad answers`);
   });
 
+  it(`${NOTIFICATION_RUNS} notification bodies with one change each: 202/200 or a 400 whose path points into the body`, async () => {
+    problems.length = 0;
+    const cases = fc.sample(mutatedNotification(app.id), { numRuns: NOTIFICATION_RUNS, seed: fuzzSeed + 3 });
+    await runPool(cases.length, CONCURRENCY, async (index) => {
+      const { input } = cases[index]!;
+      const body = JSON.stringify(input);
+      const call = { method: 'POST', path: signedPath(app, 'POST', `/apps/${app.id}/notifications`, body, {}), body, headers: { 'content-type': 'application/json' } };
+      const answer = await send(herald.httpPort, call);
+      counts.set(answer.status, (counts.get(answer.status) ?? 0) + 1);
+      const problem = answerProblem(call, answer, secrets);
+      if (problem) return void problems.push(problem);
+      if (![200, 202, 400, 409].includes(answer.status)) return void problems.push(`unexpected ${answer.status}: ${answer.text.slice(0, 200)}`);
+      if (answer.status !== 400) return;
+      const { path } = JSON.parse(answer.text) as { path?: unknown };
+      if (typeof path !== 'string') return void problems.push(`400 without a path: ${answer.text.slice(0, 200)}`);
+      let node: unknown = input;
+      for (const part of parsePath(path).slice(0, -1)) node = node !== null && typeof node === 'object' ? (node as Record<PathPart, unknown>)[part] : undefined;
+      if (path !== '' && (node === null || typeof node !== 'object')) problems.push(`400 path '${path}' is not in the body: ${body.slice(0, 200)}`);
+    });
+    assert.deepEqual(problems.slice(0, 20), [], `${problems.length} bad answers`);
+  });
+
   it('afterwards: alive, serving, memory bounded, no error logged, no secret in any log line', async () => {
     assert.equal(herald.child.exitCode, null, 'process alive');
     const health = await send(herald.httpPort, { method: 'GET', path: '/health' });
@@ -177,7 +202,7 @@ describe('fuzz: HTTP API against a running daemon', () => {
     const rss = rssBytes(herald.child.pid ?? 0);
     const growth = rss - rssAfterWarmUp;
     console.log(`answers by status: ${JSON.stringify(Object.fromEntries([...counts].sort(([a], [b]) => a - b)))}`);
-    console.log(`RSS after warm-up ${(rssAfterWarmUp / 2 ** 20).toFixed(1)} MiB, after ${2 * RUNS + RAW_RUNS} inputs ${(rss / 2 ** 20).toFixed(1)} MiB`);
+    console.log(`RSS after warm-up ${(rssAfterWarmUp / 2 ** 20).toFixed(1)} MiB, after ${2 * RUNS + RAW_RUNS + NOTIFICATION_RUNS} inputs ${(rss / 2 ** 20).toFixed(1)} MiB`);
     // Bounded, not flat: V8 grows its heap lazily. A leak of even 1 KiB per request would exceed this.
     assert.ok(growth < 32 * 2 ** 20, `RSS grew by ${(growth / 2 ** 20).toFixed(1)} MiB`);
     const lines = herald.lines.join('\n');
