@@ -1,8 +1,11 @@
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import type Pusher from 'pusher';
 import type { PresenceChannel } from 'pusher-js';
+import { ApnsMock } from '../fixtures/apns/apns-mock.js';
+import { testCredentials } from '../helpers/certs.js';
+import type { TestCredentials } from '../helpers/certs.js';
 import { startHeraldProcess } from '../helpers/herald-process.js';
 import type { HeraldProcess } from '../helpers/herald-process.js';
 import { RawClient, collect, connected, holdsFor, pusherClient, serverSdk, subscribe } from '../helpers/pusher-clients.js';
@@ -22,6 +25,8 @@ const REAP_BOUND_MS = NODE_TIMEOUT_SECONDS * 1000 + 10_000;
 describe('scale-out: three Herald processes on one Redis act as one', () => {
   let redis: TestRedis;
   let hooks: WebhookReceiver;
+  let credentials: TestCredentials;
+  let apns: ApnsMock;
   const nodes: Record<string, HeraldProcess> = {};
   const clients: PusherClient[] = [];
   const raws: RawClient[] = [];
@@ -32,10 +37,18 @@ describe('scale-out: three Herald processes on one Redis act as one', () => {
         redis: { url: redis.url },
         gateway: { nodeTimeoutSeconds: NODE_TIMEOUT_SECONDS },
         webhooks: { batchMs: 20, backoffBaseMs: 100, backoffMaxMs: 500 },
+        // Jobs held by a worker that lost Redis go back to the queue within seconds.
+        queue: { chunkSize: 25, lockDurationMs: 2_000 },
         apps: [
           {
             ...app,
             enableClientMessages: true,
+            apns: {
+              topic: 'com.example.app',
+              cert: credentials.clientCertPath,
+              key: credentials.clientKeyPath,
+              endpoint: { host: apns.host, port: apns.port, ca: credentials.caCertPath },
+            },
             webhooks: [{ url: hooks.url, events: ['channel_occupied', 'channel_vacated', 'member_added', 'member_removed'] }],
           },
         ],
@@ -64,6 +77,9 @@ describe('scale-out: three Herald processes on one Redis act as one', () => {
   before(async () => {
     redis = await startRedis({ persist: true });
     hooks = await startWebhookReceiver();
+    credentials = await testCredentials();
+    // Latency keeps notifications in flight long enough for Redis to die under them.
+    apns = await ApnsMock.start({ credentials, auth: 'certificate', latencyMs: 20 });
     [nodes.A, nodes.B, nodes.C] = await Promise.all([startNode(), startNode(), startNode()]);
   });
 
@@ -72,6 +88,7 @@ describe('scale-out: three Herald processes on one Redis act as one', () => {
     for (const raw of raws) await raw.close();
     await Promise.all(Object.values(nodes).map((node) => node.stop('SIGTERM')));
     await hooks?.close();
+    await apns?.close();
     await redis?.stop();
   });
 
@@ -198,6 +215,19 @@ describe('scale-out: three Herald processes on one Redis act as one', () => {
     const farAway = await client('D');
     const far = collect<{ id: string }>((await subscribe(farAway, 'after-outage')).channel, 'news');
     const removedBefore = hooksOf('member_removed', 'presence-room').length;
+    const notifications = new Map<string, string[]>();
+    for (let i = 0; i < 24; i += 1) {
+      const tokens = Array.from({ length: 40 }, () => randomBytes(32).toString('hex'));
+      const node = live[i % live.length]!;
+      const notification = { v: 1, app: app.id, apns: { tokens, payload: { aps: { alert: `n${i}` } } } };
+      // The SDK serializes `body` itself; its typings say string.
+      const response = await sdk(node).post({ path: '/notifications', body: notification as unknown as string });
+      assert.equal(response.status, 202, `enqueue through ${node}`);
+      notifications.set(((await response.json()) as { id: string }).id, tokens);
+    }
+    const allTokens = [...notifications.values()].flat();
+    await waitFor(() => apns.requests.length > 0, { what: 'delivery under way' });
+    assert.ok(apns.accepted().length < allTokens.length, 'Redis goes away with work still queued');
 
     await redis.kill();
     for (const node of live) {
@@ -224,5 +254,16 @@ describe('scale-out: three Herald processes on one Redis act as one', () => {
       assert.deepEqual(users.users.map((u) => u.id).sort(), ['u1', 'u3', 'u4', 'watcher'], `members on ${node} after the outage`);
     }
     assert.equal(hooksOf('member_removed', 'presence-room').length, removedBefore, 'nobody was taken for dead during the outage');
+
+    for (const [id, tokens] of notifications) {
+      const status = await waitFor(async () => {
+        const response = await sdk('A').get({ path: `/notifications/${id}` });
+        const body = (await response.json()) as { state: string; apns: { sent: number } };
+        return body.state === 'completed' ? body : undefined;
+      }, { what: `notification ${id} completed after the outage`, timeoutMs: 60_000, intervalMs: 200 });
+      assert.equal(status.apns.sent, tokens.length, `every token of ${id} sent`);
+    }
+    const delivered = new Set(apns.accepted().map((r) => r.token));
+    assert.deepEqual(allTokens.filter((t) => !delivered.has(t)), [], 'no token lost');
   });
 });
