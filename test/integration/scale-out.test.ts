@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import type Pusher from 'pusher';
-import type { PresenceChannel } from 'pusher-js';
+import type { Channel, PresenceChannel } from 'pusher-js';
 import { ApnsMock } from '../fixtures/apns/apns-mock.js';
 import { testCredentials } from '../helpers/certs.js';
 import type { TestCredentials } from '../helpers/certs.js';
@@ -30,6 +30,10 @@ describe('scale-out: three Herald processes on one Redis act as one', () => {
   const nodes: Record<string, HeraldProcess> = {};
   const clients: PusherClient[] = [];
   const raws: RawClient[] = [];
+  /** A presence subscriber on C that outlives the tests it is made in. */
+  let watcher: Channel;
+  /** u4, connected to node D. */
+  let late: PusherClient;
 
   function startNode(): Promise<HeraldProcess> {
     return startHeraldProcess({
@@ -163,9 +167,8 @@ describe('scale-out: three Herald processes on one Redis act as one', () => {
   });
 
   it("removes a SIGKILLed node's members within the bound, announcing member_removed and channel_vacated once", async () => {
-    const watcher = await client('C', { presence: { user_id: 'watcher' } });
-    const { channel } = await subscribe(watcher, 'presence-room');
-    const removed = collect<{ id: string }>(channel, 'pusher:member_removed');
+    ({ channel: watcher } = await subscribe(await client('C', { presence: { user_id: 'watcher' } }), 'presence-room'));
+    const removed = collect<{ id: string }>(watcher, 'pusher:member_removed');
     await subscribe(await client('B'), 'only-on-b');
     await waitFor(() => hooksOf('channel_occupied', 'only-on-b').length === 1, { what: 'channel_occupied of only-on-b' });
 
@@ -200,7 +203,7 @@ describe('scale-out: three Herald processes on one Redis act as one', () => {
     nodes.D = await startNode();
     const users = await query<{ users: Array<{ id: string }> }>('D', '/channels/presence-room/users');
     assert.deepEqual(users.users.map((u) => u.id).sort(), ['u1', 'u3', 'watcher']);
-    const late = await client('D', { presence: { user_id: 'u4' } });
+    late = await client('D', { presence: { user_id: 'u4' } });
     const { data } = await subscribe(late, 'presence-room');
     assert.equal((data as { count: number }).count, 4);
     const info = await query<Record<string, unknown>>('A', '/channels/presence-room', { info: 'user_count' });
@@ -265,5 +268,28 @@ describe('scale-out: three Herald processes on one Redis act as one', () => {
     }
     const delivered = new Set(apns.accepted().map((r) => r.token));
     assert.deepEqual(allTokens.filter((t) => !delivered.has(t)), [], 'no token lost');
+  });
+
+  it('takes a frozen node (SIGSTOP) for dead, and lets it restore its members when it wakes (SIGCONT)', async () => {
+    const removed = collect<{ id: string }>(watcher, 'pusher:member_removed');
+    const added = collect<{ id: string }>(watcher, 'pusher:member_added');
+    const removedHooks = hooksOf('member_removed', 'presence-room').length;
+    nodes.D!.child.kill('SIGSTOP');
+    try {
+      await waitFor(() => removed.some((e) => e.data.id === 'u4'), { what: 'member_removed for u4 of the frozen node', timeoutMs: REAP_BOUND_MS });
+    } finally {
+      nodes.D!.child.kill('SIGCONT');
+    }
+    await waitFor(() => added.some((e) => e.data.id === 'u4'), { what: 'u4 announced again once its node wakes', timeoutMs: REAP_BOUND_MS });
+    await waitFor(() => hooksOf('member_removed', 'presence-room').length === removedHooks + 1, { what: 'one member_removed webhook' });
+    for (const node of ['A', 'C', 'D']) {
+      const users = await query<{ users: Array<{ id: string }> }>(node, '/channels/presence-room/users');
+      assert.deepEqual(users.users.map((u) => u.id).sort(), ['u1', 'u3', 'u4', 'watcher'], `members on ${node} after the wake-up`);
+    }
+    const news = collect<{ id: string }>((await subscribe(late, 'after-wake')).channel, 'news');
+    const id = randomUUID();
+    await sdk('C').trigger('after-wake', 'news', { id });
+    await waitFor(() => news.some((e) => e.data.id === id), { what: 'an event from C reaching the woken node' });
+    assert.deepEqual([removed.length, added.length], [1, 1]);
   });
 });
