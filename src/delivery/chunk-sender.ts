@@ -1,14 +1,17 @@
+import type { AppStore } from '../apps/app-store.js';
 import type { Logger } from '../log/logger.js';
 import type { Metrics } from '../metrics/metrics.js';
-import { apnsFields } from '../notification/check-for-app.js';
-import type { Provider, PushResult } from '../providers/provider.js';
+import type { Provider } from '../providers/provider.js';
 import type { JobResult, QueueJob } from '../queue/queue-driver.js';
 import type { ChunkJob } from './chunk-job.js';
 import { CheckpointWriter } from './checkpoint-writer.js';
 import type { NotificationFinisher } from './notification-finisher.js';
-import type { StatusStore, TokenOutcome, TokenProgress } from './status-store.js';
+import { CHECKPOINT_WINDOW, SendBudget } from './send-budget.js';
+import { TokenRound } from './token-round.js';
+import type { StatusStore, TokenProgress } from './status-store.js';
 
 export interface ChunkSenderOptions {
+  apps: AppStore;
   store: StatusStore;
   /** Undefined when no app has APNs credentials: every token then fails with AppNotConfigured. */
   provider: Provider | undefined;
@@ -22,8 +25,8 @@ export interface ChunkSenderOptions {
   now?: () => number;
 }
 
-/** The provider's way of saying "not sent: you stopped me" (the token is handed back, not retried). */
-const handBackReasons = new Set(['Aborted', 'ShuttingDown']);
+/** An app without an APNs block still gets a budget (its tokens fail at once). */
+const DEFAULT_STREAMS = 500;
 
 /**
  * Runs one chunk job: reads the chunk's checkpoint, sends the tokens that are neither
@@ -34,6 +37,8 @@ const handBackReasons = new Set(['Aborted', 'ShuttingDown']);
  */
 export class ChunkSender {
   private readonly now: () => number;
+  /** One per app, shared by every chunk this process sends for it. */
+  private readonly budgets = new Map<string, SendBudget>();
 
   constructor(private readonly o: ChunkSenderOptions) {
     this.now = o.now ?? Date.now;
@@ -55,29 +60,26 @@ export class ChunkSender {
     }
 
     const due = pending.filter((offset) => dueAt(progress[offset]) <= startedAt);
-    let nextDueAt = Math.min(...pending.filter((offset) => dueAt(progress[offset]) > startedAt).map((offset) => dueAt(progress[offset])));
+    const waiting = pending.filter((offset) => dueAt(progress[offset]) > startedAt).map((offset) => dueAt(progress[offset]));
+    let nextDueAt = Math.min(Infinity, ...waiting);
     let retryReason: string | undefined;
     let handedBack = false;
 
     if (due.length > 0) {
-      if (await this.o.store.firstSend(id, startedAt)) this.o.metrics.enqueueToSendSeconds.observe({ app: chunk.app }, Math.max(0, startedAt - chunk.createdAt) / 1000);
-      const writer = new CheckpointWriter(this.o.store, id);
-      for await (const result of this.send(chunk, due, signal)) {
-        const offset = due[result.index];
-        if (offset === undefined) continue;
-        const outcome = this.judge(result, chunk.from + offset, progress[offset]);
-        if (outcome === 'hand-back') {
-          handedBack = true;
-          continue;
-        }
-        if (outcome.kind === 'retry') {
-          nextDueAt = Math.min(nextDueAt, outcome.at);
-          if (result.outcome.type === 'retry' || result.outcome.type === 'credentials') retryReason ??= result.outcome.reason;
-        }
-        const behind = writer.add(outcome);
-        if (behind) await behind;
+      if (await this.o.store.firstSend(id, startedAt)) {
+        this.o.metrics.enqueueToSendSeconds.observe({ app: chunk.app }, Math.max(0, startedAt - chunk.createdAt) / 1000);
       }
-      await writer.flush();
+      const budget = this.budgetFor(chunk.app);
+      const writer = new CheckpointWriter(this.o.store, id, (count) => budget.release(count));
+      const round = new TokenRound({ ...this.o, chunk, progress, budget, writer, now: this.now });
+      try {
+        await round.run(due, signal);
+      } finally {
+        await writer.flush();
+      }
+      nextDueAt = Math.min(nextDueAt, round.nextDueAt);
+      retryReason = round.retryReason;
+      handedBack = round.handedBack;
     }
 
     if (handedBack || signal.aborted) return { type: 'delay', afterMs: 0 };
@@ -88,36 +90,13 @@ export class ChunkSender {
     return this.complete(chunk);
   };
 
-  private send(chunk: ChunkJob, due: readonly number[], signal: AbortSignal): AsyncIterable<PushResult> {
-    const tokens = due.map((offset) => chunk.tokens[offset] as string);
-    const provider = this.o.provider;
-    if (!provider || !provider.serves(chunk.app)) {
-      return (async function* () {
-        for (const [index, token] of tokens.entries()) {
-          yield { token, index, outcome: { type: 'rejected', reason: 'AppNotConfigured', invalidToken: false } } satisfies PushResult;
-        }
-      })();
+  private budgetFor(app: string): SendBudget {
+    let budget = this.budgets.get(app);
+    if (!budget) {
+      budget = new SendBudget((this.o.apps.byId(app)?.apns?.maxConcurrentStreams ?? DEFAULT_STREAMS) + CHECKPOINT_WINDOW);
+      this.budgets.set(app, budget);
     }
-    return provider.send({ app: chunk.app, notificationId: chunk.notification, tokens, ...apnsFields({ ...chunk.apns, tokens }) }, signal);
-  }
-
-  private judge(result: PushResult, index: number, before: TokenProgress | undefined): TokenOutcome | 'hand-back' {
-    const outcome = result.outcome;
-    switch (outcome.type) {
-      case 'delivered':
-        return { index, kind: 'delivered' };
-      case 'rejected':
-        return outcome.invalidToken
-          ? { index, kind: 'failed', reason: outcome.reason, invalid: { token: result.token, reason: outcome.reason, ...(outcome.timestamp === undefined ? {} : { timestamp: outcome.timestamp }) } }
-          : { index, kind: 'failed', reason: outcome.reason };
-      case 'retry':
-      case 'credentials': {
-        if (outcome.type === 'retry' && handBackReasons.has(outcome.reason)) return 'hand-back';
-        const retries = (before && !before.settled ? before.retries : 0) + 1;
-        if (retries >= this.o.maxAttempts) return { index, kind: 'failed', reason: outcome.reason };
-        return { index, kind: 'retry', retries, at: this.now() + (outcome.afterMs ?? this.o.backoff(retries)) };
-      }
-    }
+    return budget;
   }
 
   private async complete(chunk: ChunkJob): Promise<JobResult> {

@@ -59,6 +59,7 @@ export class NotificationPipeline {
     const chunks: QueueDriver<ChunkJob> = o.createQueue(chunkQueueSettings(context));
     const dispatcher = new Dispatcher({ ...o, chunks, finisher, chunkSize: o.queue.chunkSize });
     const sender = new ChunkSender({
+      apps: o.apps,
       store: o.store,
       provider: o.provider,
       finisher,
