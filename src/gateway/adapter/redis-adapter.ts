@@ -2,6 +2,7 @@ import { Cluster } from 'ioredis';
 import { HeraldError } from '../../errors.js';
 import type { Logger } from '../../log/logger.js';
 import type { Metrics } from '../../metrics/metrics.js';
+import { LuaScript } from '../../redis/lua-script.js';
 import type { RedisClient } from '../../redis/redis-client.js';
 import type { Adapter, FanoutHandler, FanoutMessage } from './adapter.js';
 import { decodeBatch, encodeBatch } from './redis-adapter-codec.js';
@@ -25,6 +26,14 @@ export interface RedisAdapterOptions {
   maxPendingBytes?: number;
   onHandlerError?: (err: unknown) => void;
 }
+
+/**
+ * Regular PUBLISH on a Cluster goes to a random node, and messages entering the
+ * cluster bus at different nodes may overtake each other. Declaring the channel as
+ * the script's key routes every node's publishes to the one master that owns its
+ * slot, which keeps each publisher's order.
+ */
+const publishScript = new LuaScript('herald-publish', "return redis.call('PUBLISH', KEYS[1], ARGV[1])");
 
 /** A batch is sent at the end of the tick, or as soon as it reaches either bound. */
 const BATCH_MESSAGES = 256;
@@ -78,7 +87,8 @@ export class RedisAdapter implements Adapter {
     this.channels = this.mode === 'sharded' ? Array.from({ length: this.o.shards ?? 16 }, (_, i) => `${base}:{${i}}`) : [base];
     if (this.mode === 'sharded') {
       this.o.subscriber.on('smessage', this.onPayload);
-      await this.o.subscriber.ssubscribe(...this.channels);
+      // One by one: SSUBSCRIBE takes channels of one slot only.
+      for (const channel of this.channels) await this.o.subscriber.ssubscribe(channel);
     } else {
       this.o.subscriber.on('message', this.onPayload);
       await this.o.subscriber.subscribe(...this.channels);
@@ -92,8 +102,8 @@ export class RedisAdapter implements Adapter {
     this.running = false;
     this.o.subscriber.off('message', this.onPayload);
     this.o.subscriber.off('smessage', this.onPayload);
-    const unsubscribe = this.mode === 'sharded' ? this.o.subscriber.sunsubscribe(...this.channels) : this.o.subscriber.unsubscribe(...this.channels);
-    await unsubscribe.catch(() => {});
+    const unsubscribed = this.mode === 'sharded' ? this.channels.map((c) => this.o.subscriber.sunsubscribe(c)) : [this.o.subscriber.unsubscribe(...this.channels)];
+    await Promise.allSettled(unsubscribed);
     this.flush();
   }
 
@@ -133,7 +143,12 @@ export class RedisAdapter implements Adapter {
   private send(channel: string, batch: Pending): void {
     this.pending.delete(channel);
     const payload = encodeBatch(this.o.nodeId, batch.messages);
-    const published = this.mode === 'sharded' ? this.o.publisher.spublish(channel, payload) : this.o.publisher.publish(channel, payload);
+    const published =
+      this.mode === 'sharded'
+        ? this.o.publisher.spublish(channel, payload)
+        : this.o.publisher instanceof Cluster
+          ? publishScript.run(this.o.publisher, [channel], [payload])
+          : this.o.publisher.publish(channel, payload);
     published.then(
       () => {
         this.pendingBytes -= batch.bytes;
