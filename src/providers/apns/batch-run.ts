@@ -31,9 +31,6 @@ export interface WorkItem {
   dueAt: number;
 }
 
-/** Results waiting for the consumer before no new token is taken from the batch. */
-const HIGH_WATER = 256;
-
 /**
  * Sends one batch for one app and yields a result per token as results arrive.
  * Tokens are taken from the batch only when the app's limiter has a free slot and the
@@ -85,8 +82,13 @@ export class BatchRun {
     }
   }
 
+  /**
+   * Takes tokens while fewer than the app's in-flight bound are between being taken and
+   * being consumed (in flight or waiting in `ready`): a consumer slower than Apple holds
+   * the batch back instead of filling a buffer.
+   */
   private dispatch(): void {
-    while (this.ready.length < HIGH_WATER) {
+    while (this.ready.length + this.inFlight < Math.max(1, this.app.limiter.limit)) {
       if (this.signal.aborted || this.stopping.aborted) {
         this.abandonUnsent(this.stopping.aborted ? 'ShuttingDown' : 'Aborted');
         return;

@@ -15,6 +15,10 @@ export class ConcurrencyLimiter {
     return this.used;
   }
 
+  get limit(): number {
+    return this.capacity();
+  }
+
   tryAcquire(): boolean {
     if (this.used >= this.capacity()) return false;
     this.used += 1;
