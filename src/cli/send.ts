@@ -183,7 +183,12 @@ function printFinal(status: NotificationStatus, json: boolean): void {
     return;
   }
   const { sent, failed, pending, invalidTokens } = status.apns;
-  console.log(`${status.state}: apns ${sent} sent, ${failed} failed${pending > 0 ? `, ${pending} pending` : ''}; realtime ${status.realtime.channels} channel(s); ${status.attempts} attempt(s)`);
+  const parts: string[] = [];
+  if (sent + failed + pending > 0) parts.push(`apns ${sent} sent, ${failed} failed${pending > 0 ? `, ${pending} pending` : ''}`);
+  if (status.realtime.error !== undefined) parts.push(`realtime failed: ${status.realtime.error}`);
+  else if (status.realtime.channels > 0) parts.push(`realtime ${status.realtime.channels} channel(s)`);
+  parts.push(`${status.attempts} attempt(s)`);
+  console.log(`${status.state}: ${parts.join('; ')}${status.error === undefined ? '' : ` (${status.error})`}`);
   for (const invalid of invalidTokens.slice(0, MAX_INVALID_SHOWN)) console.log(`  invalid token ${invalid.token}: ${invalid.reason}`);
   if (invalidTokens.length > MAX_INVALID_SHOWN) console.log(`  … and ${invalidTokens.length - MAX_INVALID_SHOWN} more invalid tokens`);
 }

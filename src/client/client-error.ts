@@ -5,6 +5,8 @@ export type HeraldClientErrorCode =
   | 'unauthorized'
   /** Too large (413). */
   | 'too_large'
+  /** The id is already used by another app's notification (409). */
+  | 'conflict'
   /** Herald or Redis could not be reached, or answered 5xx. */
   | 'unavailable'
   /** Herald answered something this client does not understand. */

@@ -23,8 +23,10 @@ export interface HttpClientOptions {
 export interface RedisClientOptions {
   /** A redis:// URL (the client opens and closes its connection) or an ioredis connection of yours (left open). */
   redis: string | Redis | Cluster;
-  /** Herald's `queue.prefix`; default `herald`. */
+  /** Herald's `queue.prefix` (the BullMQ prefix); default `herald`. */
   prefix?: string;
+  /** Herald's `redis.keyPrefix` (where notification status lives); default `herald`. */
+  keyPrefix?: string;
   app: string;
 }
 
@@ -43,7 +45,12 @@ export class HeraldClient {
     if ('redis' in options) {
       if (!options.app) throw new HeraldClientError('invalid', 'HeraldClient needs app');
       this.app = options.app;
-      this.transport = new RedisTransport({ redis: options.redis, app: options.app, ...(options.prefix === undefined ? {} : { prefix: options.prefix }) });
+      this.transport = new RedisTransport({
+        redis: options.redis,
+        app: options.app,
+        ...(options.prefix === undefined ? {} : { prefix: options.prefix }),
+        ...(options.keyPrefix === undefined ? {} : { keyPrefix: options.keyPrefix }),
+      });
       return;
     }
     const app = options.appId ?? options.app;

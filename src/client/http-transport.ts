@@ -56,6 +56,7 @@ function refusal(response: SignedResponse): HeraldClientError {
   const details = { status: response.status, ...(typeof body.path === 'string' ? { path: body.path } : {}) };
   if (response.status === 400) return new HeraldClientError('invalid', message, details);
   if (response.status === 413) return new HeraldClientError('too_large', message, details);
+  if (response.status === 409) return new HeraldClientError('conflict', message, details);
   if (response.status === 401 || response.status === 403 || response.status === 404) return new HeraldClientError('unauthorized', message, details);
   if (response.status >= 500) return new HeraldClientError('unavailable', message, details);
   return new HeraldClientError('bad_response', message, details);

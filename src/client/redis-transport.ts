@@ -14,6 +14,8 @@ export interface RedisTransportOptions {
   redis: string | Redis | Cluster;
   /** Herald's `queue.prefix`; default `herald`. */
   prefix?: string;
+  /** Herald's `redis.keyPrefix`, under which notification status lives; default `herald`. */
+  keyPrefix?: string;
   app: string;
 }
 
@@ -35,7 +37,13 @@ export class RedisTransport implements Transport {
 
   constructor(private readonly options: RedisTransportOptions) {
     this.ownsConnection = typeof options.redis === 'string';
-    this.connection = typeof options.redis === 'string' ? new Redis(options.redis, { maxRetriesPerRequest: 3, lazyConnect: true }) : options.redis;
+    if (typeof options.redis === 'string') {
+      this.connection = new Redis(options.redis, { maxRetriesPerRequest: 3, lazyConnect: true });
+      // Failures reach the caller as rejected calls; ioredis would otherwise also print each reconnection error.
+      this.connection.on('error', () => undefined);
+    } else {
+      this.connection = options.redis;
+    }
     const prefix = options.prefix ?? 'herald';
     this.prefix = prefix;
     this.queue = new BullmqQueueDriver<Notification>({
@@ -49,7 +57,7 @@ export class RedisTransport implements Transport {
       // The queue closes the connection it is given, so it gets its own.
       connect: () => (this.connection instanceof Cluster ? this.connection.duplicate() : this.connection.duplicate()),
     });
-    this.store = new RedisStatusStore(this.connection, prefix, UNUSED_RETENTION);
+    this.store = new RedisStatusStore(this.connection, options.keyPrefix ?? 'herald', UNUSED_RETENTION);
   }
 
   async notify(notification: Record<string, unknown>): Promise<NotifyResult> {
@@ -79,7 +87,8 @@ export class RedisTransport implements Transport {
   }
 
   async close(): Promise<void> {
-    if (this.ready) await this.queue.stop(AbortSignal.timeout(5_000)).catch(() => undefined);
+    // Also when never started: the queue opened its connection when it was constructed.
+    await this.queue.stop(AbortSignal.timeout(5_000)).catch(() => undefined);
     if (this.ownsConnection) this.connection.disconnect();
   }
 

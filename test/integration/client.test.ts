@@ -1,0 +1,253 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { Redis } from 'ioredis';
+import Pusher from 'pusher';
+import type * as ClientModule from '../../src/client/index.js';
+import type { HeraldClient as HeraldClientType } from '../../src/client/index.js';
+import { ApnsMock } from '../fixtures/apns/apns-mock.js';
+import { testCredentials } from '../helpers/certs.js';
+import type { TestCredentials } from '../helpers/certs.js';
+import { startHeraldProcess } from '../helpers/herald-process.js';
+import type { HeraldProcess } from '../helpers/herald-process.js';
+import { collect, connected, pusherClient, subscribe } from '../helpers/pusher-clients.js';
+import type { PusherClient } from '../helpers/pusher-clients.js';
+import { startRedis } from '../helpers/redis-server.js';
+import type { TestRedis } from '../helpers/redis-server.js';
+import { waitFor } from '../helpers/wait.js';
+import { deviceTokens } from './apns-harness.js';
+import { acceptedEvents, startWebhookReceiver } from './webhooks-receiver.js';
+import type { WebhookReceiver } from './webhooks-receiver.js';
+
+// Loaded the way a user loads it: by the package's own name, through package.json "exports".
+const specifier = 'herald/client';
+const { HeraldClient, HeraldClientError } = (await import(specifier)) as typeof ClientModule;
+
+const shop = { id: 'shop', key: 'shop-key', secret: 'shop-secret-0001' };
+const other = { id: 'other', key: 'other-key', secret: 'other-secret-001' };
+
+function daemonConfig(creds: TestCredentials, mock: ApnsMock, hooks: WebhookReceiver, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    webhooks: { batchMs: 10 },
+    apps: [
+      {
+        ...shop,
+        webhooks: [{ url: hooks.url, events: ['notification_completed', 'notification_failed', 'apns_token_invalid'] }],
+        apns: {
+          topic: creds.bundleId,
+          cert: creds.clientCertPath,
+          key: creds.clientKeyPath,
+          endpoint: { host: '127.0.0.1', port: mock.port, ca: creds.caCertPath },
+          requestTimeoutMs: 10_000,
+        },
+      },
+      other,
+    ],
+    ...extra,
+  };
+}
+
+/** One notification with both parts, checked at the APNs mock, at a pusher-js subscriber and through status(). */
+async function deliverBoth(client: HeraldClientType, mock: ApnsMock, subscriber: PusherClient, hooks: WebhookReceiver, label: string): Promise<void> {
+  const { channel } = await subscribe(subscriber, `private-orders-${label}`);
+  const events = collect<{ orderId: number }>(channel, 'order.shipped');
+  const tokens = deviceTokens(3, label);
+  const before = mock.requests.length;
+  const id = await client.notify({
+    id: `order-${label}`,
+    apns: { tokens: tokens.map((t) => t.toUpperCase()), collapseId: 'order', payload: { aps: { alert: { title: 'Shipped', body: label } }, orderId: 1 } },
+    realtime: { channels: [`private-orders-${label}`], event: 'order.shipped', data: { orderId: 1 } },
+  });
+  assert.equal(id, `order-${label}`);
+  const status = await waitFor(async () => {
+    const s = await client.status(id);
+    return s?.state === 'completed' ? s : undefined;
+  }, { what: 'completed status' });
+  assert.equal(status.apns.sent, 3);
+  assert.equal(status.apns.failed, 0);
+  assert.equal(status.realtime.channels, 1);
+  const requests = mock.requests.slice(before).filter((r) => tokens.includes(r.token));
+  assert.deepEqual(requests.map((r) => r.token).sort(), [...tokens].sort(), 'normalised tokens, each once');
+  for (const request of requests) {
+    assert.equal(request.headers['apns-topic'], 'com.example.app');
+    assert.equal(request.headers['apns-push-type'], 'alert');
+    assert.equal(request.headers['apns-collapse-id'], 'order');
+    assert.deepEqual(request.payload, { aps: { alert: { title: 'Shipped', body: label } }, orderId: 1 });
+  }
+  await waitFor(() => events.length === 1, { what: 'the realtime event' });
+  assert.deepEqual(events[0]?.data, { orderId: 1 });
+  await waitFor(() => acceptedEvents(hooks).some((e) => e.notification_id === id), { what: 'notification_completed webhook' });
+  assert.deepEqual(acceptedEvents(hooks).find((e) => e.notification_id === id), { name: 'notification_completed', notification_id: id, sent: 3, failed: 0 });
+}
+
+describe('herald/client', () => {
+  let creds: TestCredentials;
+  let mock: ApnsMock;
+  let hooks: WebhookReceiver;
+  const subscribers: PusherClient[] = [];
+
+  before(async () => {
+    creds = await testCredentials();
+    mock = await ApnsMock.start({ credentials: creds, auth: 'certificate' });
+    hooks = await startWebhookReceiver();
+  });
+
+  after(async () => {
+    for (const s of subscribers) s.disconnect();
+    await mock.close();
+    await hooks.close();
+  });
+
+  async function subscriber(herald: HeraldProcess): Promise<PusherClient> {
+    const s = pusherClient(herald.httpPort, shop);
+    subscribers.push(s);
+    await connected(s);
+    return s;
+  }
+
+  it('resolves as herald/client to the built package entry', () => {
+    assert.equal(import.meta.resolve(specifier), new URL('../../dist/src/client/index.js', import.meta.url).href);
+    assert.equal(typeof HeraldClient, 'function');
+    assert.equal(typeof HeraldClientError, 'function');
+  });
+
+  describe('over the HTTP API (embedded daemon)', () => {
+    let herald: HeraldProcess;
+    let client: HeraldClientType;
+
+    before(async () => {
+      herald = await startHeraldProcess({ config: daemonConfig(creds, mock, hooks) });
+      client = new HeraldClient({ url: herald.baseUrl, appId: shop.id, key: shop.key, secret: shop.secret });
+    });
+
+    after(async () => {
+      await client.close();
+      await herald.stop();
+    });
+
+    it('notify() queues, the devices and the subscriber get it, status() follows it to completed', async () => {
+      await deliverBoth(client, mock, await subscriber(herald), hooks, 'http');
+    });
+
+    it('reports invalid tokens in status() and as apns_token_invalid webhooks', async () => {
+      const [good, gone] = deviceTokens(2, 'gone');
+      mock.script({ token: gone as string, reply: { status: 410, reason: 'Unregistered', timestamp: 1_700_000_000_000 } });
+      const id = await client.notify({ apns: { tokens: [good as string, gone as string], payload: { aps: { alert: 'hi' } } } });
+      const status = await waitFor(async () => {
+        const s = await client.status(id);
+        return s?.state === 'completed' ? s : undefined;
+      });
+      assert.equal(status.apns.sent, 1);
+      assert.equal(status.apns.failed, 1);
+      assert.deepEqual(status.apns.invalidTokens, [{ token: gone, reason: 'Unregistered', timestamp: 1_700_000_000_000 }]);
+      await waitFor(() => acceptedEvents(hooks).some((e) => e.name === 'apns_token_invalid' && e.token === gone), { what: 'apns_token_invalid webhook' });
+      const hook = acceptedEvents(hooks).find((e) => e.name === 'apns_token_invalid' && e.token === gone);
+      assert.deepEqual(hook, { name: 'apns_token_invalid', token: gone, reason: 'Unregistered', timestamp: 1_700_000_000_000, notification_id: id });
+    });
+
+    it('send() says when an id already exists, and nothing goes out twice', async () => {
+      const [token] = deviceTokens(1, 'twice');
+      const first = await client.send({ id: 'only-once', apns: { tokens: [token as string], payload: { aps: { alert: 'once' } } } });
+      assert.deepEqual(first, { id: 'only-once', duplicate: false });
+      await waitFor(async () => (await client.status('only-once'))?.state === 'completed');
+      const again = await client.send({ id: 'only-once', apns: { tokens: [token as string], payload: { aps: { alert: 'once' } } } });
+      assert.deepEqual(again, { id: 'only-once', duplicate: true });
+      assert.equal(mock.requests.filter((r) => r.token === token).length, 1);
+    });
+
+    it('throws HeraldClientError with the code, status and path of a refusal', async () => {
+      await assert.rejects(client.notify({ apns: { tokens: ['ab'.repeat(32), 'xyz'], payload: { aps: { alert: 'x' } } } }), (err: unknown) => {
+        assert.ok(err instanceof HeraldClientError);
+        assert.equal(err.code, 'invalid');
+        assert.equal(err.status, 400);
+        assert.equal(err.path, 'apns.tokens[1]');
+        return true;
+      });
+      await assert.rejects(client.notify({ app: 'other', realtime: { channels: ['a'], event: 'e', data: 1 } }), { code: 'invalid', path: 'app' });
+      const forged = new HeraldClient({ url: herald.baseUrl, appId: shop.id, key: shop.key, secret: 'not-the-secret-1' });
+      await assert.rejects(forged.notify({ realtime: { channels: ['a'], event: 'e', data: 1 } }), { code: 'unauthorized', status: 401 });
+      const otherApp = new HeraldClient({ url: herald.baseUrl, appId: other.id, key: other.key, secret: other.secret });
+      await assert.rejects(otherApp.notify({ id: 'only-once', realtime: { channels: ['a'], event: 'e', data: 1 } }), { code: 'conflict', status: 409 });
+      assert.equal(await otherApp.status('only-once'), undefined, "another app's notification reads as unknown");
+    });
+
+    it('status() of an unknown id is undefined', async () => {
+      assert.equal(await client.status('never-sent'), undefined);
+    });
+  });
+
+  describe('straight into BullMQ on Redis (daemon in Redis mode)', () => {
+    let redis: TestRedis;
+    let herald: HeraldProcess;
+    let client: HeraldClientType;
+    let connection: Redis;
+
+    before(async () => {
+      redis = await startRedis();
+      herald = await startHeraldProcess({
+        config: daemonConfig(creds, mock, hooks, { redis: { url: redis.url, keyPrefix: 'hk' }, queue: { prefix: 'hq' } }),
+      });
+      client = new HeraldClient({ redis: redis.url, prefix: 'hq', keyPrefix: 'hk', app: shop.id });
+      connection = new Redis(redis.url);
+    });
+
+    after(async () => {
+      await client.close();
+      connection.disconnect();
+      await herald.stop();
+      await redis.stop();
+    });
+
+    it('notify() adds a notify job the daemon delivers; status() reads the shared status', async () => {
+      await deliverBoth(client, mock, await subscriber(herald), hooks, 'redis');
+      assert.equal(await connection.exists('hq:notifications:order-redis'), 1, 'a BullMQ job under the queue prefix, jobId = the id');
+    });
+
+    it('refuses an invalid notification before anything reaches Redis', async () => {
+      const keysBefore = (await connection.keys('hq:notifications:*')).length;
+      await assert.rejects(client.notify({ apns: { tokens: ['zz'], payload: { aps: { alert: 'x' } } } }), (err: unknown) => {
+        assert.ok(err instanceof HeraldClientError);
+        assert.equal(err.code, 'invalid');
+        assert.equal(err.path, 'apns.tokens[0]');
+        return true;
+      });
+      assert.equal((await connection.keys('hq:notifications:*')).length, keysBefore);
+    });
+
+    it('reports a duplicate id without queueing it again', async () => {
+      const notification = { id: 'redis-once', realtime: { channels: ['news'], event: 'e', data: 'x' } };
+      assert.deepEqual(await client.send(notification), { id: 'redis-once', duplicate: false });
+      assert.deepEqual(await client.send(notification), { id: 'redis-once', duplicate: true });
+    });
+
+    it('leaves a connection it was given open, and says when Redis is unreachable', async () => {
+      const mine = new Redis(redis.url);
+      const borrowed = new HeraldClient({ redis: mine, prefix: 'hq', keyPrefix: 'hk', app: shop.id });
+      assert.equal(await borrowed.status('never-sent'), undefined);
+      await borrowed.close();
+      assert.equal(await mine.ping(), 'PONG');
+      mine.disconnect();
+      const unreachable = new HeraldClient({ redis: 'redis://127.0.0.1:9/0', app: shop.id });
+      await assert.rejects(unreachable.notify({ realtime: { channels: ['a'], event: 'e', data: 1 } }), { code: 'unavailable' });
+      await unreachable.close();
+    });
+  });
+});
+
+// The pusher SDK's generic post reaches the same route: backends without herald/client are not left out.
+describe('POST /apps/{id}/notifications with the pusher SDK', () => {
+  it('is signed like any Pusher API call', async () => {
+    const herald = await startHeraldProcess({ config: { apps: [shop] } });
+    try {
+      const sdk = new Pusher({ appId: shop.id, key: shop.key, secret: shop.secret, host: '127.0.0.1', port: String(herald.httpPort), useTLS: false });
+      // The SDK JSON-encodes `body` itself; its typings say string.
+      const body = { v: 1, app: shop.id, realtime: { channels: ['a'], event: 'e', data: 1 } } as unknown as string;
+      const res = await sdk.post({ path: '/notifications', body });
+      assert.equal(res.status, 202);
+      const { id } = (await res.json()) as { id: string };
+      const client = new HeraldClient({ url: herald.baseUrl, appId: shop.id, key: shop.key, secret: shop.secret });
+      await waitFor(async () => (await client.status(id))?.state === 'completed', { what: 'completed' });
+    } finally {
+      await herald.stop();
+    }
+  });
+});
