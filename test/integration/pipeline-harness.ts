@@ -40,6 +40,7 @@ export function deviceToken(): string {
 export interface PipelineHarnessOptions {
   queue?: Record<string, unknown>;
   apns?: Record<string, unknown>;
+  server?: Record<string, unknown>;
   /** Reuse this Redis (crash test restarts the daemon on the same data). */
   redis?: TestRedis;
   mock?: ApnsMock;
@@ -74,6 +75,7 @@ export class PipelineHarness {
     const redis = mode === 'redis' ? (options.redis ?? (await startRedis())) : undefined;
     const prefix = `t${randomUUID().slice(0, 8)}`;
     const config = {
+      ...(options.server ? { server: options.server } : {}),
       ...(redis ? { redis: { url: redis.url, keyPrefix: `${prefix}k` } } : {}),
       queue: { prefix, chunkSize: 100, concurrency: 4, lockDurationMs: 2_000, maxNotificationBytes: 256 * 1024, ...options.queue },
       apps: [
@@ -134,6 +136,17 @@ export class PipelineHarness {
       },
       { timeoutMs, intervalMs: 50, what: `notification ${id} to finish` },
     );
+  }
+
+  /** Job counts of one of the daemon's BullMQ queues, read straight from Redis. */
+  async jobCounts(queueName: 'notifications' | 'notification-chunks'): Promise<Record<string, number>> {
+    if (!this.redis) throw new Error('jobCounts needs redis mode');
+    const queue = new Queue(queueName, { connection: { url: this.redis.url }, prefix: this.prefix });
+    try {
+      return await queue.getJobCounts('waiting', 'delayed', 'active', 'completed', 'failed');
+    } finally {
+      await queue.close();
+    }
   }
 
   /** Adds a `notify` job straight into BullMQ, as another program would. */
