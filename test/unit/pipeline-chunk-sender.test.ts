@@ -1,0 +1,184 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { App, AppStore } from '../../src/apps/app-store.js';
+import type { ChunkJob } from '../../src/delivery/chunk-job.js';
+import { ChunkSender } from '../../src/delivery/chunk-sender.js';
+import { EventBus } from '../../src/delivery/events.js';
+import type { HeraldEvents } from '../../src/delivery/events.js';
+import { MemoryStatusStore } from '../../src/delivery/memory-status-store.js';
+import { NotificationFinisher } from '../../src/delivery/notification-finisher.js';
+import { CHECKPOINT_WINDOW } from '../../src/delivery/send-budget.js';
+import type { TokenOutcome } from '../../src/delivery/status-store.js';
+import { silentLogger } from '../../src/log/logger.js';
+import { createMetrics } from '../../src/metrics/metrics.js';
+import type { Provider, PushBatch, PushOutcome, PushResult } from '../../src/providers/provider.js';
+
+const STREAMS = 10;
+const app = { id: 'app-1', apns: { maxConcurrentStreams: STREAMS } } as unknown as App;
+const apps: AppStore = { byId: (id) => (id === app.id ? app : undefined), byKey: () => undefined, all: () => [app] };
+
+/** Stands in for Apple behind the Provider interface: answers each token as `answer` says, a turn later. */
+class ScriptedProvider implements Provider {
+  readonly kind = 'apns' as const;
+  readonly sent: string[] = [];
+  constructor(private readonly answer: (token: string, nth: number) => PushOutcome = () => ({ type: 'delivered', apnsId: 'x' })) {}
+  serves(): boolean {
+    return true;
+  }
+  health(): { ok: boolean } {
+    return { ok: true };
+  }
+  async close(): Promise<void> {}
+  async *send(batch: PushBatch, signal: AbortSignal): AsyncGenerator<PushResult> {
+    for (const [index, token] of batch.tokens.entries()) {
+      if (signal.aborted) {
+        yield { token, index, outcome: { type: 'retry', reason: 'Aborted' } };
+        continue;
+      }
+      await new Promise((resolve) => setImmediate(resolve));
+      this.sent.push(token);
+      yield { token, index, outcome: this.answer(token, this.sent.filter((t) => t === token).length) };
+    }
+  }
+}
+
+/** The memory store, counting outcomes as they are recorded. */
+class CountingStore extends MemoryStatusStore {
+  recorded = 0;
+  override async record(id: string, outcomes: readonly TokenOutcome[]): Promise<void> {
+    await super.record(id, outcomes);
+    this.recorded += outcomes.length;
+  }
+}
+
+function setup(provider: Provider | undefined, options: { tokens?: number; clock?: { now: number } } = {}) {
+  const clock = options.clock ?? { now: 1_000_000 };
+  const store = new CountingStore(3600, () => clock.now);
+  const events = new EventBus();
+  const seen: Array<{ event: string; payload: unknown }> = [];
+  for (const event of ['notification.completed', 'notification.failed'] as Array<keyof HeraldEvents>) events.on(event, (payload) => seen.push({ event, payload }));
+  const metrics = createMetrics({ defaults: false });
+  const log = silentLogger();
+  const finisher = new NotificationFinisher({ store, events, metrics, log, now: () => clock.now });
+  const sender = new ChunkSender({ apps, store, provider, finisher, metrics, log, maxAttempts: 3, backoff: (n) => n * 1_000, now: () => clock.now });
+  const count = options.tokens ?? 4;
+  const tokens = Array.from({ length: count }, (_, i) => i.toString(16).padStart(64, '0'));
+  const job: ChunkJob = { v: 1, notification: 'n-1', app: app.id, createdAt: clock.now, chunk: 0, from: 0, tokens, apns: { payload: { aps: { alert: 'hi' } } } };
+  const run = (signal = new AbortController().signal) => sender.handle({ id: 'n-1.c0', data: job, attempt: 1, enqueuedAt: clock.now }, signal);
+  return { store, sender, seen, run, tokens, clock, job, metrics };
+}
+
+describe('ChunkSender', () => {
+  it('delivers every token, completes the chunk and announces the notification once', async () => {
+    const provider = new ScriptedProvider();
+    const { store, run, seen, tokens } = setup(provider);
+    await store.create({ id: 'n-1', app: app.id, createdAt: 0, tokens: tokens.length, chunks: 1 });
+    assert.deepEqual(await run(), { type: 'done' });
+    assert.deepEqual(provider.sent.sort(), [...tokens].sort());
+    assert.equal((await store.get('n-1'))?.apns.sent, tokens.length);
+    assert.deepEqual(seen, [{ event: 'notification.completed', payload: { app: app.id, id: 'n-1', sent: 4, failed: 0 } }]);
+    assert.deepEqual(await run(), { type: 'done' });
+    assert.equal(provider.sent.length, tokens.length, 'a re-run of a settled chunk sends nothing');
+    assert.equal(seen.length, 1);
+  });
+
+  it('sends only the tokens the checkpoint does not show as settled', async () => {
+    const provider = new ScriptedProvider();
+    const { store, run, tokens } = setup(provider, { tokens: 6 });
+    await store.create({ id: 'n-1', app: app.id, createdAt: 0, tokens: 6, chunks: 1 });
+    await store.record('n-1', [{ index: 0, kind: 'delivered' }, { index: 3, kind: 'failed', reason: 'BadTopic' }]);
+    assert.deepEqual(await run(), { type: 'done' });
+    assert.deepEqual(provider.sent.sort(), [tokens[1], tokens[2], tokens[4], tokens[5]].sort());
+  });
+
+  it('reschedules a retry for when the provider asked, and only that token', async () => {
+    const provider = new ScriptedProvider((token, nth) => (token.endsWith('1') && nth === 1 ? { type: 'retry', reason: 'TooManyRequests', afterMs: 3_000 } : { type: 'delivered', apnsId: 'x' }));
+    const { store, run, clock, tokens } = setup(provider);
+    await store.create({ id: 'n-1', app: app.id, createdAt: 0, tokens: 4, chunks: 1 });
+    assert.deepEqual(await run(), { type: 'delay', afterMs: 3_000 });
+    clock.now += 1_000;
+    assert.deepEqual(await run(), { type: 'delay', afterMs: 2_000 }, 'not due yet: nothing is sent');
+    assert.equal(provider.sent.length, 4);
+    clock.now += 2_000;
+    assert.deepEqual(await run(), { type: 'done' });
+    assert.deepEqual(provider.sent.slice(4), [tokens[1]]);
+    const status = await store.get('n-1');
+    assert.equal(status?.attempts, 2);
+    assert.equal(status?.state, 'completed');
+  });
+
+  it('fails a token that keeps asking for a retry after maxAttempts rounds, with its reason; backoff when no retry-after', async () => {
+    const provider = new ScriptedProvider(() => ({ type: 'retry', reason: 'InternalServerError' }));
+    const { store, run, clock } = setup(provider, { tokens: 1 });
+    await store.create({ id: 'n-1', app: app.id, createdAt: 0, tokens: 1, chunks: 1 });
+    assert.deepEqual(await run(), { type: 'delay', afterMs: 1_000 });
+    clock.now += 1_000;
+    assert.deepEqual(await run(), { type: 'delay', afterMs: 2_000 });
+    clock.now += 2_000;
+    assert.deepEqual(await run(), { type: 'done' });
+    const status = await store.get('n-1');
+    assert.deepEqual({ state: status?.state, failed: status?.apns.failed, failures: status?.apns.failures }, { state: 'failed', failed: 1, failures: { InternalServerError: 1 } });
+  });
+
+  it('waits out a credentials refusal for the time the provider gives', async () => {
+    const provider = new ScriptedProvider((_token, nth) => (nth === 1 ? { type: 'credentials', reason: 'BadCertificate', afterMs: 60_000 } : { type: 'delivered', apnsId: 'x' }));
+    const { store, run, clock } = setup(provider, { tokens: 1 });
+    await store.create({ id: 'n-1', app: app.id, createdAt: 0, tokens: 1, chunks: 1 });
+    assert.deepEqual(await run(), { type: 'delay', afterMs: 60_000 });
+    clock.now += 60_000;
+    assert.deepEqual(await run(), { type: 'done' });
+  });
+
+  it('records tokens of an expired notification as expired without sending them', async () => {
+    const provider = new ScriptedProvider();
+    const { store, run, job, clock } = setup(provider);
+    job.apns.expiration = Math.floor(clock.now / 1000) - 1;
+    await store.create({ id: 'n-1', app: app.id, createdAt: 0, tokens: 4, chunks: 1 });
+    assert.deepEqual(await run(), { type: 'done' });
+    assert.equal(provider.sent.length, 0);
+    assert.deepEqual((await store.get('n-1'))?.apns.failures, { Expired: 4 });
+  });
+
+  it('hands the chunk back when stopped, leaving unsent tokens pending', async () => {
+    const stop = new AbortController();
+    const provider = new ScriptedProvider((token, nth) => {
+      if (provider.sent.length === 2 && nth === 1) stop.abort();
+      return { type: 'delivered', apnsId: 'x' };
+    });
+    const { store, run } = setup(provider, { tokens: 8 });
+    await store.create({ id: 'n-1', app: app.id, createdAt: 0, tokens: 8, chunks: 1 });
+    assert.deepEqual(await run(stop.signal), { type: 'delay', afterMs: 0 });
+    const status = await store.get('n-1');
+    assert.equal(status?.state, 'queued');
+    assert.equal((status?.apns.sent ?? 0) + (status?.apns.pending ?? 0), 8);
+    assert.ok((status?.apns.pending ?? 0) > 0);
+    assert.deepEqual(await run(), { type: 'done' });
+    assert.equal(new Set(provider.sent).size, 8);
+    assert.equal(provider.sent.length, 8, 'nothing recorded was sent again');
+  });
+
+  it('never has more of an app\'s tokens with the provider than its stream limit plus the checkpoint window', async () => {
+    let peak = 0;
+    const ref: { store?: CountingStore } = {};
+    const provider = new ScriptedProvider(() => {
+      peak = Math.max(peak, provider.sent.length - (ref.store?.recorded ?? 0));
+      return { type: 'delivered', apnsId: 'x' };
+    });
+    const fixture = setup(provider, { tokens: 2_000 });
+    ref.store = fixture.store;
+    await fixture.store.create({ id: 'n-1', app: app.id, createdAt: 0, tokens: 2_000, chunks: 1 });
+    const second = { ...fixture.job, chunk: 1 };
+    const results = await Promise.all([fixture.run(), fixture.sender.handle({ id: 'n-1.c1', data: second, attempt: 1, enqueuedAt: 0 }, new AbortController().signal)]);
+    assert.deepEqual(results, [{ type: 'done' }, { type: 'done' }]);
+    assert.ok(peak > STREAMS, `the pipeline kept more than one stream's worth busy (peak ${peak})`);
+    assert.ok(peak <= STREAMS + CHECKPOINT_WINDOW, `peak ${peak} unrecorded tokens`);
+  });
+
+  it('fails every token of an app the provider does not serve', async () => {
+    const { store, run } = setup(undefined, { tokens: 2 });
+    await store.create({ id: 'n-1', app: app.id, createdAt: 0, tokens: 2, chunks: 1 });
+    assert.deepEqual(await run(), { type: 'done' });
+    const status = await store.get('n-1');
+    assert.deepEqual({ state: status?.state, failures: status?.apns.failures }, { state: 'failed', failures: { AppNotConfigured: 2 } });
+  });
+});

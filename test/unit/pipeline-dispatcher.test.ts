@@ -1,0 +1,95 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { App, AppStore } from '../../src/apps/app-store.js';
+import { parseChunkJob } from '../../src/delivery/chunk-job.js';
+import type { ChunkJob } from '../../src/delivery/chunk-job.js';
+import { Dispatcher } from '../../src/delivery/dispatcher.js';
+import { EventBus } from '../../src/delivery/events.js';
+import { MemoryStatusStore } from '../../src/delivery/memory-status-store.js';
+import { NotificationFinisher } from '../../src/delivery/notification-finisher.js';
+import type { PublishOptions, PublishResult, RealtimeEvent, RealtimePublisher } from '../../src/gateway/publisher.js';
+import { silentLogger } from '../../src/log/logger.js';
+import { createMetrics } from '../../src/metrics/metrics.js';
+import type { Notification } from '../../src/notification/notification-schema.js';
+import { MemoryQueueDriver } from '../../src/queue/memory-queue-driver.js';
+
+const app = { id: 'app-1' } as unknown as App;
+const apps: AppStore = { byId: (id) => (id === app.id ? app : undefined), byKey: () => undefined, all: () => [app] };
+
+class RecordingPublisher implements RealtimePublisher {
+  readonly published: RealtimeEvent[] = [];
+  async publish(_app: App, event: RealtimeEvent, _options?: PublishOptions): Promise<PublishResult> {
+    this.published.push(event);
+    return { ok: true, channels: event.channels.length };
+  }
+}
+
+function setup(now = 1_000_000) {
+  const store = new MemoryStatusStore(3600, () => now);
+  const events = new EventBus();
+  const accepted: unknown[] = [];
+  events.on('notification.accepted', (e) => accepted.push(e));
+  const metrics = createMetrics({ defaults: false });
+  const log = silentLogger();
+  const chunks = new MemoryQueueDriver<ChunkJob>({ name: 'chunks', jobName: 'chunk', parse: parseChunkJob, maxAttempts: 3, backoff: () => 0 });
+  const publisher = new RecordingPublisher();
+  const finisher = new NotificationFinisher({ store, events, metrics, log, now: () => now });
+  const dispatcher = new Dispatcher({ apps, store, chunks, publisher, finisher, events, metrics, log, chunkSize: 3, now: () => now });
+  const run = (n: Notification) => dispatcher.handle({ id: n.id, data: n, attempt: 1, enqueuedAt: now });
+  return { store, chunks, publisher, run, accepted };
+}
+
+const tokens = Array.from({ length: 7 }, (_, i) => i.toString(16).padStart(64, '0'));
+const notification: Notification = {
+  v: 1,
+  app: app.id,
+  id: 'n-1',
+  apns: { tokens, payload: { aps: { alert: 'hi' } }, collapseId: 'c' },
+  realtime: { channels: ['a', 'b'], event: 'e', data: { x: 1 }, socketId: '1.2' },
+};
+
+describe('Dispatcher', () => {
+  it('creates the record, publishes the realtime part and cuts the tokens into chunk jobs', async () => {
+    const { store, chunks, publisher, run, accepted } = setup();
+    assert.deepEqual(await run(notification), { type: 'done' });
+    assert.deepEqual(publisher.published, [{ channels: ['a', 'b'], name: 'e', data: '{"x":1}', socketId: '1.2' }]);
+    assert.deepEqual(accepted, [{ app: app.id, id: 'n-1' }]);
+    const status = await store.get('n-1');
+    assert.deepEqual({ state: status?.state, total: status?.apns.total, realtime: status?.realtime }, { state: 'active', total: 7, realtime: { channels: 2 } });
+    assert.deepEqual(await chunks.counts(), { waiting: 3, delayed: 0, active: 0, completed: 0, failed: 0 });
+    assert.equal(await chunks.state('n-1.c2'), 'waiting');
+  });
+
+  it('is safe to re-run after a crash: no second realtime publish, no second chunk job', async () => {
+    const { chunks, publisher, run, accepted } = setup();
+    await run(notification);
+    await run(notification);
+    assert.equal(publisher.published.length, 1);
+    assert.equal(accepted.length, 1);
+    assert.equal((await chunks.counts()).waiting, 3);
+  });
+
+  it('ignores a notification that already finished', async () => {
+    const { store, chunks, publisher, run } = setup();
+    await store.create({ id: 'n-1', app: app.id, createdAt: 0, tokens: 0, chunks: 0 });
+    await store.completeChunk('n-1', undefined, 1);
+    assert.deepEqual(await run(notification), { type: 'done' });
+    assert.equal(publisher.published.length, 0);
+    assert.equal((await chunks.counts()).waiting, 0);
+  });
+
+  it('waits for sendAt before doing anything but recording the notification', async () => {
+    const { store, publisher, run } = setup(Date.parse('2030-01-01T00:00:00Z'));
+    assert.deepEqual(await run({ ...notification, sendAt: '2030-01-01T00:00:05Z' }), { type: 'delay', afterMs: 5_000 });
+    assert.equal((await store.get('n-1'))?.state, 'queued');
+    assert.equal(publisher.published.length, 0);
+  });
+
+  it('fails a job of an unknown app and one whose id another app owns', async () => {
+    const { store, run } = setup();
+    assert.deepEqual(await run({ ...notification, app: 'nobody' }), { type: 'failed', reason: "unknown app 'nobody'" });
+    await store.create({ id: 'taken', app: 'app-2', createdAt: 0, tokens: 0, chunks: 0 });
+    assert.deepEqual(await run({ ...notification, id: 'taken' }), { type: 'failed', reason: "id 'taken' is already used by another app" });
+    assert.equal((await store.get('taken'))?.app, 'app-2');
+  });
+});
