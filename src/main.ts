@@ -150,6 +150,7 @@ export async function startHerald(config: HeraldConfig, log: Logger): Promise<Ru
         metrics,
         onScrape: async () => {
           await notifications.worker.collectMetrics().catch((err: unknown) => log.warn({ err }, 'queue metrics unavailable'));
+          await webhooks.collectMetrics().catch((err: unknown) => webhookLog.warn({ err }, 'webhook queue metrics unavailable'));
           metrics.ready.set(readiness.report().ready ? 1 : 0);
         },
       })

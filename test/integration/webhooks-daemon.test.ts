@@ -79,6 +79,10 @@ describe('webhooks through the daemon (embedded mode)', () => {
     for (const record of occupancy.accepted()) {
       assert.equal(sdk.webhook({ headers: record.headers as Record<string, string>, rawBody: record.rawBody }).isValid(), true);
     }
+    // Both batches went through the webhook queue, which the metrics show at each scrape.
+    await waitFor(async () => (await metricValue(herald.metricsPort, 'herald_queue_jobs', { queue: 'webhooks', state: 'completed' })) >= 2, {
+      what: 'webhook queue jobs in the metrics',
+    });
   });
 
   it('keeps an undeliverable batch in the dead-letter list, which the CLI lists and replays over HTTP', async () => {

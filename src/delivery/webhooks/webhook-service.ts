@@ -35,9 +35,6 @@ export interface WebhookServiceOptions {
 /** The failure reason prefix of a job whose batch went to the dead-letter list. */
 export const DEAD_LETTERED = 'dead-lettered: ';
 
-/** Refreshes the dead-letter gauge now and then, so it also reflects other processes sharing the Redis list. */
-const GAUGE_REFRESH_MS = 15_000;
-
 /**
  * Construct it before starting its queue (it registers the queue's consumer), and
  * start it after the queue, so that at shutdown it stops first and flushes its open
@@ -51,7 +48,6 @@ export class WebhookService implements Service {
   private readonly batcher: WebhookBatcher;
   private readonly log: Logger;
   private unsubscribe: (() => void) | undefined;
-  private gaugeTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: WebhookServiceOptions) {
     this.log = options.log;
@@ -73,14 +69,22 @@ export class WebhookService implements Service {
   async start(): Promise<void> {
     this.unsubscribe = subscribeWebhookEvents(this.options.events, (app, event) => this.batcher.add(app, event));
     await this.refreshDeadLetterGauge();
-    this.gaugeTimer = setInterval(() => void this.refreshDeadLetterGauge(), GAUGE_REFRESH_MS).unref();
   }
 
   async stop(_deadline: AbortSignal): Promise<void> {
     this.unsubscribe?.();
     this.unsubscribe = undefined;
-    clearInterval(this.gaugeTimer);
     await this.batcher.flush();
+  }
+
+  /**
+   * The webhook queue's jobs by state and the dead-letter size, at each scrape (the
+   * Redis list is shared, so other processes' dead letters show too).
+   */
+  async collectMetrics(): Promise<void> {
+    const counts = await this.options.queue.counts();
+    for (const [state, count] of Object.entries(counts)) this.options.metrics.queueJobs.set({ queue: this.options.queue.queueName, state }, count);
+    this.options.metrics.webhookDeadLetters.set(await this.options.deadLetters.size());
   }
 
   async listDeadLetters(filter?: DeadLetterFilter): Promise<DeadLetter[]> {
