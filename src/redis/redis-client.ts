@@ -37,6 +37,7 @@ interface ConnectionSettings {
   enableOfflineQueue: boolean;
   enableAutoPipelining: boolean;
   maxRetriesPerRequest: number | null;
+  reconnectOnError: (err: Error) => boolean;
   commandTimeout?: number;
   username?: string;
   password?: string;
@@ -46,7 +47,7 @@ interface ConnectionSettings {
 
 /** Creates one connection of the configured shape. `name` shows in CLIENT LIST, which helps an operator. */
 export function createRedisClient(config: RedisConfig, purpose: RedisPurpose, name: string): RedisClient {
-  const settings: ConnectionSettings = { ...credentialsOf(config.url), ...purposeSettings(purpose), connectionName: `herald:${name}` };
+  const settings: ConnectionSettings = { ...credentialsOf(config.url), ...purposeSettings(purpose), reconnectOnError: demotedMaster, connectionName: `herald:${name}` };
   if (config.mode === 'cluster') {
     const nodes = config.clusterNodes.length > 0 ? config.clusterNodes.map(({ host, port }) => ({ host, port })) : [hostOf(config.url)];
     const { enableOfflineQueue, enableAutoPipelining, retryStrategy: _perNode, ...redisOptions } = settings;
@@ -61,13 +62,19 @@ export function createRedisClient(config: RedisConfig, purpose: RedisPurpose, na
     });
   }
   if (config.mode === 'sentinel') {
-    return new Redis({ ...settings, sentinels: config.sentinels.map(({ host, port }) => ({ host, port })), name: config.sentinelName ?? 'mymaster' });
+    // failoverDetector: follow +switch-master at once instead of waiting for the old master to fail.
+    return new Redis({ ...settings, sentinels: config.sentinels.map(({ host, port }) => ({ host, port })), name: config.sentinelName ?? 'mymaster', failoverDetector: true });
   }
   if (config.url === undefined) throw new Error('redis.url is required in single mode');
   return new Redis(config.url, settings);
 }
 
-function purposeSettings(purpose: RedisPurpose): Omit<ConnectionSettings, 'connectionName'> {
+/** A master demoted by a failover answers writes with READONLY: reconnect, which finds the new master. */
+function demotedMaster(err: Error): boolean {
+  return err.message.startsWith('READONLY');
+}
+
+function purposeSettings(purpose: RedisPurpose): Omit<ConnectionSettings, 'connectionName' | 'reconnectOnError'> {
   const retryStrategy = (attempt: number): number => reconnectDelay(attempt);
   switch (purpose) {
     case 'commands':
