@@ -55,7 +55,6 @@ export class ChunkSender {
     const expiration = chunk.apns.expiration ?? 0;
     if (expiration > 0 && expiration * 1000 <= startedAt) {
       await this.o.store.record(id, pending.map((offset) => ({ index: chunk.from + offset, kind: 'expired' as const })));
-      this.o.metrics.notifications.inc({ app: chunk.app, status: 'expired' });
       return this.complete(chunk);
     }
 

@@ -25,6 +25,7 @@ export class NotificationFinisher {
     if (!result.finished) return;
     const { app, sent, failed, state } = result;
     this.o.metrics.notifications.inc({ app, status: state });
+    if (result.expired > 0) this.o.metrics.notifications.inc({ app, status: 'expired' });
     if (state === 'completed') {
       this.o.log.info({ app, notification: id, sent, failed, expired: result.expired }, 'notification completed');
       this.o.events.emit('notification.completed', { app, id, sent, failed });
