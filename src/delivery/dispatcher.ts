@@ -49,7 +49,8 @@ export class Dispatcher {
     }
     const tokens = n.apns?.tokens ?? [];
     const chunkCount = Math.ceil(tokens.length / this.o.chunkSize);
-    const created = await this.o.store.create({ id: n.id, app: app.id, createdAt: job.enqueuedAt, tokens: tokens.length, chunks: chunkCount });
+    const sendAt = n.sendAt === undefined ? 0 : Date.parse(n.sendAt);
+    const created = await this.o.store.create({ id: n.id, app: app.id, createdAt: job.enqueuedAt, tokens: tokens.length, chunks: chunkCount, notBefore: sendAt });
     if (created.created) {
       this.o.metrics.notifications.inc({ app: app.id, status: 'accepted' });
       this.o.events.emit('notification.accepted', { app: app.id, id: n.id });
@@ -62,7 +63,6 @@ export class Dispatcher {
       return { type: 'done' };
     }
 
-    const sendAt = n.sendAt === undefined ? 0 : Date.parse(n.sendAt);
     if (sendAt > this.now()) return { type: 'delay', afterMs: sendAt - this.now() };
     await this.o.store.markActive(n.id);
 

@@ -58,7 +58,9 @@ export class MemoryStatusStore implements StatusStore {
   async create(plan: NotificationPlan): Promise<CreateResult> {
     const existing = this.entry(plan.id);
     if (existing) return { created: false, app: existing.app, state: existing.state };
-    this.entries.set(plan.id, this.fresh(plan, 'queued'));
+    const entry = this.fresh(plan, 'queued');
+    entry.expiresAt = Math.max(entry.expiresAt, (plan.notBefore ?? 0) + this.retentionSeconds * 1000);
+    this.entries.set(plan.id, entry);
     return { created: true };
   }
 

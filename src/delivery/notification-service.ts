@@ -48,7 +48,7 @@ export class NotificationService {
     const delayMs = Math.max(0, sendAt - this.now());
     const queued = await this.o.queue.enqueue(n.id, n, delayMs > 0 ? { delayMs } : {});
     const tokens = n.apns?.tokens.length ?? 0;
-    const created = await this.o.store.create({ id: n.id, app: app.id, createdAt: this.now(), tokens, chunks: Math.ceil(tokens / this.o.chunkSize) });
+    const created = await this.o.store.create({ id: n.id, app: app.id, createdAt: this.now(), tokens, chunks: Math.ceil(tokens / this.o.chunkSize), notBefore: sendAt });
     if (created.created) {
       this.o.metrics.notifications.inc({ app: app.id, status: 'accepted' });
       this.o.events.emit('notification.accepted', { app: app.id, id: n.id });

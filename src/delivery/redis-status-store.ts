@@ -35,7 +35,8 @@ export class RedisStatusStore implements StatusStore {
   }
 
   async create(plan: NotificationPlan): Promise<CreateResult> {
-    const reply = (await createScript.run(this.redis, [this.key(plan.id)], [plan.app, plan.createdAt, plan.tokens, plan.chunks, this.retentionSeconds])) as [
+    const wait = Math.max(0, Math.ceil(((plan.notBefore ?? 0) - Date.now()) / 1000));
+    const reply = (await createScript.run(this.redis, [this.key(plan.id)], [plan.app, plan.createdAt, plan.tokens, plan.chunks, this.retentionSeconds + wait])) as [
       number,
       string?,
       string?,

@@ -40,6 +40,8 @@ export interface NotificationPlan {
   /** Device tokens (after normalisation) and the chunks they were cut into. */
   tokens: number;
   chunks: number;
+  /** `sendAt` (ms): the record is kept the retention period beyond it, so a late send stays idempotent. */
+  notBefore?: number;
 }
 
 /** One token's outcome, by its index in the notification's (normalised) token list. */

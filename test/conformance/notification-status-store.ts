@@ -159,6 +159,16 @@ export function statusStoreConformance(label: string, factory: StatusStoreFactor
       assert.equal((await store.get(others.id))?.state, 'queued');
     });
 
+    it('keeps a notification sent later the retention beyond its send time', async () => {
+      const store = await factory(1);
+      const p = plan({ notBefore: Date.now() + 60_000 });
+      await store.create(p);
+      const plain = plan();
+      await store.create(plain);
+      await waitFor(async () => (await store.get(plain.id)) === undefined, { timeoutMs: 5_000, what: 'the plain record expired' });
+      assert.ok(await store.get(p.id));
+    });
+
     it('forgets a notification after the retention', async () => {
       const store = await factory(1);
       const p = plan();
