@@ -27,8 +27,6 @@ export interface WebhookServiceOptions {
   metrics: Metrics;
   /** Parallel POSTs from this process. */
   concurrency?: number;
-  /** Whether this process consumes the queue (a producer-only process batches and enqueues). */
-  consume?: boolean;
   fetch?: Fetch;
 }
 
@@ -61,9 +59,7 @@ export class WebhookService implements Service {
         this.log.error({ app: job.app, events: job.events, target: targetOf(job.url), err }, 'webhook batch could not be queued'),
     });
     // Registered now, before the queue starts: a driver may only begin consuming at its own start().
-    if (options.consume !== false) {
-      options.queue.consume((job, signal) => this.deliver(job, signal), { concurrency: options.concurrency ?? 8 });
-    }
+    options.queue.consume((job, signal) => this.deliver(job, signal), { concurrency: options.concurrency ?? 8 });
   }
 
   async start(): Promise<void> {
