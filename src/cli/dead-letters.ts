@@ -87,6 +87,7 @@ export async function runDeadLetters(args: string[]): Promise<number> {
     console.log(deadLettersUsage);
     return 0;
   }
+  if (values.key !== undefined && values.app === undefined) return usageError('--key and --secret belong to one app: give --app too');
   let config: HeraldConfig | undefined;
   const needsConfig = values.url === undefined || values.app === undefined || values.key === undefined;
   if (needsConfig) {

@@ -18,7 +18,8 @@ const flakyApp = { id: 'app-flaky', key: 'key-flaky', secret: 'secret-flaky-0001
 
 function runCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [cliPath, ...args], { cwd: repoRoot, env: { ...process.env, HERALD_CONFIG: '' } });
+    const clean = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('HERALD_')));
+    const child = spawn(process.execPath, [cliPath, ...args], { cwd: repoRoot, env: clean });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -138,6 +139,24 @@ describe('webhooks through the daemon (embedded mode)', () => {
     });
     assert.equal(badBody.status, 400);
     assert.equal((badBody.body as { path: string }).path, 'ids');
+  });
+
+  it('documents the command and refuses arguments it cannot use', async () => {
+    const help = await runCli(['webhooks', 'dead-letters', '--help']);
+    assert.equal(help.code, 0);
+    assert.match(help.stdout, /Usage: herald webhooks dead-letters \[--replay\] \[--app ID\]/);
+    assert.match(help.stdout, /lives inside the running Herald/);
+    const top = await runCli(['--help']);
+    assert.match(top.stdout, /webhooks dead-letters/);
+    const unknown = await runCli(['webhooks', 'retry-all']);
+    assert.equal(unknown.code, 2);
+    assert.match(unknown.stderr, /unknown subcommand 'retry-all'/);
+    const keyWithoutApp = await runCli(['webhooks', 'dead-letters', '--key', 'k', '--secret', 'secret-secret']);
+    assert.equal(keyWithoutApp.code, 2);
+    assert.match(keyWithoutApp.stderr, /give --app too/);
+    const unknownApp = await runCli(['webhooks', 'dead-letters', '--app', 'nope']);
+    assert.equal(unknownApp.code, 2);
+    assert.match(unknownApp.stderr, /app 'nope' is not in the configuration/);
   });
 
   it('explains where the list lives when the CLI cannot reach an embedded daemon', async () => {
