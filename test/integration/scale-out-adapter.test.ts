@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, afterEach, before, describe, it } from 'node:test';
+import fc from 'fast-check';
 import { Redis } from 'ioredis';
 import type { FanoutMessage } from '../../src/gateway/adapter/adapter.js';
 import { RedisAdapter } from '../../src/gateway/adapter/redis-adapter.js';
 import type { RedisAdapterOptions } from '../../src/gateway/adapter/redis-adapter.js';
+import { decodeBatch, encodeBatch } from '../../src/gateway/adapter/redis-adapter-codec.js';
 import { isHeraldError } from '../../src/errors.js';
 import { silentLogger } from '../../src/log/logger.js';
 import { createMetrics } from '../../src/metrics/metrics.js';
@@ -123,5 +125,25 @@ describe('RedisAdapter when Redis misbehaves', () => {
     } finally {
       intruder.disconnect();
     }
+  });
+
+  it('encodes any batch so that it decodes to the same messages, and refuses any truncation of it', () => {
+    const name = fc.stringMatching(/^[A-Za-z0-9_\-=@,.;]{1,20}$/);
+    const message: fc.Arbitrary<FanoutMessage> = fc.oneof(
+      fc.record({ v: fc.constant(1 as const), type: fc.constant('event' as const), app: name, channel: name, frame: fc.string({ unit: 'grapheme', maxLength: 200 }) }),
+      fc.record({ v: fc.constant(1 as const), type: fc.constant('event' as const), app: name, channel: name, frame: fc.string({ unit: 'binary', maxLength: 200 }), exceptSocketId: fc.constant('123.456') }),
+      fc.record({ v: fc.constant(1 as const), type: fc.constant('terminate-user' as const), app: name, userId: name }),
+    );
+    fc.assert(
+      fc.property(fc.array(message, { minLength: 1, maxLength: 20 }), (messages) => {
+        const payload = encodeBatch('node-1', messages);
+        // Through UTF-8 and back, as Redis carries it.
+        const carried = Buffer.from(payload, 'utf8').toString('utf8');
+        // fast-check's records have no prototype; compare with plain objects.
+        assert.deepEqual(decodeBatch(carried), { node: 'node-1', messages: messages.map((m) => ({ ...m })) });
+        const framed = messages.some((m) => m.type === 'event' && m.frame.length > 0);
+        if (framed) assert.equal(decodeBatch(carried.slice(0, -1)), undefined);
+      }),
+    );
   });
 });
