@@ -8,7 +8,7 @@ import { testCredentials } from '../helpers/certs.js';
 import type { TestCredentials } from '../helpers/certs.js';
 import { startHeraldProcess } from '../helpers/herald-process.js';
 import type { HeraldProcess } from '../helpers/herald-process.js';
-import { RawClient, collect, connected, holdsFor, pusherClient, serverSdk, subscribe } from '../helpers/pusher-clients.js';
+import { RawClient, collect, connected, holdsFor, metricValue, pusherClient, serverSdk, subscribe } from '../helpers/pusher-clients.js';
 import type { ClientIdentity, PusherClient } from '../helpers/pusher-clients.js';
 import { startRedis } from '../helpers/redis-server.js';
 import type { TestRedis } from '../helpers/redis-server.js';
@@ -240,6 +240,7 @@ describe('scale-out: three Herald processes on one Redis act as one', () => {
         return response.status === 503 && body.checks.redis?.ok === false;
       }, { what: `${node} not ready while Redis is down` });
     }
+    assert.equal(await metricValue(nodes.A!.metricsPort, 'herald_redis_connected'), 0);
     sender!.channel('private-local').trigger('client-ping', { n: 1 });
     await waitFor(() => heard.length === 1, { what: 'a client event between two sockets of node A, Redis down' });
 
@@ -247,6 +248,7 @@ describe('scale-out: three Herald processes on one Redis act as one', () => {
     for (const node of live) {
       await waitFor(async () => (await fetch(`${nodes[node]!.baseUrl}/ready`)).status === 200, { what: `${node} ready again`, timeoutMs: 15_000 });
     }
+    assert.equal(await metricValue(nodes.A!.metricsPort, 'herald_redis_connected'), 1);
     const id = randomUUID();
     await waitFor(async () => {
       await sdk('A').trigger('after-outage', 'news', { id });
