@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import type { AppConfig } from '../../config/load.js';
 import type { EventBus } from '../../delivery/events.js';
 import { HeraldError } from '../../errors.js';
@@ -55,6 +56,8 @@ export class ApnsProvider implements Provider, Service {
 
   constructor(private readonly options: ApnsProviderOptions) {
     this.now = options.now ?? Date.now;
+    // Every batch being sent, and every request waiting for a session, listens for the stop: dozens at once is normal.
+    setMaxListeners(0, this.stopping.signal);
   }
 
   /** Opens and checks every app's credentials; throws HERALD_CREDENTIALS_INVALID listing every bad one. */

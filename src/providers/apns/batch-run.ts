@@ -44,6 +44,10 @@ export class BatchRun {
   private readonly delayed: WorkItem[] = [];
   private readonly ready: PushResult[] = [];
   private inFlight = 0;
+  /** Slots the limiter handed to this batch while it waited, not yet used. */
+  private granted = 0;
+  private cancelSlotWait: (() => void) | undefined;
+  private dispatching = false;
   private woken = false;
   private resolveWake: (() => void) | undefined;
   private timer: NodeJS.Timeout | undefined;
@@ -79,6 +83,21 @@ export class BatchRun {
       this.signal.removeEventListener('abort', wake);
       this.stopping.removeEventListener('abort', wake);
       clearTimeout(this.timer);
+      this.cancelSlotWait?.();
+      this.cancelSlotWait = undefined;
+      this.returnUnusedSlots();
+    }
+  }
+
+  private dispatch(): void {
+    if (this.dispatching) return;
+    this.dispatching = true;
+    try {
+      this.dispatchDue();
+    } finally {
+      this.dispatching = false;
+      // Slots granted but not needed now (nothing due, consumer behind, aborted) go to the next waiting batch.
+      this.returnUnusedSlots();
     }
   }
 
@@ -87,7 +106,7 @@ export class BatchRun {
    * being consumed (in flight or waiting in `ready`): a consumer slower than Apple holds
    * the batch back instead of filling a buffer.
    */
-  private dispatch(): void {
+  private dispatchDue(): void {
     while (this.ready.length + this.inFlight < Math.max(1, this.app.limiter.limit)) {
       if (this.signal.aborted || this.stopping.aborted) {
         this.abandonUnsent(this.stopping.aborted ? 'ShuttingDown' : 'Aborted');
@@ -102,13 +121,52 @@ export class BatchRun {
         this.finish(item, { type: 'credentials', reason, afterMs, ...(admission.status === undefined ? {} : { status: admission.status }) });
         continue;
       }
-      if (admission.kind === 'wait' || !this.app.limiter.tryAcquire()) {
+      if (admission.kind === 'wait' || !this.takeSlot()) {
         if (admission.kind === 'probe') this.app.gate.probeInconclusive();
         this.due.unshift(item);
+        // A slot freed in between (capacity rose) is granted at once: take the item again.
+        if (admission.kind !== 'wait' && this.waitForSlot()) continue;
         return;
       }
       this.inFlight += 1;
       void this.attempt(item);
+    }
+  }
+
+  private takeSlot(): boolean {
+    if (this.granted > 0) {
+      this.granted -= 1;
+      return true;
+    }
+    return this.app.limiter.tryAcquire();
+  }
+
+  /**
+   * Queues for the next released slot. It is granted to this batch alone, which sends
+   * at once (even while its consumer has not pulled), so the window stays full.
+   * True when a slot was granted at once.
+   */
+  private waitForSlot(): boolean {
+    if (this.cancelSlotWait) return false;
+    let grantedNow = false;
+    const cancel = this.app.limiter.whenFree(() => {
+      grantedNow = true;
+      this.cancelSlotWait = undefined;
+      this.granted += 1;
+      this.dispatch();
+      this.wake();
+    });
+    if (!grantedNow) this.cancelSlotWait = cancel;
+    return grantedNow;
+  }
+
+  private returnUnusedSlots(): void {
+    if (this.granted === 0) return;
+    this.cancelSlotWait?.();
+    this.cancelSlotWait = undefined;
+    while (this.granted > 0) {
+      this.granted -= 1;
+      this.app.limiter.release();
     }
   }
 

@@ -1,13 +1,19 @@
 /**
  * A counting bound whose capacity can change while it is in use (Apple raises and
  * lowers its stream limit at run time). It never queues promises: callers try to take
- * a slot and, when none is free, wait for the next change, which is announced to every
- * listener. Several batches of one app share one limiter; whichever resumes first takes
- * the freed slot.
+ * a slot and, when none is free, register to be granted one.
+ *
+ * A released slot is handed to the longest-waiting caller directly (it stays counted
+ * as in use), so one release wakes one waiter: with dozens of batches of one app
+ * waiting, waking them all for every answer cost more CPU than the requests themselves
+ * and let the first to resume, not the first to wait, take the slot. Capacity changes,
+ * which may free several slots at once, are announced to every listener.
  */
 export class ConcurrencyLimiter {
   private used = 0;
   private readonly listeners = new Set<() => void>();
+  /** Callbacks waiting for a slot, oldest first; each is called once with the slot it now holds. */
+  private readonly waiters = new Set<() => void>();
 
   constructor(private readonly capacity: () => number) {}
 
@@ -25,19 +31,50 @@ export class ConcurrencyLimiter {
     return true;
   }
 
+  /**
+   * Calls `granted` once a slot is held on the caller's behalf (then the caller owns it
+   * and must release it, used or not). Returns a cancel function for a caller that no
+   * longer waits; cancelling after the grant changes nothing.
+   */
+  whenFree(granted: () => void): () => void {
+    this.waiters.add(granted);
+    this.grantFree();
+    return () => this.waiters.delete(granted);
+  }
+
+  /** Gives the slot to the oldest waiter, or frees it. */
   release(): void {
     if (this.used === 0) throw new Error('ConcurrencyLimiter released more often than acquired');
-    this.used -= 1;
-    this.changed();
+    const next = this.used <= this.capacity() ? this.nextWaiter() : undefined;
+    if (next) next();
+    else this.used -= 1;
   }
 
   /** Announces a capacity change (or anything waiters should re-check). */
   changed(): void {
+    this.grantFree();
     for (const listener of [...this.listeners]) listener();
   }
 
   onChange(listener: () => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  private grantFree(): void {
+    while (this.used < this.capacity()) {
+      const next = this.nextWaiter();
+      if (!next) return;
+      this.used += 1;
+      next();
+    }
+  }
+
+  private nextWaiter(): (() => void) | undefined {
+    for (const waiter of this.waiters) {
+      this.waiters.delete(waiter);
+      return waiter;
+    }
+    return undefined;
   }
 }
