@@ -65,7 +65,8 @@ export class IpcChild {
   /** Forks a TypeScript module, run through tsx; messages use the structured-clone serializer (typed arrays pass whole). */
   static async start(modulePath: URL, options: { args?: string[]; execArgv?: string[]; env?: Record<string, string>; timeoutMs?: number } = {}): Promise<IpcChild> {
     const child = fork(modulePath.pathname, options.args ?? [], {
-      execArgv: ['--import', 'tsx', ...(options.execArgv ?? [])],
+      // BENCH_CPU_PROF profiles the bench's own children too (baselines, load generators, the APNs fixture).
+      execArgv: ['--import', 'tsx', ...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : []), ...(options.execArgv ?? [])],
       env: { ...process.env, ...options.env },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       serialization: 'advanced',

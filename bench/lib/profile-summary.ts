@@ -75,3 +75,15 @@ if (callersOf) {
   console.log(`\ncallers of ${callersOf}`);
   for (const [key, micros] of [...stacks].sort((a, b) => b[1] - a[1]).slice(0, 8)) console.log(`${(micros / 1000).toFixed(0).padStart(6)} ms  ${key}\n`);
 }
+
+// Self time grouped by area: Herald's folders, packages, node internals, GC.
+const areas = new Map<string, number>();
+for (const [key, micros] of byFile) {
+  const area = key.startsWith('dist/src/')
+    ? key.split('/').slice(0, 4).join('/').replace(/\.js$/, '')
+    : key.startsWith('~/')
+      ? `pkg ${key.split('/')[1]?.startsWith('@') ? key.split('/').slice(1, 3).join('/') : key.split('/')[1]}`
+      : key.startsWith('node:internal/http2') ? 'node http2' : key.startsWith('node:') ? 'node other' : key;
+  areas.set(area, (areas.get(area) ?? 0) + micros);
+}
+print('self time by area', areas);
