@@ -20,15 +20,18 @@ describe('concurrency limiter', () => {
     assert.equal(limiter.tryAcquire(), true);
   });
 
-  it('tells every listener about a capacity change, until it unsubscribes', () => {
-    const limiter = new ConcurrencyLimiter(() => 1);
+  it('tells every listener about a possible capacity change, and whether the capacity is new, until it unsubscribes', () => {
+    let capacity = 1;
+    const limiter = new ConcurrencyLimiter(() => capacity);
     const seen: string[] = [];
-    const offA = limiter.onChange(() => seen.push('a'));
-    limiter.onChange(() => seen.push('b'));
+    const offA = limiter.onChange((resized) => seen.push(`a:${resized}`));
+    limiter.onChange((resized) => seen.push(`b:${resized}`));
     limiter.changed();
     offA();
     limiter.changed();
-    assert.deepEqual(seen, ['a', 'b', 'b']);
+    capacity = 2;
+    limiter.changed();
+    assert.deepEqual(seen, ['a:true', 'b:true', 'b:false', 'b:true']);
   });
 
   it('hands each released slot to one waiter, oldest first, still counted as in use', () => {

@@ -48,6 +48,8 @@ export class BatchRun {
   private granted = 0;
   private cancelSlotWait: (() => void) | undefined;
   private dispatching = false;
+  /** The last dispatch stopped because a credentials probe is in flight. */
+  private heldByGate = false;
   private woken = false;
   private resolveWake: (() => void) | undefined;
   private timer: NodeJS.Timeout | undefined;
@@ -64,7 +66,12 @@ export class BatchRun {
 
   async *results(): AsyncGenerator<PushResult> {
     const wake = (): void => this.wake();
-    const unsubscribe = this.app.limiter.onChange(wake);
+    // The limiter announces every freed stream to every batch of the app. Slots come through
+    // waitForSlot; only a new capacity (sessions opened or lost) or a credentials probe
+    // ending (for a batch the gate holds) needs this batch to look again.
+    const unsubscribe = this.app.limiter.onChange((resized) => {
+      if (resized || this.heldByGate) wake();
+    });
     this.signal.addEventListener('abort', wake);
     this.stopping.addEventListener('abort', wake);
     try {
@@ -107,6 +114,7 @@ export class BatchRun {
    * the batch back instead of filling a buffer.
    */
   private dispatchDue(): void {
+    this.heldByGate = false;
     while (this.ready.length + this.inFlight < Math.max(1, this.app.limiter.limit)) {
       if (this.signal.aborted || this.stopping.aborted) {
         this.abandonUnsent(this.stopping.aborted ? 'ShuttingDown' : 'Aborted');
@@ -123,6 +131,7 @@ export class BatchRun {
       }
       if (admission.kind === 'wait' || !this.takeSlot()) {
         if (admission.kind === 'probe') this.app.gate.probeInconclusive();
+        this.heldByGate = admission.kind === 'wait';
         this.due.unshift(item);
         // A slot freed in between (capacity rose) is granted at once: take the item again.
         if (admission.kind !== 'wait' && this.waitForSlot()) continue;

@@ -11,7 +11,9 @@
  */
 export class ConcurrencyLimiter {
   private used = 0;
-  private readonly listeners = new Set<() => void>();
+  private readonly listeners = new Set<(resized: boolean) => void>();
+  /** The capacity listeners were last told about. */
+  private announced: number | undefined;
   /** Callbacks waiting for a slot, oldest first; each is called once with the slot it now holds. */
   private readonly waiters = new Set<() => void>();
 
@@ -50,13 +52,19 @@ export class ConcurrencyLimiter {
     else this.used -= 1;
   }
 
-  /** Announces a capacity change (or anything waiters should re-check). */
+  /**
+   * Announces a possible capacity change (or anything waiters should re-check);
+   * listeners learn whether the capacity is in fact different from the last announcement.
+   */
   changed(): void {
     this.grantFree();
-    for (const listener of [...this.listeners]) listener();
+    const capacity = this.capacity();
+    const resized = capacity !== this.announced;
+    this.announced = capacity;
+    for (const listener of [...this.listeners]) listener(resized);
   }
 
-  onChange(listener: () => void): () => void {
+  onChange(listener: (resized: boolean) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }
