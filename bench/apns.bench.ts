@@ -9,6 +9,7 @@
  */
 import { startBenchRedis } from './lib/bench-redis.js';
 import { epochMs } from './lib/clock.js';
+import { redisCounts } from './lib/redis-stats.js';
 import type { BenchRedis } from './lib/bench-redis.js';
 import type { FixtureCounters, FixtureInfo, FixtureSample } from './lib/apns-fixture-worker.js';
 import type { ApnsShape, RawRunResult } from './lib/apns-raw-sender-worker.js';
@@ -68,6 +69,7 @@ async function measure(
   nextToken += count;
   const senderPid = typeof sender === 'string' ? ctx.raw.pid : sender.pid;
   const cpu = { sender: cpuSeconds(senderPid), redis: cpuSeconds(ctx.redis.pid), fixture: cpuSeconds(ctx.fixture.pid) };
+  const redisBefore = await redisCounts(ctx.redis.url);
   const started = epochMs();
   let reportedFailures: number;
   let firstError: string | undefined;
@@ -83,6 +85,7 @@ async function measure(
     firstError = result.firstError;
   }
   const sample = await ctx.fixture.call<FixtureSample>('sample');
+  const redisAfter = await redisCounts(ctx.redis.url);
   const used = {
     sender: cpuSeconds(senderPid) - cpu.sender,
     redis: cpuSeconds(ctx.redis.pid) - cpu.redis,
@@ -107,6 +110,9 @@ async function measure(
       'max ms': max ?? Number.NaN,
       'sender cpu µs/n': micros(used.sender),
       'redis cpu µs/n': typeof sender === 'string' ? 0 : micros(used.redis),
+      // Commands Redis executed per notification, those run inside scripts included (INFO's own two discounted).
+      'redis cmds/n': typeof sender === 'string' ? 0 : (redisAfter.commands - redisBefore.commands - 2) / sample.accepted,
+      'redis scripts/n': typeof sender === 'string' ? 0 : (redisAfter.scripts - redisBefore.scripts) / sample.accepted,
       'fixture cpu µs/n': micros(used.fixture),
       ...(reportedFailures > 0 ? { 'first error': firstError ?? `${reportedFailures} refused` } : {}),
     },
