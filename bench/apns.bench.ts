@@ -105,6 +105,8 @@ async function measure(
       failed: count - sample.accepted,
       duplicates: sample.duplicates,
       'notif/s': Math.round(perSecond),
+      'in flight mean': Math.round(sample.meanInFlight),
+      'in flight peak': sample.peakInFlight,
       'p50 ms': p50 ?? Number.NaN,
       'p99 ms': p99 ?? Number.NaN,
       'max ms': max ?? Number.NaN,

@@ -29,7 +29,22 @@ export interface FixtureSample extends FixtureCounters {
   readonly latencies: Float64Array;
   /** Requests per token beyond the first (a sender that re-sent something it had delivered). */
   readonly duplicates: number;
+  /** Streams open at the fixture, sampled every few ms while any was: how full the sender kept its window. */
+  readonly meanInFlight: number;
+  readonly peakInFlight: number;
 }
+
+/** The fixture's count of open streams (it exposes only the peak since start). */
+const openStreams = (m: ApnsMock): number => (m as unknown as { inFlight: number }).inFlight;
+const window = { samples: 0, sum: 0, peak: 0 };
+setInterval(() => {
+  if (!mock) return;
+  const open = openStreams(mock);
+  if (open === 0) return;
+  window.samples += 1;
+  window.sum += open;
+  window.peak = Math.max(window.peak, open);
+}, 2).unref();
 
 let mock: ApnsMock | undefined;
 /** Requests already counted by `counters`, so a poll looks at new ones only. */
@@ -80,7 +95,16 @@ serveIpc({
       if (seen.has(request.token)) duplicates += 1;
       else seen.add(request.token);
     }
-    const result = { accepted, refused, lastAnsweredAt, latencies: latencies.subarray(0, n), duplicates };
+    const result = {
+      accepted,
+      refused,
+      lastAnsweredAt,
+      latencies: latencies.subarray(0, n),
+      duplicates,
+      meanInFlight: window.samples === 0 ? 0 : window.sum / window.samples,
+      peakInFlight: window.peak,
+    };
+    Object.assign(window, { samples: 0, sum: 0, peak: 0 });
     m.requests.length = 0;
     scanned = 0;
     accepted = 0;
