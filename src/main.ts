@@ -13,7 +13,6 @@ import { webhookQueueSettings } from './delivery/webhooks/webhook-queue.js';
 import { WebhookService } from './delivery/webhooks/webhook-service.js';
 import { BullmqQueueDriver } from './queue/bullmq-queue-driver.js';
 import { MemoryQueueDriver } from './queue/memory-queue-driver.js';
-import { redisConnector } from './queue/redis-connection.js';
 import { Readiness } from './http/readiness.js';
 import { LocalAdapter } from './gateway/adapter/local-adapter.js';
 import { RedisAdapter } from './gateway/adapter/redis-adapter.js';
@@ -69,23 +68,23 @@ export async function startHerald(config: HeraldConfig, log: Logger): Promise<Ru
   });
   http.addRoutes(healthRoutes(readiness));
 
+  // Every Redis connection (gateway, queues, stores) is made here, in the configured shape (docs/scaling.md).
+  const redis = redisConfigured(config.redis) ? new RedisConnections({ config: config.redis, log, metrics }) : undefined;
+  if (redis) readiness.register('redis', () => redis.health());
+
   // Webhooks: a second queue of the same kind as the notifications queue, and its dead-letter list.
   const webhookLog = log.child({ module: 'webhooks' });
   const webhookQueueOptions = webhookQueueSettings(config.webhooks, webhookLog);
-  const webhookQueue = config.redis.url
-    ? new BullmqQueueDriver({ ...webhookQueueOptions, connect: redisConnector(config.redis.url), prefix: config.queue.prefix })
+  const webhookQueue = redis
+    ? new BullmqQueueDriver({ ...webhookQueueOptions, connect: redis.connector('webhooks'), prefix: config.queue.prefix })
     : new MemoryQueueDriver(webhookQueueOptions);
-  const deadLetters = config.redis.url
-    ? new RedisDeadLetterStore(redisConnector(config.redis.url)('commands'), config.queue.prefix)
-    : new MemoryDeadLetterStore();
+  const deadLetters = redis ? new RedisDeadLetterStore(redis.create('webhook-dead-letters'), config.queue.prefix) : new MemoryDeadLetterStore();
   const webhooks = new WebhookService({ apps, events, queue: webhookQueue, deadLetters, settings: config.webhooks, log: webhookLog, metrics });
   http.addRoutes(deadLetterRoutes(webhooks));
 
   const nodeId = createNodeId();
   const gatewayLog = log.child({ module: 'gateway' });
   // With Redis, fanout, presence and the cache are shared so every process acts as one (docs/scaling.md).
-  const redis = redisConfigured(config.redis) ? new RedisConnections({ config: config.redis, log, metrics }) : undefined;
-  if (redis) readiness.register('redis', () => redis.health());
   const onHandlerError = (err: unknown): void => gatewayLog.error({ err }, 'fanout handler failed');
   const { keyPrefix } = config.redis;
   const adapter = redis
@@ -120,14 +119,13 @@ export async function startHerald(config: HeraldConfig, log: Logger): Promise<Ru
     : undefined;
   if (apnsProvider) readiness.register('apns', () => apnsProvider.readiness());
 
-  // Notifications: BullMQ queues and a Redis status store with a Redis URL, in-process ones without.
-  const queueRedisUrl = config.redis.url;
+  // Notifications: BullMQ queues and a Redis status store with Redis, in-process ones without.
   const createQueue: QueueFactory = (settings) =>
-    queueRedisUrl
-      ? new BullmqQueueDriver({ ...settings, connect: redisConnector(queueRedisUrl), prefix: config.queue.prefix, lockDurationMs: config.queue.lockDurationMs })
+    redis
+      ? new BullmqQueueDriver({ ...settings, connect: redis.connector(settings.name), prefix: config.queue.prefix, lockDurationMs: config.queue.lockDurationMs })
       : new MemoryQueueDriver(settings);
-  const statusStore = queueRedisUrl
-    ? new RedisStatusStore(redisConnector(queueRedisUrl)('commands'), config.redis.keyPrefix, config.queue.statusRetentionSeconds)
+  const statusStore = redis
+    ? new RedisStatusStore(redis.create('notification-status'), config.redis.keyPrefix, config.queue.statusRetentionSeconds)
     : new MemoryStatusStore(config.queue.statusRetentionSeconds);
   const notifications = new NotificationPipeline({
     queue: config.queue,
@@ -180,7 +178,8 @@ export async function startHerald(config: HeraldConfig, log: Logger): Promise<Ru
       metrics: metricsServer ? `http://${config.metrics.host}:${metricsServer.port}/metrics` : 'disabled',
       httpPort: http.port,
       metricsPort: metricsServer?.port,
-      mode: config.redis.url ? 'redis' : 'embedded',
+      mode: redis ? 'redis' : 'embedded',
+      ...(redis ? { redisMode: config.redis.mode } : {}),
       apps: config.apps.map((app) => app.id),
       version,
     },

@@ -2,6 +2,7 @@ import { loadConfig } from '../config/load.js';
 import type { AppConfig, HeraldConfig } from '../config/load.js';
 import { isHeraldError } from '../errors.js';
 import { daysUntilExpiry, loadApnsCredentials } from '../providers/apns/credentials.js';
+import { redisConfigured } from '../redis/redis-client.js';
 import type { ApnsCredentials } from '../providers/apns/credentials.js';
 
 /**
@@ -22,7 +23,7 @@ export async function runCheck(options: { config?: string }): Promise<number> {
   }
   console.log(`configuration ok (${config.source})`);
   console.log(`  server ${config.server.host}:${config.server.port}, metrics ${config.metrics.enabled ? `${config.metrics.host}:${config.metrics.port}` : 'disabled'}`);
-  console.log(`  mode ${config.redis.url ? `redis (${config.redis.mode})` : 'embedded (no Redis)'}`);
+  console.log(`  mode ${redisConfigured(config.redis) ? `redis (${config.redis.mode})` : 'embedded (no Redis)'}`);
   let failures = 0;
   for (const app of config.apps) {
     const apns = app.apns;

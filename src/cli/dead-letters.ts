@@ -1,10 +1,9 @@
 import { parseArgs } from 'node:util';
-import { Redis } from 'ioredis';
 import { HeraldClientError } from '../client/client-error.js';
 import { signedRequest } from '../client/signed-request.js';
 import { loadConfig } from '../config/load.js';
-import type { HeraldConfig } from '../config/load.js';
 import { redactUrl } from '../config/redact.js';
+import type { HeraldConfig } from '../config/load.js';
 import { viewOf } from '../delivery/webhooks/dead-letter-routes.js';
 import type { DeadLetterView } from '../delivery/webhooks/dead-letter-routes.js';
 import { RedisDeadLetterStore } from '../delivery/webhooks/redis-dead-letter-store.js';
@@ -14,7 +13,8 @@ import { isHeraldError } from '../errors.js';
 import { deadlineAfter } from '../lib/deadline.js';
 import { silentLogger } from '../log/logger.js';
 import { BullmqQueueDriver } from '../queue/bullmq-queue-driver.js';
-import { redisConnector } from '../queue/redis-connection.js';
+import { redisConfigured } from '../redis/redis-client.js';
+import { RedisConnections } from '../redis/redis-connections.js';
 import { resolveAppTarget } from './app-target.js';
 
 export const deadLettersUsage = `Usage: herald webhooks dead-letters [--replay] [--app ID] [--id ID]... [options]
@@ -29,8 +29,9 @@ puts them back on the webhook queue (fresh attempts; same body and signature).
   --config FILE        YAML or JSON configuration (also HERALD_CONFIG)
 
 Where the list lives:
-  With redis.url (HERALD_REDIS_URL) configured, the list is a Redis list shared by
-  every Herald process; this command reads and replays it directly in Redis.
+  With Redis configured (redis.url / HERALD_REDIS_URL, or redis.mode sentinel or
+  cluster), the list is a Redis list shared by every Herald process; this command
+  reads and replays it directly in Redis, connecting as the daemon does.
   In the embedded default (no Redis) the list lives inside the running Herald
   process and ends with it; this command then asks that process over its signed
   HTTP API (GET /apps/{id}/webhooks/dead-letters, POST .../replay):
@@ -104,8 +105,8 @@ export async function runDeadLetters(args: string[]): Promise<number> {
   }
   try {
     const results =
-      values.url === undefined && config?.redis.url !== undefined
-        ? await viaRedis(config, config.redis.url, appIds, values)
+      values.url === undefined && config !== undefined && redisConfigured(config.redis)
+        ? await viaRedis(config, appIds, values)
         : await viaHttp(appIds, values);
     if (typeof results === 'number') return results;
     print(results, values.json === true);
@@ -132,7 +133,7 @@ async function viaHttp(appIds: readonly string[], values: Values): Promise<AppRe
       } catch (err) {
         throw new HeraldClientError(
           'unavailable',
-          `cannot reach Herald at ${new URL(target.url).origin} (${describe(err)}). Without Redis the dead-letter list lives inside the running Herald process, so it must be running; with Redis, configure redis.url to read the list directly.`,
+          `cannot reach Herald at ${new URL(target.url).origin} (${describe(err)}). Without Redis the dead-letter list lives inside the running Herald process, so it must be running; with Redis, configure it (redis.url, or redis.mode with its nodes) to read the list directly.`,
         );
       }
       if (response.status !== 200) {
@@ -153,23 +154,23 @@ async function viaHttp(appIds: readonly string[], values: Values): Promise<AppRe
   return results;
 }
 
-async function viaRedis(config: HeraldConfig, url: string, appIds: readonly string[], values: Values): Promise<AppResult[]> {
-  const redis = new Redis(url, { maxRetriesPerRequest: 1, connectTimeout: 5_000, lazyConnect: true });
-  redis.on('error', () => undefined);
+async function viaRedis(config: HeraldConfig, appIds: readonly string[], values: Values): Promise<AppResult[]> {
+  // The daemon's own connection factory, so single, Sentinel and Cluster are reached alike.
+  const redis = new RedisConnections({ config: config.redis, log: silentLogger(), connectTimeoutMs: 5_000 });
+  const store = new RedisDeadLetterStore(redis.create('cli-dead-letters'), config.queue.prefix);
   try {
-    await redis.connect();
+    await redis.start();
   } catch (err) {
-    redis.disconnect();
-    throw new HeraldClientError('unavailable', `cannot reach Redis at ${redactUrl(url)}: ${describe(err)}`);
+    await redis.stop(deadlineAfter(1_000));
+    throw new HeraldClientError('unavailable', `cannot reach Redis (${describeRedis(config)}): ${err instanceof Error ? err.message : String(err)}`);
   }
-  const store = new RedisDeadLetterStore(redis, config.queue.prefix);
   try {
     if (!values.replay) {
       return await Promise.all(
         appIds.map(async (app) => ({ app, deadLetters: (await store.list({ app, ids: values.id })).map(viewOf) })),
       );
     }
-    const queue = new BullmqQueueDriver({ ...webhookQueueSettings(config.webhooks, silentLogger()), connect: redisConnector(url), prefix: config.queue.prefix });
+    const queue = new BullmqQueueDriver({ ...webhookQueueSettings(config.webhooks, silentLogger()), connect: redis.connector('cli-webhooks'), prefix: config.queue.prefix });
     await queue.start();
     try {
       const results: AppResult[] = [];
@@ -182,8 +183,16 @@ async function viaRedis(config: HeraldConfig, url: string, appIds: readonly stri
       await queue.stop(deadlineAfter(5_000));
     }
   } finally {
-    redis.disconnect();
+    await redis.stop(deadlineAfter(2_000));
   }
+}
+
+/** Where the CLI looked for Redis, without credentials. */
+function describeRedis(config: HeraldConfig): string {
+  const { redis } = config;
+  if (redis.mode === 'sentinel') return `sentinel ${redis.sentinelName ?? ''} via ${redis.sentinels.map((s) => `${s.host}:${s.port}`).join(', ')}`;
+  if (redis.mode === 'cluster' && redis.clusterNodes.length > 0) return `cluster ${redis.clusterNodes.map((n) => `${n.host}:${n.port}`).join(', ')}`;
+  return redis.url === undefined ? redis.mode : redactUrl(redis.url);
 }
 
 function print(results: readonly AppResult[], json: boolean): void {

@@ -3,6 +3,7 @@ import { HeraldClientError } from './client-error.js';
 import type { Cluster, Redis } from 'ioredis';
 import { HttpTransport } from './http-transport.js';
 import { RedisTransport } from './redis-transport.js';
+import type { RedisSettings } from './redis-transport.js';
 import type { Transport } from './transport.js';
 import type { NotificationInput, NotificationStatus, NotifyResult } from './types.js';
 
@@ -21,8 +22,12 @@ export interface HttpClientOptions {
 
 /** Straight into the BullMQ queue on the Redis Herald uses (no HTTP hop; no app secret needed). */
 export interface RedisClientOptions {
-  /** A redis:// URL (the client opens and closes its connection) or an ioredis connection of yours (left open). */
-  redis: string | Redis | Cluster;
+  /**
+   * A redis:// URL or Herald's `redis` settings (for Sentinel or Cluster: the same keys as
+   * its configuration), whose connections the client opens and closes; or an ioredis
+   * connection of yours (left open).
+   */
+  redis: string | RedisSettings | Redis | Cluster;
   /** Herald's `queue.prefix` (the BullMQ prefix); default `herald`. */
   prefix?: string;
   /** Herald's `redis.keyPrefix` (where notification status lives); default `herald`. */

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { hasHashTag } from '../redis/hash-tag.js';
 
 const port = z.number().int().min(0).max(65535);
 const host = z.string().min(1);
@@ -196,6 +197,13 @@ export const configSchema = z
     apps: z.array(appSchema).min(1).optional(),
   })
   .superRefine((cfg, ctx) => {
+    if (cfg.redis.mode === 'cluster' && !hasHashTag(cfg.queue.prefix)) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `'${cfg.queue.prefix}' has no {hash tag}, which redis.mode cluster needs: BullMQ's scripts touch several keys of a queue at once, and a Cluster runs them only when all sit in one slot. Use e.g. "{${cfg.queue.prefix.replace(/[{}]/g, '') || 'herald'}}"`,
+        path: ['queue', 'prefix'],
+      });
+    }
     const seen = { id: new Map<string, number>(), key: new Map<string, number>() };
     (cfg.apps ?? []).forEach((app, index) => {
       for (const field of ['id', 'key'] as const) {

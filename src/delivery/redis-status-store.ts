@@ -1,4 +1,5 @@
 import type { Cluster, Redis } from 'ioredis';
+import { whenReady } from '../redis/redis-client.js';
 import { completeChunkScript, createScript, failScript, markActiveScript, recordScript } from './redis-status-scripts.js';
 import { INVALID_TOKENS_SHOWN } from './status-store.js';
 import type {
@@ -28,7 +29,10 @@ export class RedisStatusStore implements StatusStore {
     private readonly retentionSeconds: number,
   ) {}
 
-  async start(): Promise<void> {}
+  /** Resolves once the connection is up: a command connection fails commands at once while it is not. */
+  async start(): Promise<void> {
+    await whenReady(this.redis, AbortSignal.timeout(30_000));
+  }
 
   async stop(): Promise<void> {
     this.redis.disconnect();

@@ -62,10 +62,17 @@ export class GatewayPublisher implements RealtimePublisher {
       validated.push(valid);
     }
     let channels = 0;
+    // Local subscribers get every event even when Redis fails one: the first failure is thrown at the end.
+    let failure: { error: unknown } | undefined;
     for (const valid of validated) {
-      await this.send(app, valid, options);
+      try {
+        await this.send(app, valid, options);
+      } catch (error) {
+        failure ??= { error };
+      }
       channels += valid.channels.length;
     }
+    if (failure) throw failure.error;
     return { ok: true, channels };
   }
 
@@ -76,21 +83,32 @@ export class GatewayPublisher implements RealtimePublisher {
     return true;
   }
 
+  /**
+   * Every channel is handed to the adapter (which delivers to this node's sockets
+   * first) even when Redis fails the cache write or the fanout; then the first
+   * failure is thrown, so the caller can say the event did not reach every node.
+   */
   private async send(app: App, event: ValidatedEvent, options: PublishOptions): Promise<void> {
-    await Promise.all(
+    const outcomes = await Promise.allSettled(
       event.channels.map(async (channel) => {
         // Cached before fanout, so a socket that joins after this publish replays it.
-        if (channel.type.cache) {
-          await this.o.cache.set({ app: app.id, channel: channel.name }, { event: event.name, data: event.data }, this.o.cacheTtlSeconds);
-        }
+        const cached = channel.type.cache
+          ? await this.o.cache.set({ app: app.id, channel: channel.name }, { event: event.name, data: event.data }, this.o.cacheTtlSeconds).then(
+              () => ({ ok: true as const }),
+              (error: unknown) => ({ ok: false as const, error }),
+            )
+          : { ok: true as const };
         const frame = channelEventFrame(event.name, channel.name, event.data);
         await this.fanout.publish(
           event.socketId === undefined
             ? { v: 1, type: 'event', app: app.id, channel: channel.name, frame }
             : { v: 1, type: 'event', app: app.id, channel: channel.name, frame, exceptSocketId: event.socketId },
         );
+        if (!cached.ok) throw cached.error;
       }),
     );
+    const failed = outcomes.find((outcome) => outcome.status === 'rejected');
+    if (failed) throw failed.reason;
     this.metrics.forApp(app.id).published(options.source ?? 'api', event.channels.length);
   }
 }

@@ -7,6 +7,7 @@ import type { App, AppStore } from '../apps/app-store.js';
 import type { Logger } from '../log/logger.js';
 import type { Service } from '../lib/service.js';
 import type { Metrics } from '../metrics/metrics.js';
+import { isRedisUnavailable } from '../redis/redis-errors.js';
 import { verifyPusherSignature } from './pusher-signature.js';
 import type { QueryParams } from './pusher-signature.js';
 
@@ -166,6 +167,11 @@ export class HttpServer implements Service {
     this.fastify.setNotFoundHandler((request, reply) => sendError(reply, 404, `No route for ${request.method} ${request.url.split('?', 1)[0]}`));
 
     this.fastify.setErrorHandler((err: Error & { statusCode?: number; code?: string }, request, reply) => {
+      // Not a bug: Redis is down or failing over. The client may try again; the outage itself is logged by the connections.
+      if (isRedisUnavailable(err)) {
+        log.warn({ reqId: request.id, route: request.routeOptions.url, message: err.message }, 'request failed: Redis is unavailable');
+        return sendRedisUnavailable(reply, 'Redis is unavailable; try again');
+      }
       const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500;
       if (status >= 500) log.error({ reqId: request.id, err }, 'http handler failed');
       const message =
@@ -177,6 +183,11 @@ export class HttpServer implements Service {
       return sendError(reply, status, message);
     });
   }
+}
+
+/** 503 with `code: HERALD_REDIS_UNAVAILABLE`, so clients can tell an outage from a refusal. */
+export function sendRedisUnavailable(reply: FastifyReply, error: string): FastifyReply {
+  return sendError(reply, 503, error, { code: 'HERALD_REDIS_UNAVAILABLE' });
 }
 
 /** Every error answer has the same shape: `{"error": "..."}` plus optional details. */

@@ -1,6 +1,7 @@
 import { DelayedError, Queue, UnrecoverableError, Worker } from 'bullmq';
 import type { Job } from 'bullmq';
 import type { Cluster, Redis } from 'ioredis';
+import { isRedisUnavailable } from '../redis/redis-errors.js';
 import type {
   ConsumeOptions,
   EnqueueOptions,
@@ -12,7 +13,11 @@ import type {
   QueueDriverSettings,
 } from './queue-driver.js';
 
-/** Opens a Redis connection; `blocking` ones are the worker's (BullMQ needs `maxRetriesPerRequest: null` there). */
+/**
+ * Opens a Redis connection; `blocking` ones are the worker's (BullMQ needs `maxRetriesPerRequest: null` there).
+ * In the daemon this is `RedisConnections.connector(name)`, so the queue follows the configured
+ * deployment shape and its connections report their outages like every other.
+ */
 export type RedisConnect = (purpose: 'commands' | 'blocking') => Redis | Cluster;
 
 export interface BullmqQueueDriverOptions<T> extends QueueDriverSettings<T> {
@@ -52,7 +57,7 @@ export class BullmqQueueDriver<T> implements QueueDriver<T> {
     this.name = `queue:${options.name}`;
     this.commands = options.connect('commands');
     this.queue = new Queue(options.name, { connection: this.commands, prefix: options.prefix });
-    this.queue.on('error', (error) => options.onError?.({ error }));
+    this.queue.on('error', this.onConnectionLevelError);
     this.attemptsKey = `${options.prefix}:${options.name}:herald-attempts`;
   }
 
@@ -134,7 +139,7 @@ export class BullmqQueueDriver<T> implements QueueDriver<T> {
       removeOnComplete: { age: this.options.keepCompleted?.ageSeconds ?? 3600, count: this.options.keepCompleted?.count ?? 10_000 },
       removeOnFail: { age: this.options.keepFailed?.ageSeconds ?? 7 * 24 * 3600, count: this.options.keepFailed?.count ?? 10_000 },
     });
-    worker.on('error', (error) => this.options.onError?.({ error }));
+    worker.on('error', this.onConnectionLevelError);
     this.worker = worker;
     worker.run().catch((error: unknown) => this.options.onError?.({ error }));
     await worker.waitUntilReady();
@@ -161,6 +166,16 @@ export class BullmqQueueDriver<T> implements QueueDriver<T> {
     this.commands.disconnect();
   }
 
+  /**
+   * BullMQ re-emits every failed reconnect of its connections here. Those are the
+   * connections' own business (their error listeners log an outage once); only
+   * other failures are passed on.
+   */
+  private readonly onConnectionLevelError = (error: Error): void => {
+    if (isRedisUnavailable(error)) return;
+    this.options.onError?.({ error });
+  };
+
   private async process(job: Job, token: string | undefined, bullSignal: AbortSignal | undefined, handler: JobHandler<T>): Promise<void> {
     const id = job.id ?? '';
     const parsed = this.options.parse(job.data, { id });
@@ -168,7 +183,7 @@ export class BullmqQueueDriver<T> implements QueueDriver<T> {
       this.options.onInvalid?.({ id, error: parsed.error, data: job.data as unknown });
       throw new UnrecoverableError(`invalid job data: ${parsed.error}`);
     }
-    const retries = Number((await this.commands.hget(this.attemptsKey, id)) ?? 0);
+    const retries = Number((await this.bookkeeping().hget(this.attemptsKey, id)) ?? 0);
     const attempt = retries + 1;
     const signal = bullSignal ? AbortSignal.any([bullSignal, this.stopController.signal]) : this.stopController.signal;
     let result: JobResult;
@@ -180,14 +195,14 @@ export class BullmqQueueDriver<T> implements QueueDriver<T> {
     }
     switch (result.type) {
       case 'done':
-        if (retries > 0) await this.commands.hdel(this.attemptsKey, id);
+        if (retries > 0) await this.bookkeeping().hdel(this.attemptsKey, id);
         return;
       case 'delay':
         await job.moveToDelayed(Date.now() + Math.max(0, result.afterMs), token);
         throw new DelayedError();
       case 'retry':
         if (attempt >= this.options.maxAttempts) return this.fail(job, id, result.reason, parsed.value);
-        await this.commands.hincrby(this.attemptsKey, id, 1);
+        await this.bookkeeping().hincrby(this.attemptsKey, id, 1);
         await job.moveToDelayed(Date.now() + Math.max(0, result.afterMs), token);
         throw new DelayedError();
       case 'failed':
@@ -196,7 +211,7 @@ export class BullmqQueueDriver<T> implements QueueDriver<T> {
   }
 
   private async fail(_job: Job, id: string, reason: string, data: T): Promise<never> {
-    await this.commands.hdel(this.attemptsKey, id);
+    await this.bookkeeping().hdel(this.attemptsKey, id);
     this.options.onFailed?.({ id, reason, data });
     throw new UnrecoverableError(reason);
   }
@@ -204,6 +219,15 @@ export class BullmqQueueDriver<T> implements QueueDriver<T> {
   private addOptions(id: string, options: EnqueueOptions): { jobId: string; delay?: number } {
     const delay = Math.max(0, Math.round(options.delayMs ?? 0));
     return delay > 0 ? { jobId: id, delay } : { jobId: id };
+  }
+
+  /**
+   * The worker's connection, which waits for Redis: a job's retry count must survive an
+   * outage like the job itself, whereas the `commands` connection fails at once so an
+   * HTTP enqueue can answer.
+   */
+  private bookkeeping(): Redis | Cluster {
+    return this.workerConnection ?? this.commands;
   }
 
   private jobKey(id: string): string {

@@ -43,18 +43,46 @@ interface ConnectionSettings {
   password?: string;
   db?: number;
   tls?: Record<string, never>;
+  lazyConnect?: boolean;
 }
 
-/** Creates one connection of the configured shape. `name` shows in CLIENT LIST, which helps an operator. */
-export function createRedisClient(config: RedisConfig, purpose: RedisPurpose, name: string): RedisClient {
-  const settings: ConnectionSettings = { ...credentialsOf(config.url), ...purposeSettings(purpose), reconnectOnError: demotedMaster, connectionName: `herald:${name}` };
+export interface CreateClientOptions {
+  /**
+   * Required: ioredis emits 'error' on every failed reconnect and prints
+   * "[ioredis] Unhandled error event" when nobody listens, so every connection
+   * is made with its listener already attached.
+   */
+  onError: (err: Error) => void;
+  /** Connect on the first connect() call (a producer that may never send) instead of at once. */
+  lazyConnect?: boolean;
+}
+
+/**
+ * Creates one connection of the configured shape. `name` shows in CLIENT LIST, which helps an operator.
+ * In the daemon use RedisConnections, which tracks and reports every connection it makes.
+ */
+export function createRedisClient(config: RedisConfig, purpose: RedisPurpose, name: string, options: CreateClientOptions): RedisClient {
+  const client = connectionOfShape(config, purpose, name, options.lazyConnect === true);
+  client.on('error', options.onError);
+  return client;
+}
+
+function connectionOfShape(config: RedisConfig, purpose: RedisPurpose, name: string, lazyConnect: boolean): RedisClient {
+  const settings: ConnectionSettings = {
+    ...credentialsOf(config.url),
+    ...purposeSettings(purpose),
+    reconnectOnError: demotedMaster,
+    connectionName: `herald:${name}`,
+    ...(lazyConnect ? { lazyConnect } : {}),
+  };
   if (config.mode === 'cluster') {
     const nodes = config.clusterNodes.length > 0 ? config.clusterNodes.map(({ host, port }) => ({ host, port })) : [hostOf(config.url)];
-    const { enableOfflineQueue, enableAutoPipelining, retryStrategy: _perNode, ...redisOptions } = settings;
+    const { enableOfflineQueue, enableAutoPipelining, lazyConnect: lazy, retryStrategy: _perNode, ...redisOptions } = settings;
     return new Cluster(nodes, {
       redisOptions,
       enableOfflineQueue,
       enableAutoPipelining,
+      ...(lazy ? { lazyConnect: lazy } : {}),
       clusterRetryStrategy: (attempt) => reconnectDelay(attempt),
       clusterNodeRetryStrategy: (attempt) => reconnectDelay(attempt),
       // Sharded pub/sub (SSUBSCRIBE) needs one subscriber per shard; only the subscriber connection asks for it.
@@ -74,7 +102,7 @@ function demotedMaster(err: Error): boolean {
   return err.message.startsWith('READONLY');
 }
 
-function purposeSettings(purpose: RedisPurpose): Omit<ConnectionSettings, 'connectionName' | 'reconnectOnError'> {
+function purposeSettings(purpose: RedisPurpose): Omit<ConnectionSettings, 'connectionName' | 'reconnectOnError' | 'lazyConnect'> {
   const retryStrategy = (attempt: number): number => reconnectDelay(attempt);
   switch (purpose) {
     case 'commands':

@@ -28,33 +28,47 @@ export class RedisConnections implements Service {
   readonly name = 'redis';
   private readonly clients = new Map<string, RedisClient>();
   private readonly log: Logger;
+  private outage = false;
+  private errorLogged = false;
+  private stopping = false;
 
   constructor(private readonly o: RedisConnectionsOptions) {
     this.log = o.log.child({ module: 'redis' });
   }
 
-  /** A new connection, tracked from now on. Names are unique per process ("adapter-pub", "state", …). */
+  /**
+   * A new connection, tracked from now on. Names are unique per process ("fanout-pub", "gateway-state", …).
+   * Its 'error' listener is attached before it connects; an outage is logged once for the
+   * whole process (lost, first error, back), not once per connection or reconnect attempt.
+   */
   create(name: string, purpose: RedisPurpose = 'commands'): RedisClient {
     if (this.clients.has(name)) throw new Error(`a Redis connection named ${name} exists already`);
-    const client = createRedisClient(this.o.config, purpose, name);
-    this.clients.set(name, client);
     let everReady = false;
     let up = false;
+    const client = createRedisClient(this.o.config, purpose, name, { onError: (err) => this.onError(name, err) });
+    this.clients.set(name, client);
     client.on('ready', () => {
-      if (everReady) this.log.info({ connection: name }, 'redis reconnected');
+      if (everReady) this.log.debug({ connection: name }, 'redis connection restored');
       everReady = true;
       up = true;
       this.publishState();
+      if (!this.health().ok) return;
+      if (this.outage) this.log.info({ connections: this.clients.size }, 'redis reconnected');
+      this.outage = false;
+      this.errorLogged = false;
     });
     client.on('close', () => {
-      // Logged once per outage, not once per failed reconnect attempt.
-      if (up) this.log.warn({ connection: name }, 'redis connection lost');
+      const wasUp = up;
       up = false;
       this.publishState();
+      // A connection closed on purpose (its owner stopped) has reached 'end' by the next turn; a lost one is reconnecting.
+      setImmediate(() => {
+        if (!wasUp || this.stopping || client.status === 'end' || this.outage) return;
+        this.outage = true;
+        this.log.warn({ connection: name }, 'redis connection lost');
+      });
     });
     client.on('end', () => this.publishState());
-    // ioredis emits 'error' on every failed reconnect; the state change is what matters, logged above.
-    client.on('error', (err: Error) => this.log.debug({ connection: name, message: err.message }, 'redis connection error'));
     this.publishState();
     return client;
   }
@@ -85,12 +99,20 @@ export class RedisConnections implements Service {
 
   /** Closes every connection: politely (QUIT) while the deadline allows, then at once. */
   async stop(deadline: AbortSignal): Promise<void> {
+    this.stopping = true;
     const clients = [...this.clients.values()];
     const aborted = new Promise<void>((resolve) => deadline.addEventListener('abort', () => resolve(), { once: true }));
     await Promise.race([Promise.allSettled(clients.map((client) => (client.status === 'ready' ? client.quit() : client.disconnect()))), aborted]);
     for (const client of clients) client.disconnect();
     this.clients.clear();
     this.publishState();
+  }
+
+  /** ioredis reports every failed reconnect attempt: the first of an outage is logged, with its reason. */
+  private onError(connection: string, err: Error): void {
+    if (this.errorLogged || this.stopping) return;
+    this.errorLogged = true;
+    this.log.warn({ connection, message: err.message }, 'redis unreachable; retrying quietly until it answers');
   }
 
   private publishState(): void {

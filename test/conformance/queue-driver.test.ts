@@ -1,9 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { after, before } from 'node:test';
 import { Queue } from 'bullmq';
+import { deadlineAfter } from '../../src/lib/deadline.js';
+import { silentLogger } from '../../src/log/logger.js';
 import { BullmqQueueDriver } from '../../src/queue/bullmq-queue-driver.js';
 import { MemoryQueueDriver } from '../../src/queue/memory-queue-driver.js';
-import { redisConnector } from '../../src/queue/redis-connection.js';
+import { RedisConnections } from '../../src/redis/redis-connections.js';
 import { startRedis } from '../helpers/redis-server.js';
 import type { TestRedis } from '../helpers/redis-server.js';
 import { queueDriverConformance } from './queue-driver.js';
@@ -21,16 +23,20 @@ queueDriverConformance('memory', async (settings) => {
 });
 
 let redis: TestRedis;
+// The daemon's connection factory: the driver is tested on the connections it gets in production.
+let connections: RedisConnections;
 before(async () => {
   redis = await startRedis();
+  connections = new RedisConnections({ config: { url: redis.url, mode: 'single', sentinels: [], clusterNodes: [], keyPrefix: 'herald' }, log: silentLogger() });
 });
 after(async () => {
+  await connections.stop(deadlineAfter(5_000));
   await redis.stop();
 });
 
 queueDriverConformance('bullmq', async (settings) => {
   const prefix = `t${randomUUID().slice(0, 8)}`;
-  const driver = new BullmqQueueDriver<Payload>({ ...settings, connect: redisConnector(redis.url), prefix, lockDurationMs: 5_000 });
+  const driver = new BullmqQueueDriver<Payload>({ ...settings, connect: connections.connector(prefix), prefix, lockDurationMs: 5_000 });
   return {
     driver,
     addForeign: async (id, data) => {

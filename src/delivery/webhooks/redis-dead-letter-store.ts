@@ -1,4 +1,5 @@
 import type { Cluster, Redis } from 'ioredis';
+import { whenReady } from '../../redis/redis-client.js';
 import { MAX_DEAD_LETTERS, matchesFilter } from './dead-letter-store.js';
 import type { DeadLetterFilter, DeadLetterStore } from './dead-letter-store.js';
 import { deadLetterSchema } from './webhook-job.js';
@@ -26,7 +27,10 @@ export class RedisDeadLetterStore implements DeadLetterStore {
     this.key = deadLetterKey(prefix);
   }
 
-  async start(): Promise<void> {}
+  /** Resolves once the connection is up: a command connection fails commands at once while it is not. */
+  async start(): Promise<void> {
+    await whenReady(this.redis, AbortSignal.timeout(30_000));
+  }
 
   async stop(_deadline: AbortSignal): Promise<void> {
     this.redis.disconnect();

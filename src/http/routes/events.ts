@@ -1,9 +1,10 @@
 import type { FastifyReply } from 'fastify';
 import { parseInfo, publishInfo } from '../../gateway/channel-info.js';
 import type { InfoAttribute } from '../../gateway/channel-info.js';
-import type { GatewayPublisher, PublishError, UncheckedEvent } from '../../gateway/publisher.js';
+import type { GatewayPublisher, PublishError, PublishResult, UncheckedEvent } from '../../gateway/publisher.js';
 import type { ChannelState } from '../../gateway/state/channel-state.js';
-import { sendError } from '../server.js';
+import { isRedisUnavailable } from '../../redis/redis-errors.js';
+import { sendError, sendRedisUnavailable } from '../server.js';
 import type { RouteModule } from '../server.js';
 
 export interface EventRoutesOptions {
@@ -26,7 +27,8 @@ export function eventRoutes({ publisher, state }: EventRoutesOptions): RouteModu
       if (!info.ok) return sendError(reply, 400, info.message);
       const event = toEvent(body, true);
       if ('error' in event) return sendError(reply, 400, event.error);
-      const result = await publisher.publish(app, event, { source: 'api' });
+      const result = await notBeyondThisNode(publisher.publish(app, event, { source: 'api' }));
+      if (!result) return partialPublish(reply);
       if (!result.ok) return publishError(reply, result);
       if (info.attributes.size === 0) return {};
       const channels: Record<string, Record<string, number>> = {};
@@ -56,7 +58,8 @@ export function eventRoutes({ publisher, state }: EventRoutesOptions): RouteModu
         events.push(event);
         infos.push(info.attributes);
       }
-      const result = await publisher.publishBatch(app, events, { source: 'api' });
+      const result = await notBeyondThisNode(publisher.publishBatch(app, events, { source: 'api' }));
+      if (!result) return partialPublish(reply);
       if (!result.ok) return publishError(reply, result);
       if (infos.every((attributes) => attributes.size === 0)) return {};
       const answers = [];
@@ -93,6 +96,20 @@ function toEvent(body: Body, allowList: boolean): UncheckedEvent | { error: stri
   if (body.name === undefined) return { error: 'name is required' };
   if (body.data === undefined) return { error: 'data is required' };
   return { channels, name: body.name, data: body.data, socketId: body.socket_id };
+}
+
+/** Undefined when Redis failed the publish: this node's subscribers got the events; other nodes and the cache may not have. */
+async function notBeyondThisNode(publishing: Promise<PublishResult>): Promise<PublishResult | undefined> {
+  try {
+    return await publishing;
+  } catch (err) {
+    if (isRedisUnavailable(err)) return undefined;
+    throw err;
+  }
+}
+
+function partialPublish(reply: FastifyReply): FastifyReply {
+  return sendRedisUnavailable(reply, "Redis is unavailable: this node's subscribers received the event, other nodes' may not have, and a cache channel may keep its previous event");
 }
 
 function publishError(reply: FastifyReply, error: PublishError): FastifyReply {

@@ -2,7 +2,8 @@ import type { NotificationService } from '../../delivery/notification-service.js
 import type { NotificationStatus } from '../../delivery/status-store.js';
 import type { Logger } from '../../log/logger.js';
 import type { RouteModule } from '../server.js';
-import { sendError } from '../server.js';
+import { isRedisUnavailable } from '../../redis/redis-errors.js';
+import { sendError, sendRedisUnavailable } from '../server.js';
 
 export interface NotificationRoutesOptions {
   service: NotificationService;
@@ -23,6 +24,11 @@ export function notificationRoutes(o: NotificationRoutesOptions): RouteModule {
       try {
         result = await o.service.accept(app, request.body);
       } catch (err) {
+        // Never 500, never 202: the caller must send again, and the same id makes that safe.
+        if (isRedisUnavailable(err)) {
+          o.log.warn({ reqId: request.id, app: app.id, message: errorMessage(err) }, 'notification not accepted: Redis is unavailable');
+          return sendRedisUnavailable(reply, 'Redis is unavailable: the notification may not be queued; send it again with the same id (a repeat is never queued twice)');
+        }
         o.log.error({ reqId: request.id, app: app.id, err }, 'notification not queued');
         return sendError(reply, 503, 'The notification queue is unavailable; nothing was queued, try again');
       }
@@ -45,6 +51,10 @@ export function notificationRoutes(o: NotificationRoutesOptions): RouteModule {
       try {
         status = await o.service.status(app, nid);
       } catch (err) {
+        if (isRedisUnavailable(err)) {
+          o.log.warn({ reqId: request.id, app: app.id, message: errorMessage(err) }, 'notification status unavailable: Redis is unavailable');
+          return sendRedisUnavailable(reply, 'Redis is unavailable: the notification status cannot be read now; try again');
+        }
         o.log.error({ reqId: request.id, app: app.id, err }, 'notification status unavailable');
         return sendError(reply, 503, 'The notification status store is unavailable, try again');
       }
@@ -52,6 +62,10 @@ export function notificationRoutes(o: NotificationRoutesOptions): RouteModule {
       return reply.code(200).send(statusBody(status));
     });
   };
+}
+
+function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }
 
 /** The contract's shape, plus `total`, `expired`, `failures`, `finishedAt` and `error` where known. */
