@@ -3,7 +3,11 @@ import { cpus } from 'node:os';
 
 export type Row = Record<string, string | number>;
 
-/** Prints rows as an aligned table and writes them, with machine facts, to bench/results/<name>.json. */
+/**
+ * Prints rows as an aligned table and writes them, with machine facts, to
+ * bench/results/<name>.json — or, for a --quick run, bench/results/quick/<name>.json,
+ * so a smoke run never replaces the full run's figures.
+ */
 export function report(name: string, rows: Row[], extra: Record<string, unknown> = {}): void {
   const columns = [...new Set(rows.flatMap((row) => Object.keys(row)))];
   const cell = (value: string | number | undefined): string =>
@@ -15,7 +19,7 @@ export function report(name: string, rows: Row[], extra: Record<string, unknown>
   console.log(line(widths.map((w) => '-'.repeat(w))));
   for (const row of rows) console.log(line(columns.map((c) => cell(row[c]))));
   for (const [key, value] of Object.entries(extra)) console.log(`${key}: ${typeof value === 'number' && !Number.isInteger(value) ? value.toFixed(3) : JSON.stringify(value)}`);
-  const dir = new URL('../results/', import.meta.url);
+  const dir = new URL(quick ? '../results/quick/' : '../results/', import.meta.url);
   mkdirSync(dir, { recursive: true });
   writeFileSync(
     new URL(`${name}.json`, dir),
