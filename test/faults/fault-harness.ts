@@ -69,13 +69,13 @@ export class FaultHarness {
     return this.herald;
   }
 
-  async api(method: 'GET' | 'POST', path: string, body?: object): Promise<{ status: number; body: Record<string, unknown> }> {
+  async api(method: 'GET' | 'POST', path: string, body?: object, timeoutMs = 15_000): Promise<{ status: number; body: Record<string, unknown> }> {
     const raw = body === undefined ? undefined : JSON.stringify(body);
     const fullPath = `/apps/${faultApp.id}${path}`;
     const query = new URLSearchParams(signQuery(faultApp, method, fullPath, raw));
     const res = await fetch(`${this.herald.baseUrl}${fullPath}?${query.toString()}`, {
       method,
-      signal: AbortSignal.timeout(15_000),
+      signal: AbortSignal.timeout(timeoutMs),
       ...(raw === undefined ? {} : { body: raw, headers: { 'content-type': 'application/json' } }),
     });
     const text = await res.text();
@@ -83,8 +83,8 @@ export class FaultHarness {
   }
 
   /** POSTs a notification for `tokens`; the answer's status (202 accepted, 503 refused, ...). */
-  async notify(id: string, tokens: readonly string[]): Promise<number> {
-    const answer = await this.api('POST', '/notifications', { v: 1, app: faultApp.id, id, apns: { tokens, payload: { aps: { alert: id } } } });
+  async notify(id: string, tokens: readonly string[], timeoutMs?: number): Promise<number> {
+    const answer = await this.api('POST', '/notifications', { v: 1, app: faultApp.id, id, apns: { tokens, payload: { aps: { alert: id } } } }, timeoutMs);
     return answer.status;
   }
 
