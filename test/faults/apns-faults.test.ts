@@ -10,8 +10,8 @@ import { HandshakeFaultProxy } from './fault-proxy.js';
 
 // APNs misbehaving in the ways Apple's service does: sessions that go silent, GOAWAY
 // storms, a window of 503s, TLS handshakes that fail, provider tokens reported expired.
-// Each case: every token delivered, none accepted twice, the process up, /ready true
-// (none of these is the app's fault), and the counts printed.
+// Each case: every token delivered, none accepted twice unless Apple's acceptance never
+// reached Herald, the process up, /ready true at the end, and the counts printed.
 
 const TOKENS = 2_000;
 let credentials: TestCredentials;
@@ -21,11 +21,6 @@ before(async () => {
 
 interface FaultReport {
   info: Record<string, unknown>;
-  /**
-   * Tokens APNs accepted in answers Herald could not receive (written into a dead
-   * session): the only ones that may be accepted twice, because Herald cannot know.
-   */
-  unseenAcceptances?: ReadonlySet<string>;
 }
 
 interface Case {
@@ -49,44 +44,34 @@ async function withFault(
     await h.start();
     const tokens = Array.from({ length: TOKENS }, deviceToken);
     assert.equal(await h.notify(`fault-${name}`, tokens), 202);
-    const { info, unseenAcceptances = new Set<string>() } = await fault({ mock, h, tokens });
+    const { info } = await fault({ mock, h, tokens });
     const status = await h.finished(`fault-${name}`, 120_000);
     const counts = ledger(mock, tokens);
     const ready = await h.readiness();
-    const doubled = acceptedTwice(mock, tokens);
-    report(`apns-${name}`, counts, { state: status.state, ready: ready.ready, unseenAcceptances: unseenAcceptances.size, ...info });
+    // Acceptances APNs wrote that never reached Herald (into a dead session): only those
+    // tokens may go out again, because Herald cannot know they were accepted.
+    const unseen = mock.accepted().length - (await h.metric('herald_apns_requests_total', { status: '200' }));
+    report(`apns-${name}`, counts, { state: status.state, ready: ready.ready, unseenAcceptances: unseen, ...info });
     assert.equal(h.herald.child.exitCode, null, 'process up');
     assert.deepEqual(ready, { ready: true, failing: [] }, '/ready');
     assert.equal(status.state, 'completed');
     assert.deepEqual({ sent: status.apns.sent, failed: status.apns.failed }, { sent: TOKENS, failed: 0 });
     assert.equal(counts.missing, 0, 'every token delivered');
-    assert.deepEqual(doubled.filter((token) => !unseenAcceptances.has(token)), [], 'no token accepted twice whose acceptance Herald received');
+    assert.ok(unseen >= 0);
+    assert.ok(counts.acceptedTwice <= unseen, `${counts.acceptedTwice} tokens accepted twice, but only ${unseen} acceptances never reached Herald`);
   } finally {
     await h.stop();
     await mock.close();
   }
 }
 
-function acceptedTwice(mock: ApnsMock, tokens: readonly string[]): string[] {
-  const wanted = new Set(tokens);
-  const count = new Map<string, number>();
-  for (const r of mock.accepted()) if (wanted.has(r.token)) count.set(r.token, (count.get(r.token) ?? 0) + 1);
-  return [...count].filter(([, n]) => n > 1).map(([token]) => token);
-}
-
 describe('fault: APNs', () => {
-  it('a session that stalls mid-batch (no answers, no PING acks) is replaced; stalled requests are re-sent, never doubled', async () => {
+  it('a session that stalls mid-batch (no answers, no PING acks) is replaced; stalled requests re-sent, doubles only where the 200 never arrived', async () => {
     await withFault('stall', { latencyMs: 5 }, {}, async ({ mock, h }) => {
       await waitFor(() => mock.requests.length >= TOKENS / 4, { timeoutMs: 30_000, what: 'a quarter sent' });
-      const stalledAt = Date.now();
       mock.setOptions({ stallSession: true });
       await waitFor(async () => (await h.metric('herald_apns_sessions_replaced_total')) >= 1, { timeoutMs: 30_000, what: 'the stalled session to be replaced' });
-      const stalledSessions = new Set(mock.requests.filter((r) => r.reply === 'stalled').map((r) => r.sessionId));
-      const unseen = mock.requests.filter((r) => r.status === 200 && stalledSessions.has(r.sessionId) && (r.answeredAt ?? 0) >= stalledAt);
-      return {
-        info: { stalledRequests: mock.requests.filter((r) => r.reply === 'stalled').length, sessionsReplaced: await h.metric('herald_apns_sessions_replaced_total') },
-        unseenAcceptances: new Set(unseen.map((r) => r.token)),
-      };
+      return { info: { stalledRequests: mock.requests.filter((r) => r.reply === 'stalled').length, sessionsReplaced: await h.metric('herald_apns_sessions_replaced_total') } };
     });
   });
 
@@ -118,17 +103,16 @@ describe('fault: APNs', () => {
     }
   });
 
-  it('a fresh provider token reported expired (a wrong clock): /ready names apns while Apple refuses, then recovers and delivers', async () => {
+  it('a fresh provider token reported expired (a wrong clock): the app is paused, not the token renewed, then resumes and delivers', async () => {
     await withFault('expired-jwt', { auth: 'token' }, {}, async ({ mock, h }) => {
       mock.script({ reply: { status: 403, reason: 'ExpiredProviderToken' }, times: 20 });
-      // Apple forbids renewing a token younger than 20 minutes, so Herald does not: it
-      // stops sending for the app and says so on /ready until a probe is accepted.
-      const refused = await waitFor(async () => {
-        const r = await h.readiness();
-        return r.ready ? undefined : r;
-      }, { timeoutMs: 30_000, what: '/ready to report the refused credentials' });
-      assert.deepEqual(refused.failing, ['apns']);
-      return { info: { answered403: mock.requests.filter((r) => r.status === 403).length, jwtsSeen: mock.jwtsSeen, notReady: refused.failing } };
+      // Apple forbids renewing a token younger than 20 minutes, so Herald keeps it and closes
+      // the app's credential gate; the next accepted request opens it again.
+      const logged = (msg: string) => h.herald.logs().some((line) => line.msg === msg && line.app === 'fault-app');
+      await waitFor(() => logged('apns credentials refused: sending stopped for this app'), { timeoutMs: 30_000, what: 'the refusal to be logged' });
+      await waitFor(() => logged('apns credentials accepted again'), { timeoutMs: 90_000, what: 'the credentials to be accepted again' });
+      assert.equal(mock.jwtsSeen, 1, 'no renewal inside the 20-minute rule');
+      return { info: { answered403: mock.requests.filter((r) => r.status === 403).length, jwtsSeen: mock.jwtsSeen } };
     });
   });
 });
