@@ -4,7 +4,7 @@ import type { Logger } from '../log/logger.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { eventData } from '../notification/check-for-app.js';
 import type { Notification } from '../notification/notification-schema.js';
-import type { JobResult, QueueDriver, QueueJob } from '../queue/queue-driver.js';
+import type { JobHandler, JobResult, QueueDriver, QueueJob } from '../queue/queue-driver.js';
 import { chunkJobId } from './chunk-job.js';
 import type { ChunkJob } from './chunk-job.js';
 import type { EventBus } from './events.js';
@@ -21,13 +21,19 @@ export interface DispatcherOptions {
   metrics: Metrics;
   log: Logger;
   chunkSize: number;
+  /**
+   * Sends a chunk inside the `notify` job (a notification whose tokens fit in one chunk):
+   * no second job, same per-token checkpoints. Absent: every chunk becomes a chunk job.
+   */
+  sendInline?: JobHandler<ChunkJob>;
   now?: () => number;
 }
 
 /**
  * Runs a `notify` job, however it was queued (HTTP, `herald/client`, another program's
  * `Queue.add`): creates the status record, waits for `sendAt`, publishes the realtime
- * part, and cuts the APNs tokens into chunk jobs. Every step is safe to repeat, so a
+ * part, and cuts the APNs tokens into chunk jobs — or, when they fit in one chunk, sends
+ * them itself, checkpointed per token like a chunk job. Every step is safe to repeat, so a
  * job re-run after a crash sends nothing twice except a realtime event whose
  * publication was not yet recorded.
  */
@@ -38,7 +44,7 @@ export class Dispatcher {
     this.now = o.now ?? Date.now;
   }
 
-  readonly handle = async (job: QueueJob<Notification>): Promise<JobResult> => {
+  readonly handle = async (job: QueueJob<Notification>, signal?: AbortSignal): Promise<JobResult> => {
     const n = job.data;
     const app = this.o.apps.byId(n.app);
     if (!app) {
@@ -84,6 +90,10 @@ export class Dispatcher {
       const data: ChunkJob = { v: 1, notification: n.id, app: app.id, createdAt: job.enqueuedAt, chunk, from, tokens: tokens.slice(from, from + this.o.chunkSize), apns: fields };
       jobs.push({ id: chunkJobId(n.id, chunk), data });
     }
+    // A one-chunk notification is sent here: a retry-after or a hand-back delays this job,
+    // whose re-run skips what is recorded and resumes from the token checkpoints.
+    const only = jobs.length === 1 ? jobs[0] : undefined;
+    if (only && this.o.sendInline) return this.o.sendInline({ ...only, attempt: job.attempt, enqueuedAt: job.enqueuedAt }, signal ?? new AbortController().signal);
     // Idempotent by chunk id: a re-run after a crash adds only what is missing.
     await this.o.chunks.enqueueMany(jobs);
     return { type: 'done' };

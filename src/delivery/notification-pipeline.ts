@@ -57,7 +57,6 @@ export class NotificationPipeline {
     const context = { apps: o.apps, finisher, metrics: o.metrics, log, maxAttempts: o.queue.maxAttempts };
     const notifications: QueueDriver<Notification> = o.createQueue(notifyQueueSettings(context));
     const chunks: QueueDriver<ChunkJob> = o.createQueue(chunkQueueSettings(context));
-    const dispatcher = new Dispatcher({ ...o, chunks, finisher, chunkSize: o.queue.chunkSize });
     const sender = new ChunkSender({
       apps: o.apps,
       store: o.store,
@@ -68,6 +67,7 @@ export class NotificationPipeline {
       maxAttempts: o.queue.maxAttempts,
       backoff: (retries) => backoffDelay(retries, tokenBackoff),
     });
+    const dispatcher = new Dispatcher({ ...o, chunks, finisher, chunkSize: o.queue.chunkSize, sendInline: sender.handle });
     this.worker = new NotificationWorker({
       notifications,
       chunks,

@@ -24,7 +24,7 @@ class RecordingPublisher implements RealtimePublisher {
   }
 }
 
-function setup(now = 1_000_000) {
+function setup(now = 1_000_000, sendInline?: ConstructorParameters<typeof Dispatcher>[0]['sendInline']) {
   const store = new MemoryStatusStore(3600, () => now);
   const events = new EventBus();
   const accepted: unknown[] = [];
@@ -34,8 +34,8 @@ function setup(now = 1_000_000) {
   const chunks = new MemoryQueueDriver<ChunkJob>({ name: 'chunks', jobName: 'chunk', parse: parseChunkJob, maxAttempts: 3, backoff: () => 0 });
   const publisher = new RecordingPublisher();
   const finisher = new NotificationFinisher({ store, events, metrics, log, now: () => now });
-  const dispatcher = new Dispatcher({ apps, store, chunks, publisher, finisher, events, metrics, log, chunkSize: 3, now: () => now });
-  const run = (n: Notification) => dispatcher.handle({ id: n.id, data: n, attempt: 1, enqueuedAt: now });
+  const dispatcher = new Dispatcher({ apps, store, chunks, publisher, finisher, events, metrics, log, chunkSize: 3, now: () => now, ...(sendInline ? { sendInline } : {}) });
+  const run = (n: Notification, signal?: AbortSignal) => dispatcher.handle({ id: n.id, data: n, attempt: 1, enqueuedAt: now }, signal);
   return { store, chunks, publisher, run, accepted };
 }
 
@@ -83,6 +83,28 @@ describe('Dispatcher', () => {
     assert.deepEqual(await run({ ...notification, sendAt: '2030-01-01T00:00:05Z' }), { type: 'delay', afterMs: 5_000 });
     assert.equal((await store.get('n-1'))?.state, 'queued');
     assert.equal(publisher.published.length, 0);
+  });
+
+  it('sends a notification whose tokens fit in one chunk inside its own job, and passes on what the send asks for', async () => {
+    const inline: Array<{ id: string; from: number; tokens: number; signal: AbortSignal }> = [];
+    const stop = new AbortController();
+    const { chunks, publisher, run } = setup(1_000_000, async (job, signal) => {
+      inline.push({ id: job.id, from: job.data.from, tokens: job.data.tokens.length, signal });
+      return { type: 'delay', afterMs: 250 };
+    });
+    const small = { ...notification, apns: { ...notification.apns!, tokens: tokens.slice(0, 3) } };
+    assert.deepEqual(await run(small, stop.signal), { type: 'delay', afterMs: 250 });
+    assert.deepEqual(inline.map(({ signal: _s, ...rest }) => rest), [{ id: 'n-1.c0', from: 0, tokens: 3 }]);
+    assert.equal(inline[0]?.signal, stop.signal);
+    assert.equal((await chunks.counts()).waiting, 0);
+    // The re-run after the delay publishes nothing again and sends inline once more.
+    await run(small, stop.signal);
+    assert.equal(publisher.published.length, 1);
+    assert.equal(inline.length, 2);
+    // More than one chunk: chunk jobs, as without an inline sender.
+    assert.deepEqual(await run({ ...notification, id: 'n-2' }), { type: 'done' });
+    assert.equal((await chunks.counts()).waiting, 3);
+    assert.equal(inline.length, 2);
   });
 
   it('fails a job of an unknown app and one whose id another app owns', async () => {
