@@ -161,7 +161,7 @@ export class HttpServer implements Service {
       metrics.httpRequests.inc(labels);
       metrics.httpDuration.observe(labels, reply.elapsedTime / 1000);
       const level = reply.statusCode >= 500 ? 'error' : 'debug';
-      log[level]({ reqId: request.id, method: request.method, route, status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'http request');
+      log[level]({ reqId: request.id, app: request.heraldApp?.id, method: request.method, route, status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'http request');
     });
 
     this.fastify.setNotFoundHandler((request, reply) => sendError(reply, 404, `No route for ${request.method} ${request.url.split('?', 1)[0]}`));
