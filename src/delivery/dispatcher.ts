@@ -56,7 +56,9 @@ export class Dispatcher {
     const tokens = n.apns?.tokens ?? [];
     const chunkCount = Math.ceil(tokens.length / this.o.chunkSize);
     const sendAt = n.sendAt === undefined ? 0 : Date.parse(n.sendAt);
-    const created = await this.o.store.create({ id: n.id, app: app.id, createdAt: job.enqueuedAt, tokens: tokens.length, chunks: chunkCount, notBefore: sendAt });
+    // Due now: the record is created (or marked) active in the same step.
+    const active = sendAt <= this.now();
+    const created = await this.o.store.create({ id: n.id, app: app.id, createdAt: job.enqueuedAt, tokens: tokens.length, chunks: chunkCount, notBefore: sendAt, active });
     if (created.created) {
       this.o.metrics.notifications.inc({ app: app.id, status: 'accepted' });
       this.o.events.emit('notification.accepted', { app: app.id, id: n.id });
@@ -69,8 +71,10 @@ export class Dispatcher {
       return { type: 'done' };
     }
 
-    if (sendAt > this.now()) return { type: 'delay', afterMs: sendAt - this.now() };
-    await this.o.store.markActive(n.id);
+    if (!active) {
+      if (sendAt > this.now()) return { type: 'delay', afterMs: sendAt - this.now() };
+      await this.o.store.markActive(n.id);
+    }
 
     if (n.realtime && !(await this.o.store.realtimeDone(n.id))) {
       const { channels, event, data, socketId } = n.realtime;

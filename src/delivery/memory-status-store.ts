@@ -57,8 +57,12 @@ export class MemoryStatusStore implements StatusStore {
 
   async create(plan: NotificationPlan): Promise<CreateResult> {
     const existing = this.entry(plan.id);
-    if (existing) return { created: false, app: existing.app, state: existing.state };
-    const entry = this.fresh(plan, 'queued');
+    if (existing) {
+      const state = existing.state;
+      if (plan.active && state === 'queued' && existing.app === plan.app) existing.state = 'active';
+      return { created: false, app: existing.app, state };
+    }
+    const entry = this.fresh(plan, plan.active ? 'active' : 'queued');
     entry.expiresAt = Math.max(entry.expiresAt, (plan.notBefore ?? 0) + this.retentionSeconds * 1000);
     this.entries.set(plan.id, entry);
     return { created: true };

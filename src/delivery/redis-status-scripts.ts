@@ -24,13 +24,19 @@ export class StatusScript {
   }
 }
 
-/** KEYS: record. ARGV: app, createdAt, tokens, chunks, ttl. → {1} or {0, app, state}. */
+/**
+ * KEYS: record. ARGV: app, createdAt, tokens, chunks, ttl, active ("1": start it now).
+ * → {1} or {0, app, state} (the state before this call).
+ */
 export const createScript = new StatusScript(`
+local start = ARGV[6] == '1'
 if redis.call('exists', KEYS[1]) == 1 then
-  return {0, redis.call('hget', KEYS[1], 'app'), redis.call('hget', KEYS[1], 'state')}
+  local app, state = unpack(redis.call('hmget', KEYS[1], 'app', 'state'))
+  if start and state == 'queued' and app == ARGV[1] then redis.call('hset', KEYS[1], 'state', 'active') end
+  return {0, app, state}
 end
 redis.call('hset', KEYS[1], 'app', ARGV[1], 'createdAt', ARGV[2], 'tokens', ARGV[3], 'chunks', ARGV[4],
-  'state', 'queued', 'sent', 0, 'failed', 0, 'expired', 0, 'attempts', 1)
+  'state', start and 'active' or 'queued', 'sent', 0, 'failed', 0, 'expired', 0, 'attempts', 1)
 redis.call('expire', KEYS[1], ARGV[5])
 return {1}
 `);

@@ -40,7 +40,7 @@ export class RedisStatusStore implements StatusStore {
 
   async create(plan: NotificationPlan): Promise<CreateResult> {
     const wait = Math.max(0, Math.ceil(((plan.notBefore ?? 0) - Date.now()) / 1000));
-    const reply = (await createScript.run(this.redis, [this.key(plan.id)], [plan.app, plan.createdAt, plan.tokens, plan.chunks, this.retentionSeconds + wait])) as [
+    const reply = (await createScript.run(this.redis, [this.key(plan.id)], [plan.app, plan.createdAt, plan.tokens, plan.chunks, this.retentionSeconds + wait, plan.active ? 1 : 0])) as [
       number,
       string?,
       string?,

@@ -42,6 +42,11 @@ export interface NotificationPlan {
   chunks: number;
   /** `sendAt` (ms): the record is kept the retention period beyond it, so a late send stays idempotent. */
   notBefore?: number;
+  /**
+   * The worker starts it now: a new record is created `active`, and an existing `queued`
+   * one of the same app becomes `active` (what `markActive` does), in the same step.
+   */
+  active?: boolean;
 }
 
 /** One token's outcome, by its index in the notification's (normalised) token list. */

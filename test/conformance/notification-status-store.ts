@@ -32,6 +32,24 @@ export function statusStoreConformance(label: string, factory: StatusStoreFactor
       assert.equal(await store.get('never-seen'), undefined);
     });
 
+    it('creates or marks a record active in one step when asked, never another app\'s nor a finished one', async () => {
+      const store = await factory(60);
+      const fresh = plan({ active: true });
+      assert.deepEqual(await store.create(fresh), { created: true });
+      assert.equal((await store.get(fresh.id))?.state, 'active');
+      const queued = plan();
+      await store.create(queued);
+      assert.deepEqual(await store.create({ ...queued, app: 'app-b', active: true }), { created: false, app: 'app-a', state: 'queued' });
+      assert.equal((await store.get(queued.id))?.state, 'queued');
+      assert.deepEqual(await store.create({ ...queued, active: true }), { created: false, app: 'app-a', state: 'queued' });
+      assert.equal((await store.get(queued.id))?.state, 'active');
+      const done = plan({ chunks: 0, tokens: 0 });
+      await store.create(done);
+      await store.completeChunk(done.id, undefined, 1);
+      assert.deepEqual(await store.create({ ...done, active: true }), { created: false, app: 'app-a', state: 'completed' });
+      assert.equal((await store.get(done.id))?.state, 'completed');
+    });
+
     it('records the first settlement of each token and counts it once', async () => {
       const store = await factory(60);
       const p = plan({ tokens: 5 });
