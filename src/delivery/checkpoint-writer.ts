@@ -34,6 +34,25 @@ export class CheckpointWriter {
     if (this.failure !== undefined) throw this.failure;
   }
 
+  /**
+   * Ends the writer: waits for the writes under way, then hands what is still buffered to
+   * `last` (one write that records it and more), and counts it recorded once that landed.
+   * Throws like `flush` when an earlier write failed.
+   */
+  async finish<T>(last: (outcomes: readonly TokenOutcome[]) => Promise<T>): Promise<T> {
+    clearImmediate(this.scheduled);
+    this.scheduled = undefined;
+    while (this.writing.size > 0) await Promise.race(this.writing);
+    if (this.failure !== undefined) await this.flush();
+    const batch = this.buffer;
+    this.buffer = [];
+    try {
+      return await last(batch);
+    } finally {
+      this.onRecorded(batch.length);
+    }
+  }
+
   private write(): void {
     clearImmediate(this.scheduled);
     this.scheduled = undefined;

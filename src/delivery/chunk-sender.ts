@@ -8,7 +8,7 @@ import { CheckpointWriter } from './checkpoint-writer.js';
 import type { NotificationFinisher } from './notification-finisher.js';
 import { CHECKPOINT_WINDOW, SendBudget } from './send-budget.js';
 import { TokenRound } from './token-round.js';
-import type { StatusStore, TokenProgress } from './status-store.js';
+import type { StatusStore, TokenOutcome, TokenProgress } from './status-store.js';
 
 export interface ChunkSenderOptions {
   apps: AppStore;
@@ -54,8 +54,7 @@ export class ChunkSender {
 
     const expiration = chunk.apns.expiration ?? 0;
     if (expiration > 0 && expiration * 1000 <= startedAt) {
-      await this.o.store.record(id, pending.map((offset) => ({ index: chunk.from + offset, kind: 'expired' as const })));
-      return this.complete(chunk);
+      return this.complete(chunk, pending.map((offset) => ({ index: chunk.from + offset, kind: 'expired' as const })));
     }
 
     const due = pending.filter((offset) => dueAt(progress[offset]) <= startedAt);
@@ -63,29 +62,35 @@ export class ChunkSender {
     let nextDueAt = Math.min(Infinity, ...waiting);
     let retryReason: string | undefined;
     let handedBack = false;
+    let writer: CheckpointWriter | undefined;
 
     if (due.length > 0) {
       if (await this.o.store.firstSend(id, startedAt)) {
         this.o.metrics.enqueueToSendSeconds.observe({ app: chunk.app }, Math.max(0, startedAt - chunk.createdAt) / 1000);
       }
       const budget = this.budgetFor(chunk.app);
-      const writer = new CheckpointWriter(this.o.store, id, (count) => budget.release(count));
+      writer = new CheckpointWriter(this.o.store, id, (count) => budget.release(count));
       const round = new TokenRound({ ...this.o, chunk, progress, budget, writer, now: this.now });
+      let sent = false;
       try {
         await round.run(due, signal);
+        sent = true;
       } finally {
-        await writer.flush();
+        if (!sent) await writer.flush();
       }
       nextDueAt = Math.min(nextDueAt, round.nextDueAt);
       retryReason = round.retryReason;
       handedBack = round.handedBack;
     }
 
+    if (handedBack || signal.aborted || Number.isFinite(nextDueAt)) await writer?.flush();
     if (handedBack || signal.aborted) return { type: 'delay', afterMs: 0 };
     if (Number.isFinite(nextDueAt)) {
       this.o.metrics.chunksRetried.inc({ app: chunk.app, reason: retryReason ?? 'waiting' });
       return { type: 'delay', afterMs: Math.max(0, nextDueAt - this.now()) };
     }
+    // The last outcomes are recorded by the write that completes the chunk.
+    if (writer) return writer.finish((outcomes) => this.complete(chunk, outcomes));
     return this.complete(chunk);
   };
 
@@ -98,8 +103,8 @@ export class ChunkSender {
     return budget;
   }
 
-  private async complete(chunk: ChunkJob): Promise<JobResult> {
-    await this.o.finisher.completeChunk(chunk.notification, chunk.chunk);
+  private async complete(chunk: ChunkJob, outcomes?: readonly TokenOutcome[]): Promise<JobResult> {
+    await this.o.finisher.completeChunk(chunk.notification, chunk.chunk, outcomes);
     return { type: 'done' };
   }
 }

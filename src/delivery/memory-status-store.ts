@@ -147,7 +147,8 @@ export class MemoryStatusStore implements StatusStore {
     }
   }
 
-  async completeChunk(id: string, chunk: number | undefined, now: number): Promise<Finalization> {
+  async completeChunk(id: string, chunk: number | undefined, now: number, outcomes: readonly TokenOutcome[] = []): Promise<Finalization> {
+    await this.record(id, outcomes);
     const e = this.entry(id);
     if (!e) return { finished: false };
     if (chunk !== undefined) e.chunksDone.add(chunk);

@@ -48,44 +48,51 @@ return 0
 `);
 
 /**
- * KEYS: record, tokens, invalid. ARGV: ttl, then per outcome: index, code (d f x r), reason,
- * extra (r: "<retries>:<dueAt>"; f: the invalid-token JSON or "").
+ * Records token outcomes given as ARGV[first …], four per outcome: index, code (d f x r),
+ * reason, extra (r: "<retries>:<dueAt>"; f: the invalid-token JSON or "").
  */
-export const recordScript = new StatusScript(`
-local ttl = ARGV[1]
-for i = 2, #ARGV, 4 do
+const recordOutcomes = `
+local function recordOutcomes(record, tokens, invalid, ttl, first)
+for i = first, #ARGV, 4 do
   local index, code, reason, extra = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
-  local prev = redis.call('hget', KEYS[2], index)
+  local prev = redis.call('hget', tokens, index)
   if not (prev == 'd' or prev == 'f' or prev == 'x') then
     if code == 'r' then
-      redis.call('hset', KEYS[2], index, 'r' .. extra)
+      redis.call('hset', tokens, index, 'r' .. extra)
       local rounds = tonumber(string.match(extra, '^(%d+)')) + 1
-      if rounds > tonumber(redis.call('hget', KEYS[1], 'attempts') or '1') then
-        redis.call('hset', KEYS[1], 'attempts', rounds)
+      if rounds > tonumber(redis.call('hget', record, 'attempts') or '1') then
+        redis.call('hset', record, 'attempts', rounds)
       end
     else
-      redis.call('hset', KEYS[2], index, code)
+      redis.call('hset', tokens, index, code)
       if code == 'd' then
-        redis.call('hincrby', KEYS[1], 'sent', 1)
+        redis.call('hincrby', record, 'sent', 1)
       else
-        redis.call('hincrby', KEYS[1], 'failed', 1)
-        redis.call('hincrby', KEYS[1], 'reason:' .. reason, 1)
-        if code == 'x' then redis.call('hincrby', KEYS[1], 'expired', 1) end
-        if extra ~= '' then redis.call('rpush', KEYS[3], extra) end
+        redis.call('hincrby', record, 'failed', 1)
+        redis.call('hincrby', record, 'reason:' .. reason, 1)
+        if code == 'x' then redis.call('hincrby', record, 'expired', 1) end
+        if extra ~= '' then redis.call('rpush', invalid, extra) end
       end
     end
   end
 end
-redis.call('expire', KEYS[2], ttl)
-if redis.call('exists', KEYS[3]) == 1 then redis.call('expire', KEYS[3], ttl) end
+redis.call('expire', tokens, ttl)
+if redis.call('exists', invalid) == 1 then redis.call('expire', invalid, ttl) end
+end
+`;
+
+/** KEYS: record, tokens, invalid. ARGV: ttl, then the outcomes (see recordOutcomes). */
+export const recordScript = new StatusScript(`${recordOutcomes}
+recordOutcomes(KEYS[1], KEYS[2], KEYS[3], ARGV[1], 2)
 return 0
 `);
 
 /**
- * KEYS: record, chunks set, tokens, invalid. ARGV: chunk index or "", ttl, now.
- * → {0} or {1, app, state, sent, failed, expired}.
+ * KEYS: record, chunks set, tokens, invalid. ARGV: chunk index or "", ttl, now, then the
+ * chunk's last outcomes (see recordOutcomes), recorded first. → {0} or {1, app, state, sent, failed, expired}.
  */
-export const completeChunkScript = new StatusScript(`
+export const completeChunkScript = new StatusScript(`${recordOutcomes}
+if #ARGV > 3 then recordOutcomes(KEYS[1], KEYS[3], KEYS[4], ARGV[2], 4) end
 if redis.call('exists', KEYS[1]) == 0 then return {0} end
 if ARGV[1] ~= '' then
   redis.call('sadd', KEYS[2], ARGV[1])

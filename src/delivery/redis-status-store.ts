@@ -112,13 +112,11 @@ export class RedisStatusStore implements StatusStore {
     await recordScript.run(this.redis, [key, `${key}:tokens`, `${key}:invalid`], args);
   }
 
-  async completeChunk(id: string, chunk: number | undefined, now: number): Promise<Finalization> {
+  async completeChunk(id: string, chunk: number | undefined, now: number, outcomes: readonly TokenOutcome[] = []): Promise<Finalization> {
     const key = this.key(id);
-    const reply = (await completeChunkScript.run(
-      this.redis,
-      [key, `${key}:chunks`, `${key}:tokens`, `${key}:invalid`],
-      [chunk === undefined ? '' : chunk, this.retentionSeconds, now],
-    )) as [number, string?, string?, number?, number?, number?];
+    const args: Array<string | number> = [chunk === undefined ? '' : chunk, this.retentionSeconds, now];
+    for (const outcome of outcomes) args.push(...encodeOutcome(outcome));
+    const reply = (await completeChunkScript.run(this.redis, [key, `${key}:chunks`, `${key}:tokens`, `${key}:invalid`], args)) as [number, string?, string?, number?, number?, number?];
     if (reply[0] !== 1) return { finished: false };
     const [, app = '', state = 'completed', sent = 0, failed = 0, expired = 0] = reply;
     return { finished: true, app, state: state as 'completed' | 'failed', sent, failed, expired };

@@ -88,10 +88,11 @@ export interface StatusStore extends Service {
   /** Records outcomes as they arrive; a token settled before keeps its first outcome. */
   record(id: string, outcomes: readonly TokenOutcome[]): Promise<void>;
   /**
-   * Marks chunk `chunk` as settled (undefined: there are no chunks) and, when it was the
-   * last, finishes the notification. Exactly one caller is told `finished: true`.
+   * Records the chunk's last `outcomes` (as `record` would), marks chunk `chunk` as settled
+   * (undefined: there are no chunks) and, when it was the last, finishes the notification,
+   * all in one step. Exactly one caller is told `finished: true`.
    */
-  completeChunk(id: string, chunk: number | undefined, now: number): Promise<Finalization>;
+  completeChunk(id: string, chunk: number | undefined, now: number, outcomes?: readonly TokenOutcome[]): Promise<Finalization>;
   /** Fails the whole notification (creating the record when needed) unless it finished already or is another app's. */
   fail(id: string, app: string, reason: string, now: number): Promise<Finalization>;
 }

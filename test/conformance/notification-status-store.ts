@@ -115,6 +115,25 @@ export function statusStoreConformance(label: string, factory: StatusStoreFactor
       assert.equal((await store.get(p.id))?.state, 'completed');
     });
 
+    it('records a chunk\'s last outcomes in the step that completes it, keeping every first settlement', async () => {
+      const store = await factory(60);
+      const p = plan({ tokens: 3, chunks: 1 });
+      await store.create(p);
+      await store.record(p.id, [{ index: 0, kind: 'delivered' }]);
+      const invalid = { token: 'ab', reason: 'Unregistered', timestamp: 5 };
+      const last = await store.completeChunk(p.id, 0, 4_000, [
+        { index: 0, kind: 'failed', reason: 'BadDeviceToken' },
+        { index: 1, kind: 'delivered' },
+        { index: 2, kind: 'failed', reason: 'Unregistered', invalid },
+      ]);
+      assert.deepEqual(last, { finished: true, app: 'app-a', state: 'completed', sent: 2, failed: 1, expired: 0 });
+      assert.deepEqual(await store.progress(p.id, 0, 3), [{ settled: true }, { settled: true }, { settled: true }]);
+      const status = await store.get(p.id);
+      assert.deepEqual(status?.apns, { total: 3, sent: 2, failed: 1, expired: 0, pending: 0, invalidTokens: [invalid], failures: { Unregistered: 1 } });
+      assert.deepEqual(await store.completeChunk(p.id, 0, 5_000, [{ index: 1, kind: 'expired' }]), { finished: false });
+      assert.equal((await store.get(p.id))?.apns.expired, 0);
+    });
+
     it('fails a notification none of whose tokens could be delivered', async () => {
       const store = await factory(60);
       const p = plan({ tokens: 1, chunks: 1 });
