@@ -183,7 +183,8 @@ export class BullmqQueueDriver<T> implements QueueDriver<T> {
       this.options.onInvalid?.({ id, error: parsed.error, data: job.data as unknown });
       throw new UnrecoverableError(`invalid job data: ${parsed.error}`);
     }
-    const retries = Number((await this.bookkeeping().hget(this.attemptsKey, id)) ?? 0);
+    // A job on its first start has no retries yet: only later starts read the count.
+    const retries = job.attemptsStarted > 1 ? Number((await this.bookkeeping().hget(this.attemptsKey, id)) ?? 0) : 0;
     const attempt = retries + 1;
     const signal = bullSignal ? AbortSignal.any([bullSignal, this.stopController.signal]) : this.stopController.signal;
     let result: JobResult;
