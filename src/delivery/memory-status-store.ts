@@ -68,6 +68,10 @@ export class MemoryStatusStore implements StatusStore {
     return { created: true };
   }
 
+  async owner(id: string): Promise<string | undefined> {
+    return this.entry(id)?.app;
+  }
+
   async get(id: string): Promise<NotificationStatus | undefined> {
     const e = this.entry(id);
     if (!e) return undefined;

@@ -42,8 +42,8 @@ export class NotificationService {
     const problem = checkForApp(n, app);
     if (problem) return { status: 'invalid', ...problem };
 
-    const known = await this.o.store.get(n.id);
-    if (known) return this.repeated(app, n.id, known.app);
+    const owner = await this.o.store.owner(n.id);
+    if (owner !== undefined) return this.repeated(app, n.id, owner);
     const sendAt = n.sendAt === undefined ? 0 : Date.parse(n.sendAt);
     const delayMs = Math.max(0, sendAt - this.now());
     const queued = await this.o.queue.enqueue(n.id, n, delayMs > 0 ? { delayMs } : {});

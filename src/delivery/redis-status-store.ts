@@ -80,6 +80,10 @@ export class RedisStatusStore implements StatusStore {
     };
   }
 
+  async owner(id: string): Promise<string | undefined> {
+    return (await this.redis.hget(this.key(id), 'app')) ?? undefined;
+  }
+
   async markActive(id: string): Promise<void> {
     await markActiveScript.run(this.redis, [this.key(id)], []);
   }

@@ -76,6 +76,8 @@ export interface StatusStore extends Service {
   /** Creates the record unless the id is known; then says whose it is and where it stands. */
   create(plan: NotificationPlan): Promise<CreateResult>;
   get(id: string): Promise<NotificationStatus | undefined>;
+  /** The app of a known id (one field, for the idempotency check at accept time). */
+  owner(id: string): Promise<string | undefined>;
   /** queued → active; no effect on any other state. */
   markActive(id: string): Promise<void>;
   /** Whether the realtime part was published already (a re-run must not publish it again). */

@@ -30,6 +30,8 @@ export function statusStoreConformance(label: string, factory: StatusStoreFactor
         realtime: { channels: 0 },
       });
       assert.equal(await store.get('never-seen'), undefined);
+      assert.equal(await store.owner(p.id), 'app-a');
+      assert.equal(await store.owner('never-seen'), undefined);
     });
 
     it('creates or marks a record active in one step when asked, never another app\'s nor a finished one', async () => {
