@@ -1,6 +1,7 @@
 import type { Cluster, Redis } from 'ioredis';
 import { NOTIFY_JOB, NOTIFY_QUEUE } from '../delivery/chunk-job.js';
 import { RedisStatusStore } from '../delivery/redis-status-store.js';
+import { statusView } from '../delivery/status-view.js';
 import type { NotificationStatus as StoredStatus } from '../delivery/status-store.js';
 import type { Notification } from '../notification/notification-schema.js';
 import { parseNotification } from '../notification/parse-notification.js';
@@ -114,7 +115,7 @@ export class RedisTransport implements Transport {
     let stored: StoredStatus | undefined;
     try {
       stored = await this.store.get(id);
-      if (stored) return stored.app === this.options.app ? toContractShape(stored) : undefined;
+      if (stored) return stored.app === this.options.app ? statusView(stored) : undefined;
       // Not picked up by a worker yet: the job exists, the status record does not.
       const state = await this.queue.state(id);
       if (state === 'waiting' || state === 'delayed') return queuedStatus(id, await this.enqueuedAt(id));
@@ -184,20 +185,6 @@ function delayOf(notification: Notification): { delayMs?: number } {
   if (notification.sendAt === undefined) return {};
   const delayMs = Date.parse(notification.sendAt) - Date.now();
   return delayMs > 0 ? { delayMs } : {};
-}
-
-/** The same shape as `GET /apps/{id}/notifications/{nid}` answers. */
-function toContractShape(status: StoredStatus): NotificationStatus {
-  return {
-    id: status.id,
-    state: status.state,
-    createdAt: new Date(status.createdAt).toISOString(),
-    ...(status.finishedAt === undefined ? {} : { finishedAt: new Date(status.finishedAt).toISOString() }),
-    attempts: status.attempts,
-    apns: status.apns,
-    realtime: status.realtime,
-    ...(status.error === undefined ? {} : { error: status.error }),
-  };
 }
 
 function queuedStatus(id: string, enqueuedAt: number | undefined): NotificationStatus {

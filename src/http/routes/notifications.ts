@@ -1,5 +1,5 @@
 import type { NotificationService } from '../../delivery/notification-service.js';
-import type { NotificationStatus } from '../../delivery/status-store.js';
+import { statusView } from '../../delivery/status-view.js';
 import type { Logger } from '../../log/logger.js';
 import type { RouteModule } from '../server.js';
 import { isRedisUnavailable } from '../../redis/redis-errors.js';
@@ -59,25 +59,11 @@ export function notificationRoutes(o: NotificationRoutesOptions): RouteModule {
         return sendError(reply, 503, 'The notification status store is unavailable, try again');
       }
       if (!status) return sendError(reply, 404, `Unknown notification '${nid.slice(0, 128)}'`);
-      return reply.code(200).send(statusBody(status));
+      return reply.code(200).send(statusView(status));
     });
   };
 }
 
 function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
-}
-
-/** The contract's shape, plus `total`, `expired`, `failures`, `finishedAt` and `error` where known. */
-export function statusBody(status: NotificationStatus): Record<string, unknown> {
-  return {
-    id: status.id,
-    state: status.state,
-    createdAt: new Date(status.createdAt).toISOString(),
-    ...(status.finishedAt === undefined ? {} : { finishedAt: new Date(status.finishedAt).toISOString() }),
-    attempts: status.attempts,
-    apns: status.apns,
-    realtime: status.realtime,
-    ...(status.error === undefined ? {} : { error: status.error }),
-  };
 }
