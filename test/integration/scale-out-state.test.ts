@@ -73,10 +73,12 @@ describe('RedisChannelState across node failures and Redis trouble', () => {
     await survivors[0]!.state.join(ref, { socketId: '2.1', member: { userId: 'shared', userInfo: {} } });
     await crash(dead!);
 
-    await waitFor(async () => (await survivors[0]!.state.userCount(ref)) === 1, { what: 'the dead node reaped', timeoutMs: 15_000 });
-    const all = survivors.flatMap((node) => node.changes);
+    // The reap announces each membership as it undoes it: wait for all three, not just the first count to drop.
+    await waitFor(() => survivors.flatMap((node) => node.changes).length >= 3, { what: 'the dead node reaped', timeoutMs: 15_000 });
+    assert.equal(await survivors[0]!.state.userCount(ref), 1);
     // The three survivors keep sweeping; a second reap would show up as extra changes.
     for (const node of survivors) await node.state.reapSilentNodes();
+    const all = survivors.flatMap((node) => node.changes);
     assert.deepEqual(
       all.map((c) => [c.type, c.ref.channel, c.socketId, c.type === 'left' && c.result.lastForUser, c.type === 'left' && c.result.lastSocket]).sort(),
       [
