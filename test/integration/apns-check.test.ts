@@ -1,6 +1,5 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,7 +8,8 @@ import type { ApnsConfig } from '../../src/config/schema.js';
 import { ApnsMock } from '../fixtures/apns/apns-mock.js';
 import { testCredentials } from '../helpers/certs.js';
 import type { TestCredentials } from '../helpers/certs.js';
-import { cliPath, repoRoot, startHeraldProcess } from '../helpers/herald-process.js';
+import { runCli, startHeraldProcess } from '../helpers/herald-process.js';
+import type { CliResult } from '../helpers/herald-process.js';
 import { waitFor } from '../helpers/wait.js';
 import { credentialBlock } from './apns-harness.js';
 import type { AuthMode } from './apns-harness.js';
@@ -32,15 +32,8 @@ function writeConfig(name: string, apps: Array<Record<string, unknown>>): string
   return file;
 }
 
-function runCheck(file: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [cliPath, 'check', '--config', file], { cwd: repoRoot });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
+function runCheck(file: string): Promise<CliResult> {
+  return runCli(['check', '--config', file]);
 }
 
 describe('herald check with APNs credentials', () => {

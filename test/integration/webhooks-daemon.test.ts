@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import Pusher from 'pusher';
 import { signedRequest } from '../../src/client/signed-request.js';
 import type { DeadLetterView } from '../../src/delivery/webhooks/dead-letter-routes.js';
 import { freePort } from '../helpers/free-port.js';
-import { cliPath, repoRoot, startHeraldProcess } from '../helpers/herald-process.js';
+import { runCli, startHeraldProcess } from '../helpers/herald-process.js';
 import type { HeraldProcess } from '../helpers/herald-process.js';
 import { connected, metricValue, pusherClient, subscribe } from '../helpers/pusher-clients.js';
 import type { PusherClient } from '../helpers/pusher-clients.js';
@@ -15,18 +14,6 @@ import type { WebhookReceiver } from './webhooks-receiver.js';
 
 const occupancyApp = { id: 'app-occupancy', key: 'key-occupancy', secret: 'secret-occupancy-1' };
 const flakyApp = { id: 'app-flaky', key: 'key-flaky', secret: 'secret-flaky-0001' };
-
-function runCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const clean = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('HERALD_')));
-    const child = spawn(process.execPath, [cliPath, ...args], { cwd: repoRoot, env: clean });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 describe('webhooks through the daemon (embedded mode)', () => {
   let herald: HeraldProcess;

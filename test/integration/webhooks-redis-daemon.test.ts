@@ -1,12 +1,11 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import { stringify } from 'yaml';
-import { cliPath, repoRoot, startHeraldProcess } from '../helpers/herald-process.js';
+import { runCli, startHeraldProcess } from '../helpers/herald-process.js';
 import type { HeraldProcess } from '../helpers/herald-process.js';
 import { connected, pusherClient, subscribe } from '../helpers/pusher-clients.js';
 import type { PusherClient } from '../helpers/pusher-clients.js';
@@ -19,18 +18,6 @@ import type { WebhookReceiver } from './webhooks-receiver.js';
 const occupancyApp = { id: 'app-occupancy', key: 'key-occupancy', secret: 'secret-occupancy-1' };
 const flakyApp = { id: 'app-flaky', key: 'key-flaky', secret: 'secret-flaky-0001' };
 const QUEUE_PREFIX = 'wq';
-
-function runCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const clean = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('HERALD_')));
-    const child = spawn(process.execPath, [cliPath, ...args], { cwd: repoRoot, env: clean });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 describe('webhooks through two daemons sharing Redis', () => {
   let redis: TestRedis;
