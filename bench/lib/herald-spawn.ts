@@ -13,6 +13,8 @@ export interface SpawnedHerald {
   readonly child: ChildProcess;
   readonly pid: number;
   readonly httpPort: number;
+  /** The Prometheus port (metrics.enabled), or NaN. */
+  readonly metricsPort: number;
   readonly baseUrl: string;
   /** SIGTERM, then SIGKILL after `timeoutMs`; resolves with the exit code or signal. */
   stop(timeoutMs?: number): Promise<number | string>;
@@ -73,6 +75,7 @@ export async function spawnHerald(options: { config: Record<string, unknown>; cl
     child,
     pid: child.pid,
     httpPort,
+    metricsPort: Number(listening.metricsPort),
     baseUrl: `http://127.0.0.1:${httpPort}`,
     async stop(stopTimeoutMs = 20_000) {
       if (child.exitCode !== null || child.signalCode !== null) return exited;

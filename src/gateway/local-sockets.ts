@@ -6,15 +6,18 @@ export interface LocalSocket {
   deliver(channel: string, payload: Buffer): void;
 }
 
-interface LocalChannel<S> {
-  readonly sockets: Set<S>;
-  /** Presence: user id → local sockets of that user in the channel. */
-  readonly users: Map<string, number>;
-}
+/**
+ * A channel's local subscribers: the socket itself while it is the only one (most
+ * channels on a node have one subscriber, and an anonymous client can open hundreds
+ * of such channels), a Set once a second joins.
+ */
+type Subscribers<S> = S | Set<S>;
 
 interface LocalApp<S> {
   readonly sockets: Set<S>;
-  readonly channels: Map<string, LocalChannel<S>>;
+  readonly channels: Map<string, Subscribers<S>>;
+  /** Presence channels only: channel → user id → local sockets of that user in it. */
+  readonly presence: Map<string, Map<string, number>>;
   readonly users: Map<string, Set<S>>;
 }
 
@@ -60,18 +63,21 @@ export class LocalSockets<S extends LocalSocket> {
 
   joinChannel(socket: S, channel: string, userId?: string): { channel: IndexChange; user: IndexChange } {
     const app = this.app(socket.appId, true);
-    let entry = app.channels.get(channel);
-    const firstChannel = !entry;
-    if (!entry) {
-      entry = { sockets: new Set(), users: new Map() };
-      app.channels.set(channel, entry);
-    }
-    entry.sockets.add(socket);
+    const entry = app.channels.get(channel);
+    const firstChannel = entry === undefined;
+    if (entry === undefined) app.channels.set(channel, socket);
+    else if (entry instanceof Set) entry.add(socket);
+    else if (entry !== socket) app.channels.set(channel, new Set([entry, socket]));
     let firstUser = false;
     if (userId !== undefined) {
-      const count = entry.users.get(userId) ?? 0;
+      let users = app.presence.get(channel);
+      if (!users) {
+        users = new Map();
+        app.presence.set(channel, users);
+      }
+      const count = users.get(userId) ?? 0;
       firstUser = count === 0;
-      entry.users.set(userId, count + 1);
+      users.set(userId, count + 1);
     }
     return { channel: { first: firstChannel, last: false }, user: { first: firstUser, last: false } };
   }
@@ -79,16 +85,27 @@ export class LocalSockets<S extends LocalSocket> {
   leaveChannel(socket: S, channel: string, userId?: string): { channel: IndexChange; user: IndexChange } {
     const app = this.apps.get(socket.appId);
     const entry = app?.channels.get(channel);
-    if (!app || !entry || !entry.sockets.delete(socket)) return { channel: unchanged, user: unchanged };
-    let lastUser = false;
-    if (userId !== undefined) {
-      const count = (entry.users.get(userId) ?? 1) - 1;
-      lastUser = count === 0;
-      if (lastUser) entry.users.delete(userId);
-      else entry.users.set(userId, count);
+    if (!app || entry === undefined) return { channel: unchanged, user: unchanged };
+    let lastChannel: boolean;
+    if (entry instanceof Set) {
+      if (!entry.delete(socket)) return { channel: unchanged, user: unchanged };
+      lastChannel = entry.size === 0;
+      // Back to the single-socket form when one subscriber is left.
+      if (entry.size === 1) app.channels.set(channel, entry.values().next().value as S);
+    } else {
+      if (entry !== socket) return { channel: unchanged, user: unchanged };
+      lastChannel = true;
     }
-    const lastChannel = entry.sockets.size === 0;
     if (lastChannel) app.channels.delete(channel);
+    let lastUser = false;
+    const users = userId === undefined ? undefined : app.presence.get(channel);
+    if (users && userId !== undefined) {
+      const count = (users.get(userId) ?? 1) - 1;
+      lastUser = count === 0;
+      if (lastUser) users.delete(userId);
+      else users.set(userId, count);
+      if (users.size === 0) app.presence.delete(channel);
+    }
     return { channel: { first: false, last: lastChannel }, user: { first: false, last: lastUser } };
   }
 
@@ -120,10 +137,15 @@ export class LocalSockets<S extends LocalSocket> {
    */
   deliver(appId: string, channel: string, frame: string, exceptSocketId?: string): number {
     const entry = this.apps.get(appId)?.channels.get(channel);
-    if (!entry) return 0;
+    if (entry === undefined) return 0;
     const payload = Buffer.from(frame);
+    if (!(entry instanceof Set)) {
+      if (entry.socketId === exceptSocketId) return 0;
+      entry.deliver(channel, payload);
+      return 1;
+    }
     let delivered = 0;
-    for (const socket of entry.sockets) {
+    for (const socket of entry) {
       if (socket.socketId === exceptSocketId) continue;
       socket.deliver(channel, payload);
       delivered += 1;
@@ -135,7 +157,7 @@ export class LocalSockets<S extends LocalSocket> {
   private app(appId: string, create: boolean): LocalApp<S> | undefined {
     let app = this.apps.get(appId);
     if (!app && create) {
-      app = { sockets: new Set(), channels: new Map(), users: new Map() };
+      app = { sockets: new Set(), channels: new Map(), presence: new Map(), users: new Map() };
       this.apps.set(appId, app);
     }
     return app;

@@ -49,6 +49,29 @@ describe('local fanout index', () => {
     assert.deepEqual(sockets.leaveChannel(b, 'presence-x', 'u1'), { channel: { first: false, last: false }, user: { first: false, last: false } });
   });
 
+  it('keeps delivering exactly once per subscriber as a channel grows from one socket to several and back', () => {
+    const sockets = new LocalSockets<FakeSocket>();
+    const [a, b, c] = [new FakeSocket('1.1'), new FakeSocket('2.2'), new FakeSocket('3.3')];
+    assert.deepEqual(sockets.joinChannel(a, 'c').channel, { first: true, last: false });
+    assert.deepEqual(sockets.joinChannel(a, 'c').channel, { first: false, last: false }, 'a repeated join is one');
+    assert.equal(sockets.deliver('app', 'c', 'one'), 1);
+    assert.equal(sockets.deliver('app', 'c', 'none', '1.1'), 0);
+    sockets.joinChannel(b, 'c');
+    sockets.joinChannel(c, 'c');
+    assert.equal(sockets.deliver('app', 'c', 'three'), 3);
+    assert.deepEqual(sockets.leaveChannel(a, 'c').channel, { first: false, last: false });
+    assert.deepEqual(sockets.leaveChannel(a, 'c').channel, { first: false, last: false }, 'leaving twice changes nothing');
+    assert.deepEqual(sockets.leaveChannel(b, 'c').channel, { first: false, last: false });
+    assert.equal(sockets.deliver('app', 'c', 'last'), 1);
+    assert.deepEqual(sockets.leaveChannel(b, 'c').channel, { first: false, last: false }, 'a socket that left is not the remaining one');
+    assert.deepEqual(sockets.leaveChannel(c, 'c').channel, { first: false, last: true });
+    assert.equal(sockets.deliver('app', 'c', 'gone'), 0);
+    assert.deepEqual(
+      [a, b, c].map((s) => s.payloads.map((p) => p.payload.toString())),
+      [['one', 'three'], ['three'], ['three', 'last']],
+    );
+  });
+
   it('finds the sockets signed in as a user', () => {
     const sockets = new LocalSockets<FakeSocket>();
     const [a, b, c] = [new FakeSocket('1.1'), new FakeSocket('2.2'), new FakeSocket('3.3')];

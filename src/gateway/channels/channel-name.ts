@@ -12,13 +12,22 @@ export const SERVER_TO_USER_PREFIX = '#server-to-user-';
 
 const nameChars = /^[A-Za-z0-9_\-=@,.;]+$/;
 
+/** One frozen value per kind and cache flag: every subscription shares them instead of holding its own. */
+const TYPES = {
+  presence: [Object.freeze({ kind: 'presence', cache: false }), Object.freeze({ kind: 'presence', cache: true })],
+  encrypted: [Object.freeze({ kind: 'encrypted', cache: false }), Object.freeze({ kind: 'encrypted', cache: true })],
+  private: [Object.freeze({ kind: 'private', cache: false }), Object.freeze({ kind: 'private', cache: true })],
+  user: [Object.freeze({ kind: 'user', cache: false })],
+  public: [Object.freeze({ kind: 'public', cache: false }), Object.freeze({ kind: 'public', cache: true })],
+} as const satisfies Record<ChannelKind, readonly ChannelType[]>;
+
 /** Prefixes are anchored and tested most specific first, so `foo-private-x` stays public. */
 export function channelType(name: string): ChannelType {
-  if (name.startsWith('presence-')) return { kind: 'presence', cache: name.startsWith('presence-cache-') };
-  if (name.startsWith('private-encrypted-')) return { kind: 'encrypted', cache: name.startsWith('private-encrypted-cache-') };
-  if (name.startsWith('private-')) return { kind: 'private', cache: name.startsWith('private-cache-') };
-  if (name.startsWith(SERVER_TO_USER_PREFIX)) return { kind: 'user', cache: false };
-  return { kind: 'public', cache: name.startsWith('cache-') };
+  if (name.startsWith('presence-')) return TYPES.presence[name.startsWith('presence-cache-') ? 1 : 0];
+  if (name.startsWith('private-encrypted-')) return TYPES.encrypted[name.startsWith('private-encrypted-cache-') ? 1 : 0];
+  if (name.startsWith('private-')) return TYPES.private[name.startsWith('private-cache-') ? 1 : 0];
+  if (name.startsWith(SERVER_TO_USER_PREFIX)) return TYPES.user[0];
+  return TYPES.public[name.startsWith('cache-') ? 1 : 0];
 }
 
 /** Private, encrypted and presence channels need a signed `auth`. */

@@ -21,11 +21,18 @@ interface ChannelEntry {
   readonly users: Map<string, UserEntry>;
 }
 
+/**
+ * A channel's subscribers: the socket id alone while one socket without a presence
+ * member is in it (the common case, and what a client opening many channels
+ * creates), a ChannelEntry otherwise.
+ */
+type Occupants = string | ChannelEntry;
+
 /** ChannelState for a single process: plain maps, no expiry, nothing shared. */
 export class MemoryChannelState implements ChannelState {
   readonly name = 'channel-state';
   private readonly connections = new Map<string, Set<string>>();
-  private readonly apps = new Map<string, Map<string, ChannelEntry>>();
+  private readonly apps = new Map<string, Map<string, Occupants>>();
 
   async start(): Promise<void> {}
 
@@ -54,9 +61,17 @@ export class MemoryChannelState implements ChannelState {
   }
 
   async join(ref: ChannelRef, request: JoinRequest): Promise<JoinResult> {
-    const existing = this.entry(ref);
-    const entry = existing ?? { sockets: new Map(), users: new Map() };
     const { socketId, member } = request;
+    const existing = this.occupants(ref);
+    if (existing === undefined && !member) {
+      this.appChannels(ref.app, true).set(ref.channel, socketId);
+      return { type: 'joined', firstSocket: true, firstForUser: false, subscriptionCount: 1 };
+    }
+    if (existing === socketId) return { type: 'joined', firstSocket: false, firstForUser: false, subscriptionCount: 1, ...(member ? { members: [] } : {}) };
+    const entry: ChannelEntry =
+      typeof existing === 'string'
+        ? { sockets: new Map([[existing, undefined]]), users: new Map() }
+        : (existing ?? { sockets: new Map(), users: new Map() });
     if (entry.sockets.has(socketId)) {
       return { type: 'joined', firstSocket: false, firstForUser: false, subscriptionCount: entry.sockets.size, ...this.presence(entry, member) };
     }
@@ -64,7 +79,7 @@ export class MemoryChannelState implements ChannelState {
     if (member && !user && request.maxMembers !== undefined && entry.users.size >= request.maxMembers) {
       return { type: 'full', memberCount: entry.users.size };
     }
-    if (!existing) this.appChannels(ref.app, true).set(ref.channel, entry);
+    if (existing !== entry) this.appChannels(ref.app, true).set(ref.channel, entry);
     const firstSocket = entry.sockets.size === 0;
     entry.sockets.set(socketId, member?.userId);
     if (member) {
@@ -81,10 +96,15 @@ export class MemoryChannelState implements ChannelState {
   }
 
   async leave(ref: ChannelRef, socketId: string): Promise<LeaveResult> {
-    const entry = this.entry(ref);
-    if (!entry || !entry.sockets.has(socketId)) {
-      return { left: false, lastSocket: false, lastForUser: false, subscriptionCount: entry?.sockets.size ?? 0 };
+    const existing = this.occupants(ref);
+    if (existing === socketId) {
+      this.dropChannel(ref);
+      return { left: true, lastSocket: true, lastForUser: false, subscriptionCount: 0 };
     }
+    if (existing === undefined || typeof existing === 'string' || !existing.sockets.has(socketId)) {
+      return { left: false, lastSocket: false, lastForUser: false, subscriptionCount: count(existing) };
+    }
+    const entry = existing;
     const userId = entry.sockets.get(socketId);
     entry.sockets.delete(socketId);
     let lastForUser = false;
@@ -100,19 +120,25 @@ export class MemoryChannelState implements ChannelState {
     }
     const lastSocket = entry.sockets.size === 0;
     if (lastSocket) this.dropChannel(ref);
+    else if (entry.sockets.size === 1 && entry.users.size === 0) {
+      // Back to the compact form once one member-less socket is left.
+      this.appChannels(ref.app, true).set(ref.channel, entry.sockets.keys().next().value as string);
+    }
     return { left: true, lastSocket, lastForUser, subscriptionCount: entry.sockets.size, ...(member ? { member } : {}) };
   }
 
   async members(ref: ChannelRef): Promise<PresenceMember[]> {
-    return [...(this.entry(ref)?.users.values() ?? [])].map((user) => user.member);
+    const entry = this.occupants(ref);
+    return typeof entry === 'object' ? [...entry.users.values()].map((user) => user.member) : [];
   }
 
   async subscriptionCount(ref: ChannelRef): Promise<number> {
-    return this.entry(ref)?.sockets.size ?? 0;
+    return count(this.occupants(ref));
   }
 
   async userCount(ref: ChannelRef): Promise<number> {
-    return this.entry(ref)?.users.size ?? 0;
+    const entry = this.occupants(ref);
+    return typeof entry === 'object' ? entry.users.size : 0;
   }
 
   async channels(app: string, prefix?: string): Promise<Map<string, ChannelSummary>> {
@@ -120,7 +146,7 @@ export class MemoryChannelState implements ChannelState {
     for (const [channel, entry] of this.appChannels(app, false) ?? []) {
       if (prefix !== undefined && !channel.startsWith(prefix)) continue;
       const isPresence = channel.startsWith('presence-');
-      result.set(channel, isPresence ? { subscriptionCount: entry.sockets.size, userCount: entry.users.size } : { subscriptionCount: entry.sockets.size });
+      result.set(channel, isPresence ? { subscriptionCount: count(entry), userCount: typeof entry === 'object' ? entry.users.size : 0 } : { subscriptionCount: count(entry) });
     }
     return result;
   }
@@ -129,13 +155,13 @@ export class MemoryChannelState implements ChannelState {
     return member ? { members: [...entry.users.values()].map((user) => user.member) } : {};
   }
 
-  private entry(ref: ChannelRef): ChannelEntry | undefined {
+  private occupants(ref: ChannelRef): Occupants | undefined {
     return this.apps.get(ref.app)?.get(ref.channel);
   }
 
-  private appChannels(app: string, create: true): Map<string, ChannelEntry>;
-  private appChannels(app: string, create: false): Map<string, ChannelEntry> | undefined;
-  private appChannels(app: string, create: boolean): Map<string, ChannelEntry> | undefined {
+  private appChannels(app: string, create: true): Map<string, Occupants>;
+  private appChannels(app: string, create: false): Map<string, Occupants> | undefined;
+  private appChannels(app: string, create: boolean): Map<string, Occupants> | undefined {
     let channels = this.apps.get(app);
     if (!channels && create) {
       channels = new Map();
@@ -149,4 +175,9 @@ export class MemoryChannelState implements ChannelState {
     channels?.delete(ref.channel);
     if (channels?.size === 0) this.apps.delete(ref.app);
   }
+}
+
+function count(occupants: Occupants | undefined): number {
+  if (occupants === undefined) return 0;
+  return typeof occupants === 'string' ? 1 : occupants.sockets.size;
 }
