@@ -8,8 +8,9 @@ import type { Logger } from '../log/logger.js';
 import type { Service } from '../lib/service.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { isRedisUnavailable } from '../redis/redis-errors.js';
-import { verifyPusherSignature } from './pusher-signature.js';
-import type { QueryParams } from './pusher-signature.js';
+import { authenticateRequestLine } from './authenticate.js';
+import { verifyBodyMd5 } from './pusher-signature.js';
+import type { QueryParams, SignedParams } from './pusher-signature.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -17,6 +18,8 @@ declare module 'fastify' {
     rawBody?: Buffer;
     /** The app of a signed `/apps/{id}/...` request, set once its signature verified. */
     heraldApp?: App;
+    /** The signed query parameters (lower-case names, each once); the body is checked against their body_md5. */
+    heraldParams?: SignedParams;
   }
 }
 
@@ -115,6 +118,11 @@ export class HttpServer implements Service {
     this.fastify.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
       const raw = body as Buffer;
       request.rawBody = raw;
+      const refused = bodyRefusal(request, raw);
+      if (refused) {
+        done(refused, undefined);
+        return;
+      }
       if (raw.length === 0) {
         done(null, {});
         return;
@@ -128,7 +136,9 @@ export class HttpServer implements Service {
     this.fastify.addContentTypeParser('*', { parseAs: 'buffer' }, (request, body, done) => {
       const raw = body as Buffer;
       request.rawBody = raw;
-      if (raw.length === 0) done(null, undefined);
+      const refused = bodyRefusal(request, raw);
+      if (refused) done(refused, undefined);
+      else if (raw.length === 0) done(null, undefined);
       else done(Object.assign(new Error('Content-Type must be application/json'), { statusCode: 415 }), undefined);
     });
   }
@@ -136,22 +146,22 @@ export class HttpServer implements Service {
   private installHooks(): void {
     const { apps, log, metrics } = this.options;
 
-    this.fastify.addHook('preHandler', async (request, reply) => {
+    // Signed routes are authenticated on the request line, before fastify reads the body:
+    // a refused request (unknown app, unsigned, forged) costs no buffering, and the
+    // connection is closed so its body is not drained either.
+    this.fastify.addHook('onRequest', async (request, reply) => {
       const appId = (request.params as Record<string, string> | undefined)?.appId;
-      if (appId === undefined || !request.routeOptions.url?.startsWith('/apps/:appId')) return;
-      const app = apps.byId(appId);
-      if (!app) return sendError(reply, 404, `Unknown app id '${appId.slice(0, 64)}'`);
-      const path = request.url.split('?', 1)[0] ?? request.url;
-      const result = verifyPusherSignature(
-        { method: request.method, path, query: request.query as QueryParams, rawBody: request.rawBody },
-        app,
-      );
+      if (appId === undefined || !request.routeOptions.url?.startsWith('/apps/:appId')) return undefined;
+      const result = authenticateRequestLine({ method: request.method, url: request.url, appId, query: request.query as QueryParams, headers: request.headers }, apps);
       if (!result.ok) {
-        log.debug({ reqId: request.id, app: app.id, route: request.routeOptions.url, error: result.error }, 'request signature refused');
+        if (result.status === 401) log.debug({ reqId: request.id, app: result.app?.id, route: request.routeOptions.url, error: result.error }, 'request signature refused');
+        reply.header('connection', 'close');
         return sendError(reply, result.status, result.error);
       }
-      if (!app.enabled) return sendError(reply, 403, 'App is disabled');
-      request.heraldApp = app;
+      request.heraldApp = result.app;
+      request.heraldParams = result.params;
+      // Routes read parameters the way they were signed (lower-case names, each once).
+      request.query = result.params;
       return undefined;
     });
 
@@ -183,6 +193,13 @@ export class HttpServer implements Service {
       return sendError(reply, status, message);
     });
   }
+}
+
+/** A signed request's body against its body_md5, before it is parsed. */
+function bodyRefusal(request: FastifyRequest, raw: Buffer): (Error & { statusCode: number }) | undefined {
+  if (!request.heraldParams) return undefined;
+  const checked = verifyBodyMd5(request.heraldParams, raw);
+  return checked.ok ? undefined : Object.assign(new Error(checked.error), { statusCode: checked.status });
 }
 
 /** 503 with `code: HERALD_REDIS_UNAVAILABLE`, so clients can tell an outage from a refusal. */
