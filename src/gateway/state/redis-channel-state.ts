@@ -14,13 +14,17 @@ import type {
 } from './channel-state.js';
 import { RedisChannelStore } from './redis-channel-store.js';
 import { GatewayKeys } from './redis-keys.js';
+import { NodeDepartures } from './redis-node-departures.js';
 import { NodeHeartbeat } from './redis-node-heartbeat.js';
 import { NodeHoldings } from './redis-node-holdings.js';
 import { NodeLock } from './redis-node-lock.js';
 import { NodeReaper } from './redis-node-reaper.js';
 import { connectionRecord, membershipRecord } from './redis-node-records.js';
 import { undoNodeRecords } from './redis-node-undo.js';
+import type { HeldMembership } from './redis-node-holdings.js';
 import { ResyncGate } from './redis-resync-gate.js';
+import { RestoreSettle } from './redis-restore-settle.js';
+import { StateGeneration } from './redis-state-generation.js';
 
 export interface RedisChannelStateOptions {
   /** A `commands` connection (fails fast while Redis is away). */
@@ -42,6 +46,10 @@ const RESYNC_BATCH = 100;
  * key and heartbeats; survivors undo a silent node's records (see NodeReaper). The
  * node keeps the same facts in process and writes them back whenever Redis may have
  * lost them: after a reconnect, or when its heartbeat finds it was taken for dead.
+ * When Redis lost its data (a new generation, see StateGeneration) the write-back is
+ * silent — the cluster announced those memberships before — and the memberships
+ * this node's sockets ended meanwhile are written back too, then removed with their
+ * announcements once every node has written back its own (see RestoreSettle).
  *
  * While Redis is away every call rejects at once (nothing is queued): the gateway
  * refuses new connections and subscriptions, and leaves are repaired by the re-sync.
@@ -51,6 +59,11 @@ export class RedisChannelState implements ChannelState {
   readonly nodeId: string;
   private readonly store: RedisChannelStore;
   private readonly holdings = new NodeHoldings();
+  private readonly departures = new NodeDepartures();
+  private readonly generation: StateGeneration;
+  private readonly settle: RestoreSettle;
+  /** The generation of Redis' data this node last wrote its holdings to. */
+  private syncedGeneration: string | undefined;
   private readonly gate = new ResyncGate();
   private readonly lock: NodeLock;
   private readonly heartbeat: NodeHeartbeat;
@@ -67,9 +80,11 @@ export class RedisChannelState implements ChannelState {
     this.log = o.log.child({ module: 'channel-state' });
     this.store = new RedisChannelStore(o.client, new GatewayKeys(o.keyPrefix));
     this.lock = new NodeLock(o.client, this.store.keys, o.nodeId);
+    this.generation = new StateGeneration(o.client, this.store.keys, o.nodeId);
     const timeoutMs = o.nodeTimeoutSeconds * 1000;
     // Four beats per timeout: a node survives three missed ones.
     const intervalMs = Math.max(100, Math.min(5_000, Math.floor(timeoutMs / 4)));
+    this.settle = new RestoreSettle({ generation: this.generation, timeoutMs, intervalMs, log: this.log, onDue: () => void this.requestResync() });
     this.heartbeat = new NodeHeartbeat({ client: o.client, keys: this.store.keys, nodeId: o.nodeId, intervalMs, log: this.log, onForgotten: () => this.requestResync() });
     this.reaper = new NodeReaper({
       store: this.store,
@@ -92,6 +107,7 @@ export class RedisChannelState implements ChannelState {
   async start(): Promise<void> {
     this.running = true;
     if (this.o.client.status === 'ready') this.connectedSince ??= Date.now();
+    await this.markSynced(await this.generation.current());
     await this.heartbeat.start();
     this.reaper.start();
   }
@@ -100,6 +116,7 @@ export class RedisChannelState implements ChannelState {
   async stop(deadline: AbortSignal): Promise<void> {
     this.running = false;
     this.heartbeat.stop();
+    this.settle.stop();
     await this.reaper.stop();
     this.o.client.off('ready', this.onReady);
     this.o.client.off('close', this.onClose);
@@ -109,6 +126,7 @@ export class RedisChannelState implements ChannelState {
         const undo = (): Promise<number> => undoNodeRecords({ store: this.store, lock: this.lock, nodeId: this.nodeId, onChange: (change) => this.listener(change) });
         await this.withOwnLock(undo, deadline);
         await this.heartbeat.unregister();
+        await this.generation.forget(this.nodeId);
       });
     } catch (err) {
       // Redis is away: the node stays listed, falls silent, and the survivors undo its records.
@@ -140,18 +158,27 @@ export class RedisChannelState implements ChannelState {
       const record = membershipRecord(ref, request.socketId);
       await this.store.addRecord(this.nodeId, record);
       const result = await this.store.join(ref, request);
-      if (result.type === 'joined') this.holdings.addMembership(ref, request.socketId, request.member);
-      else await this.store.removeRecord(this.nodeId, record);
+      if (result.type === 'joined') {
+        this.holdings.addMembership(ref, request.socketId, request.member);
+        this.departures.delete(record);
+      } else await this.store.removeRecord(this.nodeId, record);
       return result;
     });
   }
 
-  /** Forgets the membership in process first: if Redis is away, the next re-sync removes it there. */
+  /**
+   * Forgets the membership in process first: if Redis is away, the next re-sync
+   * removes it there. It stays a departure until Redis applies the leave, so a
+   * Redis that lost its data meanwhile still gets it announced (see NodeDepartures).
+   */
   async leave(ref: ChannelRef, socketId: string): Promise<LeaveResult> {
-    this.holdings.removeMembership(ref, socketId);
+    const record = membershipRecord(ref, socketId);
+    const held = this.holdings.removeMembership(ref, socketId);
+    if (held) this.departures.add(record, held);
     return this.gate.shared(async () => {
       const result = await this.store.leave(ref, socketId);
-      await this.store.removeRecord(this.nodeId, membershipRecord(ref, socketId));
+      if (result.left) this.departures.delete(record);
+      await this.store.removeRecord(this.nodeId, record);
       return result;
     });
   }
@@ -184,8 +211,9 @@ export class RedisChannelState implements ChannelState {
   /**
    * Makes Redis agree with what this node's live sockets hold: undoes recorded items
    * they no longer hold (announcing memberships that end), and re-registers the rest
-   * (announcing memberships Redis had lost). Runs alone; requests during a run
-   * coalesce into one more run.
+   * (announcing memberships Redis had lost, e.g. after the node was taken for dead;
+   * silently when Redis lost all its data, see restore()). Runs alone; requests
+   * during a run coalesce into one more run.
    */
   requestResync(): Promise<void> {
     if (!this.running) return Promise.resolve();
@@ -211,8 +239,46 @@ export class RedisChannelState implements ChannelState {
 
   private async resync(): Promise<void> {
     const started = Date.now();
+    const generation = await this.generation.current();
+    if (this.syncedGeneration !== undefined && generation !== this.syncedGeneration) {
+      await this.restore(generation, started);
+      return;
+    }
+    // After a restore, departures stay in Redis until every node has written back its holdings.
+    const holdBack = this.settle.pending && !(await this.settle.due());
+    const departed = this.departures.snapshot();
     const onChange = (change: StateChange): void => this.listener(change);
-    const removed = await undoNodeRecords({ store: this.store, lock: this.lock, nodeId: this.nodeId, keep: (r) => this.holdings.holds(r), onChange });
+    const keep = (record: string): boolean => this.holdings.holds(record) || (holdBack && this.departures.has(record));
+    const removed = await undoNodeRecords({ store: this.store, lock: this.lock, nodeId: this.nodeId, keep, onChange });
+    const connections = await this.writeBackConnections();
+    const memberships = await this.writeBackMemberships(this.holdings.allMemberships(), onChange);
+    if (!holdBack) {
+      this.departures.settle(departed);
+      this.settle.done();
+    }
+    await this.markSynced(generation);
+    await this.heartbeat.beat();
+    this.log.info({ removed, connections, memberships, ms: Date.now() - started }, 'state re-synced with redis');
+  }
+
+  /**
+   * Redis lost its data: writes back what this node's sockets hold without announcing
+   * it (the cluster announced it before), plus what they left meanwhile, kept until
+   * every node has written back so that each departure is announced once.
+   */
+  private async restore(generation: string, started: number): Promise<void> {
+    const departures = this.departures.all();
+    this.log.warn({ departures: departures.length }, 'redis lost the gateway state; writing this node\'s holdings back');
+    const connections = await this.writeBackConnections();
+    const memberships = await this.writeBackMemberships([...this.holdings.allMemberships(), ...departures], undefined);
+    await this.markSynced(generation);
+    if (departures.length > 0) this.settle.begin(generation);
+    else this.settle.done();
+    await this.heartbeat.beat();
+    this.log.info({ connections, memberships, departures: departures.length, ms: Date.now() - started }, 'state restored to redis');
+  }
+
+  private async writeBackConnections(): Promise<number> {
     const connections = this.holdings.allConnections();
     for (let i = 0; i < connections.length; i += RESYNC_BATCH) {
       await Promise.all(
@@ -222,22 +288,30 @@ export class RedisChannelState implements ChannelState {
         }),
       );
     }
-    const memberships = this.holdings.allMemberships();
+    return connections.length;
+  }
+
+  /** Records and joins each membership again; `announce` gets those Redis had lost (none when undefined). */
+  private async writeBackMemberships(memberships: ReadonlyArray<{ record: string } & HeldMembership>, announce: ((change: StateChange) => void) | undefined): Promise<number> {
     for (let i = 0; i < memberships.length; i += RESYNC_BATCH) {
       await Promise.all(
         memberships.slice(i, i + RESYNC_BATCH).map(async ({ record, ref, socketId, member }) => {
           await this.store.addRecord(this.nodeId, record);
           // Already admitted once: no member limit on the way back.
           const result = await this.store.join(ref, member ? { socketId, member } : { socketId });
-          if (result.type === 'joined' && (result.firstSocket || result.firstForUser)) {
-            onChange(member ? { type: 'joined', ref, socketId, member, result } : { type: 'joined', ref, socketId, result });
+          if (announce && result.type === 'joined' && (result.firstSocket || result.firstForUser)) {
+            announce(member ? { type: 'joined', ref, socketId, member, result } : { type: 'joined', ref, socketId, result });
           }
         }),
       );
       await this.lock.extend(this.nodeId);
     }
-    await this.heartbeat.beat();
-    this.log.info({ removed, connections: connections.length, memberships: memberships.length, ms: Date.now() - started }, 'state re-synced with redis');
+    return memberships.length;
+  }
+
+  private async markSynced(generation: string): Promise<void> {
+    await this.generation.markSynced(generation);
+    this.syncedGeneration = generation;
   }
 
   /** Waits for this node's clean-up lock (a reaper may hold it), runs, releases. */

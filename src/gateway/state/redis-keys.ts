@@ -16,6 +16,16 @@ export class GatewayKeys {
     return `${this.prefix}:nodes`;
   }
 
+  /** String: a random id of the data Redis holds; missing after Redis lost its data (see StateGeneration). */
+  get generation(): string {
+    return `${this.prefix}:generation`;
+  }
+
+  /** Hash: node id → the generation whose data the node has written its holdings back to. */
+  get nodesSynced(): string {
+    return `${this.prefix}:nodes:synced`;
+  }
+
   channel(ref: ChannelRef): ChannelKeys {
     const base = `${this.prefix}:ch:{${ref.app}:${ref.channel}}`;
     return {

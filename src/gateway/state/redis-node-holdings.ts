@@ -29,8 +29,12 @@ export class NodeHoldings {
     this.memberships.set(membershipRecord(ref, socketId), held);
   }
 
-  removeMembership(ref: ChannelRef, socketId: string): void {
-    this.memberships.delete(membershipRecord(ref, socketId));
+  /** Returns what was held, if anything. */
+  removeMembership(ref: ChannelRef, socketId: string): HeldMembership | undefined {
+    const record = membershipRecord(ref, socketId);
+    const held = this.memberships.get(record);
+    this.memberships.delete(record);
+    return held;
   }
 
   /** Whether a node record (as stored in Redis) describes something this node still holds. */

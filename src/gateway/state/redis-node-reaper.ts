@@ -67,7 +67,7 @@ export class NodeReaper {
       if ((await markReapingScript.run(client, [keys.nodes], [nodeId, this.o.timeoutMs])) !== 1) return false;
       const started = Date.now();
       const undone = await undoNodeRecords({ store: this.o.store, lock: this.o.lock, nodeId, onChange: this.o.onChange });
-      await forgetReapedScript.run(client, [keys.nodes], [nodeId]);
+      if ((await forgetReapedScript.run(client, [keys.nodes], [nodeId])) === 1) await client.hdel(keys.nodesSynced, nodeId);
       this.o.log.warn({ deadNode: nodeId, records: undone, ms: Date.now() - started }, 'removed the state of a silent node');
       return true;
     } finally {

@@ -138,6 +138,29 @@ return redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. (now - tonumber(ARGV[
 `,
 );
 
+/** KEYS: the node set. ARGV: timeout ms. Node ids heard from within the timeout by Redis' clock. */
+export const liveNodesScript = new LuaScript(
+  'herald-live-nodes',
+  `${redisNowMs}
+return redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. (now - tonumber(ARGV[1])), '+inf')
+`,
+);
+
+/**
+ * KEYS: the generation key. ARGV: a new random generation. Returns the generation
+ * of the data Redis holds, starting a new one when the key is missing (first start,
+ * or Redis lost its data).
+ */
+export const generationScript = new LuaScript(
+  'herald-generation',
+  `
+local current = redis.call('GET', KEYS[1])
+if current then return current end
+redis.call('SET', KEYS[1], ARGV[1])
+return ARGV[1]
+`,
+);
+
 /**
  * KEYS: the node set. ARGV: node id, timeout ms. Marks a still-silent node as being
  * reaped (score 0) and returns 1; returns 0 when it spoke meanwhile. A node whose
