@@ -107,4 +107,20 @@ describe('origin matching', () => {
     assert.equal(originAllowed(['https://app.example.com:*'], 'https://app.example.com:8443'), true);
     assert.equal(originAllowed(['https://a.example.com'], 'https://a.example.com.evil'), false);
   });
+
+  it('a wildcard matches host labels only: https://evil.com/.example.com is not *.example.com', () => {
+    const wildcard = ['https://*.example.com'];
+    for (const origin of ['https://evil.com/.example.com', 'https://evil.com?.example.com', 'https://evil.com#.example.com', 'https://user@evil.com/.example.com', 'https://evil.com:443/.example.com', 'https://evilexample.com', 'null']) {
+      assert.equal(originAllowed(wildcard, origin), false, origin);
+    }
+    assert.equal(originAllowed(wildcard, 'https://a.example.com'), true);
+    assert.equal(originAllowed(wildcard, 'https://a.b.example.com'), true);
+    assert.equal(originAllowed(wildcard, 'http://a.example.com'), false, 'the scheme in the pattern is checked');
+    assert.equal(originAllowed(wildcard, 'https://a.example.com:8443'), false, 'a pattern without a port means the default port');
+    assert.equal(originAllowed(['*.example.com'], 'http://a.example.com:8080'), true, 'a pattern without scheme or port checks the host only');
+    assert.equal(originAllowed(['*.example.com'], 'https://evil.com/.example.com'), false);
+    assert.equal(originAllowed(['https://app-*.example.com'], 'https://app-1.example.com'), true);
+    assert.equal(originAllowed(['https://app-*.example.com'], 'https://app-1.evil.com/.example.com'), false);
+    assert.equal(originAllowed(['https://app.example.com'], 'https://app.example.com/'), false, 'an Origin never carries a path');
+  });
 });
