@@ -14,6 +14,16 @@ import type { WebhookReceiver } from './webhooks-receiver.js';
 
 const occupancyApp = { id: 'app-occupancy', key: 'key-occupancy', secret: 'secret-occupancy-1' };
 const flakyApp = { id: 'app-flaky', key: 'key-flaky', secret: 'secret-flaky-0001' };
+const credentialsApp = { id: 'app-creds', key: 'key-creds', secret: 'secret-creds-0001' };
+
+/** A receiver URL carrying a password and a query secret, as some webhook services want. */
+function withCredentials(url: string): string {
+  const parsed = new URL(url);
+  parsed.username = 'hookuser';
+  parsed.password = 'hook-password-1';
+  parsed.search = '?token=query-secret-1';
+  return parsed.toString();
+}
 
 describe('webhooks through the daemon (embedded mode)', () => {
   let herald: HeraldProcess;
@@ -31,6 +41,7 @@ describe('webhooks through the daemon (embedded mode)', () => {
         apps: [
           { ...occupancyApp, webhooks: [{ url: occupancy.url, events: ['channel_occupied', 'channel_vacated'] }] },
           { ...flakyApp, webhooks: [{ url: flaky.url, events: ['channel_occupied'] }] },
+          { ...credentialsApp, webhooks: [{ url: withCredentials(flaky.url), events: ['channel_occupied'] }] },
         ],
       },
     });
@@ -85,7 +96,8 @@ describe('webhooks through the daemon (embedded mode)', () => {
     const listed = await waitFor(async () => ((await list()).count === 1 ? list() : undefined), { what: 'a dead letter' });
     const [entry] = listed.deadLetters;
     assert.ok(entry);
-    assert.equal(entry.url, flaky.url);
+    // The path may hold a token (as in Slack-style hook URLs): shown like the printed config, masked.
+    assert.equal(entry.url, `${new URL(flaky.url).origin}/[redacted]`);
     assert.equal(entry.attempts, 2);
     assert.equal(entry.lastError, 'HTTP 502');
     assert.equal(flaky.received.length, 2);
@@ -114,6 +126,29 @@ describe('webhooks through the daemon (embedded mode)', () => {
     assert.equal(delivered.rawBody, entry.body);
     assert.equal((await list()).count, 0);
     await waitFor(async () => (await metricValue(herald.metricsPort, 'herald_webhook_dead_letters')) === 0, { what: 'the gauge to drop' });
+  });
+
+  it('never shows a webhook URL\'s password or query secret in the dead-letter API or CLI', async () => {
+    flaky.setMode({ type: 'status', status: 502 });
+    const c = client(credentialsApp);
+    await connected(c);
+    await subscribe(c, 'secret-news');
+    const signer = { app: credentialsApp.id, key: credentialsApp.key, secret: credentialsApp.secret };
+    const listed = await waitFor(async () => {
+      const res = await signedRequest(herald.baseUrl, signer, 'GET', '/webhooks/dead-letters');
+      const body = res.body as { count: number; deadLetters: DeadLetterView[] };
+      return body.count === 1 ? body : undefined;
+    }, { what: 'the dead letter of the app with a credentialed webhook URL' });
+    const origin = new URL(flaky.url);
+    assert.equal(listed.deadLetters[0]?.url, `http://hookuser:***@${origin.host}/[redacted]?[redacted]`);
+    const credentials = ['--app', credentialsApp.id, '--url', herald.baseUrl, '--key', credentialsApp.key, '--secret', credentialsApp.secret];
+    for (const args of [credentials, [...credentials, '--json']]) {
+      const shown = await runCli(['webhooks', 'dead-letters', ...args]);
+      assert.equal(shown.code, 0, shown.stderr);
+      assert.match(shown.stdout, /hookuser:\*\*\*@/);
+      assert.doesNotMatch(shown.stdout, /hook-password-1|query-secret-1/);
+    }
+    assert.doesNotMatch(herald.lines.join('\n'), /hook-password-1|query-secret-1/, 'nor do the logs');
   });
 
   it('refuses the dead-letter routes without a valid signature and a replay body of the wrong shape', async () => {

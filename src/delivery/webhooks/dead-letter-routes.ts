@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { redactUrl } from '../../config/redact.js';
 import { sendError } from '../../http/server.js';
 import type { RouteModule } from '../../http/server.js';
 import type { DeadLetterFilter } from './dead-letter-store.js';
@@ -9,9 +10,10 @@ export interface DeadLetterAccess {
   replayDeadLetters(filter: DeadLetterFilter): Promise<DeadLetter[]>;
 }
 
-/** What the HTTP API and the CLI show of a dead letter: never the signature. */
+/** What the HTTP API and the CLI show of a dead letter: never the signature nor the URL's credentials. */
 export interface DeadLetterView {
   id: string;
+  /** Redacted as the config is printed: user kept, password, path and query masked (they may hold tokens). */
   url: string;
   events: string[];
   attempts: number;
@@ -24,7 +26,7 @@ export interface DeadLetterView {
 export function viewOf(entry: DeadLetter): DeadLetterView {
   return {
     id: entry.id,
-    url: entry.job.url,
+    url: redactUrl(entry.job.url),
     events: entry.job.events,
     attempts: entry.attempts,
     lastError: entry.lastError,
