@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { headerWordMessage, headerWordPattern } from '../lib/header-value.js';
 import { hasHashTag } from '../redis/hash-tag.js';
 
 const port = z.number().int().min(0).max(65535);
@@ -54,7 +55,8 @@ const tokenAuthSchema = z.strictObject({
 export const apnsSchema = z
   .strictObject({
     production: z.boolean().default(false),
-    topic: z.string().min(1),
+    // Sent as the apns-topic header: CR/LF or non-ASCII would fail every push of the app.
+    topic: z.string().min(1).max(255).regex(headerWordPattern, headerWordMessage),
     cert: z.string().min(1).optional(),
     key: z.string().min(1).optional(),
     pfx: z.string().min(1).optional(),

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { headerValueMessage, headerValuePattern, headerWordMessage, headerWordPattern } from '../lib/header-value.js';
 import { pushTypes } from '../providers/apns/push-types.js';
 
 /**
@@ -35,7 +36,13 @@ export const apnsPartSchema = z
       .enum(pushTypeNames as [string, ...string[]], { error: `must be one of ${pushTypeNames.join(', ')}` })
       .optional()
       .describe('apns-push-type; default alert'),
-    topic: z.string().min(1).max(255).optional().describe("apns-topic; default the app's topic with the push type's suffix"),
+    topic: z
+      .string()
+      .min(1)
+      .max(255)
+      .regex(headerWordPattern, headerWordMessage)
+      .optional()
+      .describe("apns-topic; default the app's topic with the push type's suffix"),
     priority: z
       .union([z.literal(1), z.literal(5), z.literal(10)], { error: 'must be 1, 5 or 10' })
       .optional()
@@ -44,9 +51,10 @@ export const apnsPartSchema = z
     collapseId: z
       .string()
       .min(1)
-      .refine((value) => Buffer.byteLength(value, 'utf8') <= MAX_COLLAPSE_ID_BYTES, `must be at most ${MAX_COLLAPSE_ID_BYTES} bytes`)
+      .max(MAX_COLLAPSE_ID_BYTES, `must be at most ${MAX_COLLAPSE_ID_BYTES} bytes`)
+      .regex(headerValuePattern, headerValueMessage)
       .optional()
-      .describe('apns-collapse-id, at most 64 bytes'),
+      .describe('apns-collapse-id, at most 64 bytes of printable ASCII'),
     payload: z
       .record(z.string(), z.unknown())
       .refine((value) => Object.keys(value).length > 0, 'must not be empty')

@@ -39,7 +39,12 @@ export function invalidBodyCases(): InvalidBodyCase[] {
     { name: 'priority 7', body: apns({ priority: 7 }), path: 'apns.priority', error: /1, 5 or 10/ },
     { name: 'background push at priority 10', body: apns({ pushType: 'background', priority: 10, payload: { aps: { 'content-available': 1 } } }), path: 'apns.priority', error: /BadPriority/ },
     { name: 'unknown push type', body: apns({ pushType: 'fax' }), path: 'apns.pushType' },
-    { name: 'collapse id over 64 bytes', body: apns({ collapseId: 'é'.repeat(33) }), path: 'apns.collapseId' },
+    { name: 'collapse id over 64 bytes', body: apns({ collapseId: 'c'.repeat(65) }), path: 'apns.collapseId' },
+    // Both become HTTP/2 header values: CR/LF or non-ASCII would be refused at send time, after a 202.
+    { name: 'topic with CR/LF', body: apns({ topic: 'com.example.app\r\nx-injected: 1' }), path: 'apns.topic', error: /printable ASCII/ },
+    { name: 'non-ASCII topic', body: apns({ topic: 'com.exämple.app' }), path: 'apns.topic', error: /printable ASCII/ },
+    { name: 'collapse id with CR/LF', body: apns({ collapseId: 'order-1\r\n' }), path: 'apns.collapseId', error: /printable ASCII/ },
+    { name: 'non-ASCII collapse id', body: apns({ collapseId: 'commande-é' }), path: 'apns.collapseId', error: /printable ASCII/ },
     { name: 'negative expiration', body: apns({ expiration: -1 }), path: 'apns.expiration' },
     { name: 'no channels', body: realtime({ channels: [] }), path: 'realtime.channels' },
     { name: 'channel name with a space', body: realtime({ channels: ['ok', 'not ok'] }), path: 'realtime.channels[1]' },

@@ -117,6 +117,8 @@ describe('bad configurations stop start-up with key, problem and source', () => 
     ['apns with both certificate and token', { content: { apps: [{ ...app, apns: { topic: 't', cert: '/c', key: '/k', token: { key: '/p8', keyId: 'ABC123DEFG', teamId: 'TEAM123456' } } }] } }, [/apps\[0\]\.apns/, /not several/]],
     ['apns with no credentials', { content: { apps: [{ ...app, apns: { topic: 't' } }] } }, [/apps\[0\]\.apns/, /needs one of/]],
     ['apns cert without key', { content: { apps: [{ ...app, apns: { topic: 't', cert: '/c' } }] } }, [/apps\[0\]\.apns\.key/, /go together/]],
+    ['apns topic with CR/LF (sent as the apns-topic header)', { content: { apps: [{ ...app, apns: { topic: 'com.x\r\nx-evil: 1', pfx: '/x.p12' } }] } }, [/apps\[0\]\.apns\.topic/, /printable ASCII/]],
+    ['apns topic with non-ASCII', { content: { apps: [{ ...app, apns: { topic: 'com.exämple', pfx: '/x.p12' } }] } }, [/apps\[0\]\.apns\.topic/, /printable ASCII/]],
     ['apns token with a malformed key id', { content: { apps: [{ ...app, apns: { topic: 't', token: { key: '/p8', keyId: 'abc', teamId: 'TEAM123456' } } }] } }, [/apps\[0\]\.apns\.token\.keyId/]],
     ['unknown log level', { content: { log: { level: 'loud' } } }, [/log\.level/]],
     ['webhook with a non-http URL', { content: { apps: [{ ...app, webhooks: [{ url: 'ftp://x', events: ['channel_occupied'] }] }] } }, [/apps\[0\]\.webhooks\[0\]\.url/]],

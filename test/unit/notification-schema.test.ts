@@ -36,6 +36,27 @@ describe('notification schema v1', () => {
     assert.deepEqual(parseNotification({ ...body, id: 'other' }, { jobId: 'job-7' }), { ok: false, error: "must equal the job id 'job-7'", path: 'id' });
   });
 
+  it('refuses an APNs topic or collapseId with CR/LF or non-ASCII (they become HTTP/2 header values) with its path', () => {
+    const apns = (extra: Record<string, unknown>) => ({ v: 1, app: 'a', apns: { tokens: [token('aa')], payload: { aps: { alert: 'hi' } }, ...extra } });
+    const cases: Array<[Record<string, unknown>, string]> = [
+      [{ topic: 'com.example.app\r\napns-priority: 10' }, 'apns.topic'],
+      [{ topic: 'com.exämple.app' }, 'apns.topic'],
+      [{ topic: 'com.example app' }, 'apns.topic'],
+      [{ collapseId: 'order-1\n' }, 'apns.collapseId'],
+      [{ collapseId: 'commande-é' }, 'apns.collapseId'],
+      [{ collapseId: ' padded' }, 'apns.collapseId'],
+    ];
+    for (const [extra, path] of cases) {
+      const result = parseNotification(apns(extra));
+      assert.equal(result.ok, false, JSON.stringify(extra));
+      if (!result.ok) {
+        assert.equal(result.path, path, JSON.stringify(extra));
+        assert.match(result.error, /printable ASCII/);
+      }
+    }
+    assert.equal(parseNotification(apns({ topic: 'com.example.app.voip', collapseId: 'order 1234 (shipped)' })).ok, true);
+  });
+
   it('reports the first problem with its path', () => {
     const cases: Array<[unknown, string, RegExp]> = [
       [null, '', /JSON object/],
