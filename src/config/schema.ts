@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { headerWordMessage, headerWordPattern } from '../lib/header-value.js';
+import { isIpOrCidr } from '../lib/ip-range.js';
 import { hasHashTag } from '../redis/hash-tag.js';
 
 const port = z.number().int().min(0).max(65535);
@@ -178,7 +179,12 @@ export const configSchema = z
         userAuthenticationTimeoutSeconds: z.number().int().min(0).default(0),
         nodeTimeoutSeconds: positiveInt.max(300).default(20),
         vacateDelayMs: z.number().int().min(0).max(10_000).default(0),
-        maxChannelsPerConnection: positiveInt.max(100_000).default(1000),
+        // 200 (as Ably allows per connection): 100 anonymous sockets at the cap hold ~10 MB.
+        maxChannelsPerConnection: positiveInt.max(100_000).default(200),
+        // WebSocket connections one client address may hold on this node; 0 = no limit.
+        maxConnectionsPerIp: z.number().int().min(0).default(0),
+        // Proxies whose X-Forwarded-For names the client (IPs or CIDRs); others' headers are ignored.
+        trustedProxies: z.array(z.string().refine(isIpOrCidr, 'must be an IP address or CIDR such as 10.0.0.0/8')).default([]),
       })
       .prefault({}),
     webhooks: z

@@ -10,6 +10,7 @@ import type { Logger } from '../log/logger.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { Adapter, FanoutMessage } from './adapter/adapter.js';
 import { ClientEvents } from './client-events.js';
+import { ConnectionsPerAddress, clientAddressResolver } from './client-address.js';
 import { Close, closeReason, closeReasonLabel } from './close-codes.js';
 import { Connection } from './connection.js';
 import { Fanout } from './fanout.js';
@@ -62,6 +63,8 @@ export class WsGateway implements Service {
   private readonly router: FrameRouter;
   private readonly fanout: Fanout;
   private readonly closing = new Set<Promise<void>>();
+  private readonly perAddress: ConnectionsPerAddress;
+  private readonly clientAddress: (req: IncomingMessage) => string;
   private readonly log: Logger;
   private sweeper: NodeJS.Timeout | undefined;
   private draining = false;
@@ -71,6 +74,8 @@ export class WsGateway implements Service {
     this.metrics = new GatewayMetrics(o.metrics);
     this.wss = new WebSocketServer({ noServer: true, maxPayload: o.config.maxPayloadBytes, perMessageDeflate: false, clientTracking: false });
     this.fanout = new Fanout(o.adapter, this.metrics, this.log);
+    this.perAddress = new ConnectionsPerAddress(o.config.maxConnectionsPerIp);
+    this.clientAddress = clientAddressResolver(o.config.trustedProxies);
     this.occupancy = new OccupancyEvents(o.events, o.config.vacateDelayMs);
     this.counts = new SubscriptionCountThrottle((ref, count) => {
       this.fanout.announce(ref.app, ref.channel, internalChannelFrame('pusher_internal:subscription_count', ref.channel, { subscription_count: count }));
@@ -122,12 +127,24 @@ export class WsGateway implements Service {
   readonly handleUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     let verdict: HandshakeVerdict = checkHandshake({ url: req.url, origin: req.headers.origin }, this.o.apps);
     if (verdict.ok && this.draining) verdict = { ok: false, code: Close.Reconnect, message: 'Server shutting down, reconnect', reason: 'draining' };
+    if (verdict.ok && !this.admitAddress(req, socket)) {
+      verdict = { ok: false, code: Close.OverCapacity, message: 'Too many connections from this address', reason: 'ip_limit' };
+    }
     const decided = verdict;
     this.wss.handleUpgrade(req, socket, head, (ws) => {
       if (decided.ok) this.accept(ws, decided.app, socket);
       else this.refuse(ws, decided.code, decided.message, decided.reason);
     });
   };
+
+  /** Counts the connection against its address until the TCP socket closes; false when the address is at its limit. */
+  private admitAddress(req: IncomingMessage, socket: Duplex): boolean {
+    if (this.o.config.maxConnectionsPerIp === 0) return true;
+    const address = this.clientAddress(req);
+    if (!this.perAddress.tryAdmit(address)) return false;
+    socket.once('close', () => this.perAddress.release(address));
+    return true;
+  }
 
   private refuse(ws: WebSocket, code: number, message: string, reason: string): void {
     this.metrics.refused(reason);
