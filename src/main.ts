@@ -117,7 +117,8 @@ export async function startHerald(config: HeraldConfig, log: Logger): Promise<Ru
     ? // Waits longer than a second (a retry-after) go back to the queue, so a chunk holds no worker slot meanwhile.
       new ApnsProvider({ apps: config.apps, log: log.child({ module: 'apns' }), metrics, events, retry: { maxInlineWaitMs: 1_000 } })
     : undefined;
-  if (apnsProvider) readiness.register('apns', () => apnsProvider.readiness());
+  // One app's refused credentials are a warning, not unreadiness: every pod would leave the Service for one tenant.
+  if (apnsProvider) readiness.registerWarnings('apns', () => apnsProvider.refusedCredentials());
 
   // Notifications: BullMQ queues and a Redis status store with Redis, in-process ones without.
   const createQueue: QueueFactory = (settings) =>

@@ -139,7 +139,7 @@ describe('APNs connection pool', () => {
       assert.deepEqual(await send('shop', deviceTokens(5, 'shop-later')), { 'credentials:Forbidden': 5 });
       assert.deepEqual(await send('outlet', deviceTokens(50, 'outlet-later')), { delivered: 50 });
       assert.deepEqual(provider.health('outlet'), { ok: true });
-      assert.deepEqual(provider.readiness(), { ok: false, detail: 'APNs credentials refused for shop' });
+      assert.deepEqual(provider.refusedCredentials(), [{ app: 'shop', detail: 'credentials refused by APNs: Forbidden' }], 'shop alone is named; outlet is not');
     } finally {
       await provider.close(AbortSignal.timeout(2_000));
       await mock.close();

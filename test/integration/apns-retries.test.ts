@@ -96,7 +96,7 @@ describe('APNs credential refusal', () => {
       const first = results[0]?.outcome;
       assert.ok(first?.type === 'credentials' && first.status === 403 && (first.afterMs ?? 0) > 0);
       assert.deepEqual(h.provider.health(APP_ID), { ok: false, detail: 'credentials refused by APNs: BadCertificate' });
-      assert.equal(h.provider.readiness().ok, false);
+      assert.deepEqual(h.provider.refusedCredentials(), [{ app: APP_ID, detail: 'credentials refused by APNs: BadCertificate' }]);
       assert.equal(await h.metric('apnsCredentialsOk', { app: APP_ID }), 0);
 
       const sentBefore = h.mock.requests.length;
@@ -111,7 +111,7 @@ describe('APNs credential refusal', () => {
       assert.deepEqual(tally(recovered), { delivered: 100 });
       assert.equal(h.mock.requests.length - sentBefore, 100);
       assert.deepEqual(h.provider.health(APP_ID), { ok: true });
-      assert.equal(h.provider.readiness().ok, true);
+      assert.deepEqual(h.provider.refusedCredentials(), []);
       assert.equal(await h.metric('apnsCredentialsOk', { app: APP_ID }), 1);
     } finally {
       await h.close();

@@ -46,7 +46,7 @@ describe('APNs TLS failures are classified results', () => {
       assert.equal(h.mock.requests.length, 0);
       assert.ok(h.mock.tlsFailures.length >= 1 && h.mock.tlsFailures.length <= 2, `${h.mock.tlsFailures.length} handshakes`);
       assert.deepEqual(h.provider.health(APP_ID), { ok: false, detail: 'credentials refused by APNs: ClientCertificateRefused' });
-      assert.equal(h.provider.readiness().ok, false);
+      assert.deepEqual(h.provider.refusedCredentials(), [{ app: APP_ID, detail: 'credentials refused by APNs: ClientCertificateRefused' }]);
     } finally {
       await h.close();
     }

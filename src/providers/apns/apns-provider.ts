@@ -107,10 +107,15 @@ export class ApnsProvider implements Provider, Service {
     return state.kind === 'open' ? { ok: true } : { ok: false, detail: `credentials refused by APNs: ${state.reason}` };
   }
 
-  /** For the readiness check: not ready while any app's credentials are refused. */
-  readiness(): ProviderHealth {
-    const refused = [...this.apps.keys()].filter((id) => !this.health(id).ok);
-    return refused.length === 0 ? { ok: true } : { ok: false, detail: `APNs credentials refused for ${refused.join(', ')}` };
+  /**
+   * The apps whose credentials Apple refuses right now, for /ready's warnings. Never a
+   * readiness failure: the process still serves every other app (and this one's realtime).
+   */
+  refusedCredentials(): Array<{ app: string; detail: string }> {
+    return [...this.apps.keys()].flatMap((app) => {
+      const health = this.health(app);
+      return health.ok ? [] : [{ app, detail: health.detail ?? 'credentials refused by APNs' }];
+    });
   }
 
   send(batch: PushBatch, signal: AbortSignal): AsyncIterable<PushResult> {
