@@ -21,7 +21,8 @@ export interface HeraldEvents {
   'channel.vacated': ChannelRef;
   'member.added': MemberEvent;
   'member.removed': MemberEvent;
-  'client.event': ChannelRef & { event: string; data: unknown; socketId: string; userId?: string };
+  /** `dataJson`: the JSON text of `data` exactly as the client sent it, so no one re-serializes caller data. */
+  'client.event': ChannelRef & { event: string; data: unknown; dataJson?: string; socketId: string; userId?: string };
   'cache.miss': ChannelRef;
   'subscription.count': ChannelRef & { count: number };
   'notification.accepted': { app: string; id: string };

@@ -2,8 +2,10 @@ import type { EventBus } from '../delivery/events.js';
 import type { Connection } from './connection.js';
 import { ErrorCode } from './close-codes.js';
 import type { Fanout } from './fanout.js';
-import { channelEventFrame, errorFrame } from './protocol.js';
+import { errorFrame, relayedClientEventFrame } from './protocol.js';
 import type { InboundFrame } from './protocol.js';
+import { memberSpan } from './raw-json.js';
+import type { Span } from './raw-json.js';
 
 type Rejection = { reason: string; code: number | null; message: string };
 
@@ -19,16 +21,18 @@ export class ClientEvents {
   ) {}
 
   handle(conn: Connection, frame: InboundFrame): void {
-    const rejection = this.check(conn, frame);
+    const span = memberSpan(frame.raw, 'data');
+    const rejection = this.check(conn, frame, span);
     if (rejection) {
       conn.metrics.clientEventRejected(rejection.reason);
-      conn.log.debug({ event: frame.event.slice(0, 200), channel: frame.channel, reason: rejection.reason }, 'client event refused');
+      conn.log.debug({ event: frame.event.slice(0, 200), channel: frame.channel?.slice(0, 200), reason: rejection.reason }, 'client event refused');
       conn.send(errorFrame(rejection.code, rejection.message));
       return;
     }
     const channel = frame.channel as string;
     const userId = conn.subscriptions.get(channel)?.userId;
-    const frameText = channelEventFrame(frame.event, channel, frame.data, userId);
+    const rawData = span ? frame.raw.toString('utf8', span.start, span.end) : undefined;
+    const frameText = relayedClientEventFrame(frame.event, channel, rawData, userId);
     conn.metrics.published('client');
     this.fanout
       .publish({ v: 1, type: 'event', app: conn.app.id, channel, frame: frameText, exceptSocketId: conn.socketId })
@@ -38,12 +42,13 @@ export class ClientEvents {
       channel,
       event: frame.event,
       data: frame.data,
+      ...(rawData === undefined ? {} : { dataJson: rawData }),
       socketId: conn.socketId,
       ...(userId === undefined ? {} : { userId }),
     });
   }
 
-  private check(conn: Connection, frame: InboundFrame): Rejection | undefined {
+  private check(conn: Connection, frame: InboundFrame, data: Span | undefined): Rejection | undefined {
     const { app } = conn;
     if (!app.enableClientMessages) return { reason: 'disabled', code: null, message: 'Client events are not enabled for this app' };
     if (frame.event.length > app.limits.maxEventNameLength) {
@@ -52,23 +57,18 @@ export class ClientEvents {
     if (frame.channel === undefined) return { reason: 'no_channel', code: null, message: 'Client event has no channel' };
     const subscription = conn.subscriptions.get(frame.channel);
     if (!subscription || subscription.backlog) {
-      return { reason: 'not_subscribed', code: null, message: `Client event on ${frame.channel}, which this connection has not joined` };
+      return { reason: 'not_subscribed', code: null, message: `Client event on ${frame.channel.slice(0, 200)}, which this connection has not joined` };
     }
     const kind = subscription.type.kind;
     if (kind !== 'private' && kind !== 'presence') {
       return { reason: 'channel_type', code: null, message: 'Client events are only allowed on private and presence channels' };
     }
     const maxBytes = app.limits.maxEventPayloadKb * 1024;
-    if (payloadBytes(frame.data) > maxBytes) return { reason: 'too_large', code: null, message: `Client event data is larger than ${maxBytes} bytes` };
+    // Measured on the bytes as received (a string's quotes and escapes count), never on a re-serialization.
+    if (data !== undefined && data.end - data.start > maxBytes) return { reason: 'too_large', code: null, message: `Client event data is larger than ${maxBytes} bytes` };
     if (!conn.clientEvents.tryTake()) {
       return { reason: 'rate_limited', code: ErrorCode.ClientEventRateLimit, message: `Client event rate limit exceeded (${app.limits.maxClientEventsPerSecond} per second)` };
     }
     return undefined;
   }
-}
-
-function payloadBytes(data: unknown): number {
-  if (typeof data === 'string') return Buffer.byteLength(data);
-  const text = JSON.stringify(data);
-  return text === undefined ? 0 : Buffer.byteLength(text);
 }

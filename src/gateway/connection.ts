@@ -103,6 +103,21 @@ export class Connection implements LocalSocket {
     this.ws.close(code, closeReason(message));
   }
 
+  /**
+   * A handler failed on this socket's input: logged with the error, counted, and the
+   * socket closed with 4100, so the client backs off, reconnects and rebuilds its state
+   * from scratch; whatever the failed handler left half-done goes with the socket.
+   */
+  fail(err: unknown, handler: string): void {
+    this.metrics.handlerFailed(handler);
+    this.log.error({ err, handler }, 'frame handler failed; closing the socket');
+    try {
+      this.close(Close.OverCapacity, 'Server error handling a frame; reconnect');
+    } catch {
+      this.ws.terminate();
+    }
+  }
+
   /** Runs subscription work one operation at a time, in arrival order; refuses when too much is queued. */
   serialize(operation: () => Promise<void>): boolean {
     if (this.pending >= this.limits.maxPendingOperations) return false;
@@ -113,7 +128,7 @@ export class Connection implements LocalSocket {
       },
       (err: unknown) => {
         this.pending -= 1;
-        this.log.error({ err }, 'connection operation failed');
+        this.fail(err, 'subscription');
       },
     );
     return true;

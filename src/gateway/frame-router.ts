@@ -2,12 +2,15 @@ import type { RawData } from 'ws';
 import type { ClientEvents } from './client-events.js';
 import type { Connection } from './connection.js';
 import { errorFrame, parseFrame, pongFrame } from './protocol.js';
+import type { InboundFrame } from './protocol.js';
 import type { Signin } from './signin.js';
 import type { Subscriptions } from './subscriptions.js';
 
 /**
  * Reads one inbound frame and hands it to its handler. Anything malformed is answered
  * with `pusher:error` (code null), counted and logged at debug; the socket stays open.
+ * Nothing a handler throws gets past here: route runs inside the `ws` message listener,
+ * where an exception would end the process, and every app's sockets with it.
  */
 export class FrameRouter {
   constructor(
@@ -17,6 +20,17 @@ export class FrameRouter {
   ) {}
 
   route(conn: Connection, data: RawData, isBinary: boolean, now: number): void {
+    let frame: InboundFrame | undefined;
+    try {
+      frame = this.read(conn, data, isBinary, now);
+      if (frame) this.dispatch(conn, frame);
+    } catch (err) {
+      conn.fail(err, handlerOf(frame?.event));
+    }
+  }
+
+  /** The frame, or undefined when it was refused here. */
+  private read(conn: Connection, data: RawData, isBinary: boolean, now: number): InboundFrame | undefined {
     const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
     conn.metrics.messagesIn.inc();
     conn.metrics.bytesIn.inc(bytes.length);
@@ -25,18 +39,21 @@ export class FrameRouter {
     if (!conn.established) {
       // Nothing may precede connection_established, not even an error frame.
       this.reject(conn, 'not_established', undefined);
-      return;
+      return undefined;
     }
     if (isBinary) {
       this.reject(conn, 'binary_frame', 'Binary frames are not supported; send JSON text frames');
-      return;
+      return undefined;
     }
-    const parsed = parseFrame(bytes.toString('utf8'));
+    const parsed = parseFrame(bytes);
     if (!parsed.ok) {
       this.reject(conn, parsed.reason, parsed.message);
-      return;
+      return undefined;
     }
-    const { frame } = parsed;
+    return parsed.frame;
+  }
+
+  private dispatch(conn: Connection, frame: InboundFrame): void {
     switch (frame.event) {
       case 'pusher:ping':
         conn.send(pongFrame);
@@ -67,5 +84,21 @@ export class FrameRouter {
     conn.metrics.protocolError(reason);
     conn.log.debug({ reason }, 'bad frame');
     if (message !== undefined) conn.send(errorFrame(null, message));
+  }
+}
+
+/** A bounded metric label for the handler that failed: the protocol's own events by name, the rest by kind. */
+export function handlerOf(event: string | undefined): string {
+  switch (event) {
+    case undefined:
+      return 'read';
+    case 'pusher:ping':
+    case 'pusher:pong':
+    case 'pusher:subscribe':
+    case 'pusher:unsubscribe':
+    case 'pusher:signin':
+      return event;
+    default:
+      return event.startsWith('client-') ? 'client_event' : 'other';
   }
 }

@@ -58,6 +58,11 @@ export class AppMetrics {
     this.metrics.wsErrors.inc({ app: this.app, reason });
   }
 
+  /** `handler`: a bounded label (see frame-router.ts handlerOf, or 'subscription'). */
+  handlerFailed(handler: string): void {
+    this.metrics.wsHandlerFailures.inc({ app: this.app, handler });
+  }
+
   disconnected(reason: string): void {
     this.metrics.wsDisconnections.inc({ app: this.app, reason });
   }

@@ -4,16 +4,19 @@ export interface InboundFrame {
   event: string;
   channel: string | undefined;
   data: unknown;
+  /** The frame as received: sizes are measured on, and relays copy from, these bytes. */
+  raw: Buffer;
 }
 
 export type BadFrameReason = 'malformed_json' | 'not_an_object' | 'missing_event';
 
 export type ParsedFrame = { ok: true; frame: InboundFrame } | { ok: false; reason: BadFrameReason; message: string };
 
-export function parseFrame(text: string): ParsedFrame {
+export function parseFrame(input: Buffer | string): ParsedFrame {
+  const raw = typeof input === 'string' ? Buffer.from(input) : input;
   let value: unknown;
   try {
-    value = JSON.parse(text);
+    value = JSON.parse(typeof input === 'string' ? input : input.toString('utf8'));
   } catch {
     return { ok: false, reason: 'malformed_json', message: 'Frame is not valid JSON' };
   }
@@ -24,7 +27,7 @@ export function parseFrame(text: string): ParsedFrame {
   if (typeof event !== 'string' || event === '') {
     return { ok: false, reason: 'missing_event', message: 'Frame has no event name' };
   }
-  return { ok: true, frame: { event, channel: typeof channel === 'string' ? channel : undefined, data } };
+  return { ok: true, frame: { event, channel: typeof channel === 'string' ? channel : undefined, data, raw } };
 }
 
 /**
@@ -83,6 +86,18 @@ export function cacheMissFrame(channel: string): string {
  */
 export function channelEventFrame(event: string, channel: string, data: unknown, userId?: string): string {
   return JSON.stringify(userId === undefined ? { event, channel, data } : { event, channel, data, user_id: userId });
+}
+
+/**
+ * A client event as subscribers receive it, `rawData` being the sender's `data` bytes
+ * (undefined when it sent none). Only the bounded event and channel names and the
+ * user id are serialized here; caller data is copied, never re-serialized.
+ */
+export function relayedClientEventFrame(event: string, channel: string, rawData: string | undefined, userId?: string): string {
+  let frame = `{"event":${JSON.stringify(event)},"channel":${JSON.stringify(channel)}`;
+  if (rawData !== undefined) frame += `,"data":${rawData}`;
+  if (userId !== undefined) frame += `,"user_id":${JSON.stringify(userId)}`;
+  return `${frame}}`;
 }
 
 export function signinSuccessFrame(userData: string): string {

@@ -114,7 +114,7 @@ describe('gateway events on the bus', () => {
       const { channel } = await subscribe(sender, 'presence-chatter');
       channel.trigger('client-hello', { n: 1 });
       await waitFor(() => gateway.of('client.event').length > 0, { what: 'client.event' });
-      assert.deepEqual(gateway.of('client.event')[0], { app: main.id, channel: 'presence-chatter', event: 'client-hello', data: { n: 1 }, socketId, userId: 'talker' });
+      assert.deepEqual(gateway.of('client.event')[0], { app: main.id, channel: 'presence-chatter', event: 'client-hello', data: { n: 1 }, dataJson: '{"n":1}', socketId, userId: 'talker' });
     } finally {
       sender.disconnect();
     }

@@ -16,10 +16,12 @@ function apps(...overrides: Array<Record<string, unknown>>): StaticAppStore {
 
 describe('inbound frames', () => {
   it('parses an event with channel and data', () => {
-    assert.deepEqual(parseFrame('{"event":"client-x","channel":"private-a","data":{"n":1}}'), {
+    const text = '{"event":"client-x","channel":"private-a","data":{"n":1}}';
+    assert.deepEqual(parseFrame(text), {
       ok: true,
-      frame: { event: 'client-x', channel: 'private-a', data: { n: 1 } },
+      frame: { event: 'client-x', channel: 'private-a', data: { n: 1 }, raw: Buffer.from(text) },
     });
+    assert.deepEqual(parseFrame(Buffer.from(text)), parseFrame(text), 'bytes as received parse the same');
   });
 
   it('names what is wrong with bad frames', () => {

@@ -60,7 +60,7 @@ export function subscribeWebhookEvents(bus: EventBus, sink: WebhookEventSink, no
 
 /** Pusher delivers a client event's data as a string, whatever the client sent. */
 function clientEvent(e: HeraldEvents['client.event']): WebhookEvent {
-  const data = typeof e.data === 'string' ? e.data : (JSON.stringify(e.data) ?? '');
+  const data = typeof e.data === 'string' ? e.data : (e.dataJson ?? JSON.stringify(e.data) ?? '');
   const event: WebhookEvent = { name: 'client_event', channel: e.channel, event: e.event, data, socket_id: e.socketId };
   return e.userId === undefined ? event : { ...event, user_id: e.userId };
 }

@@ -1,4 +1,5 @@
 import type { PresenceMember } from '../state/channel-state.js';
+import { MAX_USER_INFO_DEPTH, nestsDeeperThan } from '../raw-json.js';
 import { MAX_USER_ID_LENGTH } from './channel-name.js';
 
 export type MemberCheck =
@@ -13,6 +14,9 @@ export type MemberCheck =
 export function parseChannelData(channelData: string, maxBytes: number): MemberCheck {
   if (Buffer.byteLength(channelData) > maxBytes) {
     return { ok: false, type: 'LimitReached', status: 413, message: `Presence member data is larger than ${maxBytes} bytes` };
+  }
+  if (nestsDeeperThan(channelData, MAX_USER_INFO_DEPTH)) {
+    return { ok: false, type: 'BadRequest', status: 400, message: `channel_data nests deeper than ${MAX_USER_INFO_DEPTH} levels of objects and arrays` };
   }
   let value: unknown;
   try {
