@@ -60,7 +60,7 @@ export class AppMetrics {
 
   /** `handler`: a bounded label (see frame-router.ts handlerOf, or 'subscription'). */
   handlerFailed(handler: string): void {
-    this.metrics.wsHandlerFailures.inc({ app: this.app, handler });
+    this.metrics.wsHandlerFailures.inc({ app: this.app, type: handler });
   }
 
   disconnected(reason: string): void {

@@ -51,7 +51,7 @@ export function createMetrics(options: { defaults?: boolean } = {}) {
     wsBytesIn: counter(r, 'ws_received_bytes_total', 'WebSocket payload bytes received.', ['app']),
     wsBytesOut: counter(r, 'ws_sent_bytes_total', 'WebSocket payload bytes sent.', ['app']),
     wsErrors: counter(r, 'ws_protocol_errors_total', 'Bad WebSocket input answered with an error, by reason.', ['app', 'reason']),
-    wsHandlerFailures: counter(r, 'ws_handler_failures_total', 'Inbound frames whose handler failed; the socket was closed with 4100.', ['app', 'handler']),
+    wsHandlerFailures: counter(r, 'ws_handler_failures_total', 'Inbound frames whose handler failed, by handler type; the socket was closed with 4100.', ['app', 'type']),
     channels: gauge(r, 'channels', 'Occupied channels on this node, by type.', ['app', 'type']),
     presenceMembers: gauge(r, 'presence_members', 'Presence members on this node.', ['app']),
     clientEventsRejected: counter(r, 'client_events_rejected_total', 'Client events refused, by reason.', ['app', 'reason']),

@@ -50,7 +50,7 @@ function setup() {
   conn.established = true;
   const failures = async (handler: string): Promise<number> => {
     const metric = (await metrics.registry.getSingleMetric('herald_ws_handler_failures_total')?.get())?.values ?? [];
-    return metric.find((v) => v.labels.handler === handler)?.value ?? 0;
+    return metric.find((v) => v.labels.type === handler)?.value ?? 0;
   };
   return { ws, conn, lines, failures };
 }
