@@ -76,7 +76,12 @@ export async function startHerald(config: HeraldConfig, log: Logger): Promise<Ru
   const webhookLog = log.child({ module: 'webhooks' });
   const webhookQueueOptions = webhookQueueSettings(config.webhooks, webhookLog);
   const webhookQueue = redis
-    ? new BullmqQueueDriver({ ...webhookQueueOptions, connect: redis.connector('webhooks'), prefix: config.queue.prefix })
+    ? new BullmqQueueDriver({
+        ...webhookQueueOptions,
+        connect: redis.connector('webhooks'),
+        prefix: config.queue.prefix,
+        onEnqueueFailed: (reason) => metrics.queueEnqueueFailures.inc({ queue: webhookQueueOptions.name, reason }),
+      })
     : new MemoryQueueDriver(webhookQueueOptions);
   const deadLetters = redis ? new RedisDeadLetterStore(redis.create('webhook-dead-letters'), config.queue.prefix) : new MemoryDeadLetterStore();
   const webhooks = new WebhookService({ apps, events, queue: webhookQueue, deadLetters, settings: config.webhooks, log: webhookLog, metrics });
@@ -123,7 +128,13 @@ export async function startHerald(config: HeraldConfig, log: Logger): Promise<Ru
   // Notifications: BullMQ queues and a Redis status store with Redis, in-process ones without.
   const createQueue: QueueFactory = (settings) =>
     redis
-      ? new BullmqQueueDriver({ ...settings, connect: redis.connector(settings.name), prefix: config.queue.prefix, lockDurationMs: config.queue.lockDurationMs })
+      ? new BullmqQueueDriver({
+          ...settings,
+          connect: redis.connector(settings.name),
+          prefix: config.queue.prefix,
+          lockDurationMs: config.queue.lockDurationMs,
+          onEnqueueFailed: (reason) => metrics.queueEnqueueFailures.inc({ queue: settings.name, reason }),
+        })
       : new MemoryQueueDriver(settings);
   const statusStore = redis
     ? new RedisStatusStore(redis.create('notification-status'), config.redis.keyPrefix, config.queue.statusRetentionSeconds)

@@ -22,7 +22,8 @@ Notification:
   --channel C          a realtime channel; repeat, or separate with commas
   --event E            the realtime event name
   --data JSON          the realtime event data (JSON; quote a string: '"hi"'); needed with --channel
-  --id ID              the idempotency key (generated when absent)
+  --id ID              the idempotency key, per app (generated when absent; a failed
+                       send prints it: send again with it and it is queued once)
 
 Where and as whom:
   --url URL            Herald's HTTP API (default: HERALD_URL, else server.host:port of the config)
@@ -98,6 +99,8 @@ export async function runSend(args: string[]): Promise<number> {
   } catch (err) {
     if (err instanceof HeraldClientError) {
       console.error(`herald send: ${err.message}${err.path ? ` (at ${err.path})` : ''}${err.status ? ` [HTTP ${err.status}]` : ''}`);
+      // The id was chosen before sending: the same id again is queued at most once.
+      if (err.id !== undefined) console.error(`herald send: it may not be queued; send again with --id ${err.id} (a repeat is never queued twice)`);
       return 1;
     }
     throw err;

@@ -5,7 +5,7 @@ export type HeraldClientErrorCode =
   | 'unauthorized'
   /** Too large (413). */
   | 'too_large'
-  /** The id is already used by another app's notification (409). */
+  /** 409 from a Herald older than per-app ids: the id was used by another app. */
   | 'conflict'
   /** Herald or Redis could not be reached, or answered 5xx. */
   | 'unavailable'
@@ -17,12 +17,18 @@ export class HeraldClientError extends Error {
   readonly code: HeraldClientErrorCode;
   readonly status: number | undefined;
   readonly path: string | undefined;
+  /**
+   * The id the failed send used (also when the client chose it): send the notification
+   * again with this id, and it is queued at most once.
+   */
+  readonly id: string | undefined;
 
-  constructor(code: HeraldClientErrorCode, message: string, details: { status?: number; path?: string; cause?: unknown } = {}) {
+  constructor(code: HeraldClientErrorCode, message: string, details: { status?: number; path?: string; id?: string; cause?: unknown } = {}) {
     super(message, details.cause === undefined ? undefined : { cause: details.cause });
     this.name = 'HeraldClientError';
     this.code = code;
     this.status = details.status;
     this.path = details.path;
+    this.id = details.id;
   }
 }

@@ -39,8 +39,9 @@ export type HeraldClientOptions = HttpClientOptions | RedisClientOptions;
 
 /**
  * A typed producer for Herald, over its signed HTTP API or straight into its BullMQ
- * queue on Redis. An id is generated when absent; pass your own `id` to make a retry
- * after a network error idempotent (the same id is never queued twice).
+ * queue on Redis. An id is generated when absent, before anything is sent; a failed
+ * send carries it (`HeraldClientError.id`): send again with that id (or your own) and
+ * the notification is queued at most once. Ids are per app.
  */
 export class HeraldClient {
   readonly app: string;
@@ -79,7 +80,15 @@ export class HeraldClient {
 
   /** Like notify, and also says whether the id already existed (then nothing new was queued). */
   async send(notification: NotificationInput): Promise<NotifyResult> {
-    return this.transport.notify(this.complete(notification));
+    const complete = this.complete(notification);
+    try {
+      return await this.transport.notify(complete);
+    } catch (err) {
+      if (err instanceof HeraldClientError && err.code === 'unavailable' && err.id === undefined) {
+        throw new HeraldClientError('unavailable', err.message, { ...(err.status === undefined ? {} : { status: err.status }), id: complete.id, cause: err.cause ?? err });
+      }
+      throw err;
+    }
   }
 
   /** The notification's state and counts; undefined when the id is unknown or its status expired. */
@@ -91,7 +100,7 @@ export class HeraldClient {
     await this.transport.close();
   }
 
-  private complete(notification: NotificationInput): Record<string, unknown> {
+  private complete(notification: NotificationInput): Record<string, unknown> & { id: string } {
     if (typeof notification !== 'object' || notification === null) {
       throw new HeraldClientError('invalid', 'a notification must be an object', { path: '' });
     }

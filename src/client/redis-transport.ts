@@ -1,5 +1,6 @@
 import type { Cluster, Redis } from 'ioredis';
 import { NOTIFY_JOB, NOTIFY_QUEUE } from '../delivery/chunk-job.js';
+import { notifyJobId } from '../delivery/job-ids.js';
 import { RedisStatusStore } from '../delivery/redis-status-store.js';
 import { statusView } from '../delivery/status-view.js';
 import type { NotificationStatus as StoredStatus } from '../delivery/status-store.js';
@@ -49,6 +50,8 @@ const UNUSED_RETENTION = 1;
  * Adds `notify` jobs to the `notifications` BullMQ queue straight in Redis, as the
  * contract lets any producer do, after the same validation the HTTP API applies to
  * the body (the app's own checks, such as its APNs credentials, run in the worker).
+ * Jobs follow Herald's job-id rule (`n:<app>:<id>`, docs/queue.md), so an id is the
+ * app's own and cannot name one of the queue's keys, and a repeat is never queued twice.
  */
 export class RedisTransport implements Transport {
   private readonly connection: Redis | Cluster;
@@ -103,8 +106,12 @@ export class RedisTransport implements Transport {
     const checked = parseNotification(notification);
     if (!checked.ok) throw new HeraldClientError('invalid', checked.error, { path: checked.path });
     await this.connect();
+    const ref = { app: this.options.app, id: checked.notification.id };
     try {
-      return await this.queue.enqueue(checked.notification.id, checked.notification, delayOf(checked.notification));
+      // Known to the status store: delivered (or under way) already, and its job may be gone.
+      if (await this.store.known(ref)) return { id: ref.id, duplicate: true };
+      const queued = await this.queue.enqueue(notifyJobId(ref), checked.notification, delayOf(checked.notification));
+      return { id: ref.id, duplicate: queued.duplicate };
     } catch (err) {
       throw new HeraldClientError('unavailable', `Redis refused the job: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
     }
@@ -113,12 +120,14 @@ export class RedisTransport implements Transport {
   async status(id: string): Promise<NotificationStatus | undefined> {
     await this.connect();
     let stored: StoredStatus | undefined;
+    const ref = { app: this.options.app, id };
     try {
-      stored = await this.store.get(id);
-      if (stored) return stored.app === this.options.app ? statusView(stored) : undefined;
+      stored = await this.store.get(ref);
+      if (stored) return statusView(stored);
       // Not picked up by a worker yet: the job exists, the status record does not.
-      const state = await this.queue.state(id);
-      if (state === 'waiting' || state === 'delayed') return queuedStatus(id, await this.enqueuedAt(id));
+      const jobId = notifyJobId(ref);
+      const state = await this.queue.state(jobId);
+      if (state === 'waiting' || state === 'delayed') return queuedStatus(id, await this.enqueuedAt(jobId));
       return undefined;
     } catch (err) {
       throw new HeraldClientError('unavailable', `Redis did not answer: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
@@ -132,8 +141,8 @@ export class RedisTransport implements Transport {
   }
 
   /** BullMQ keeps the time a job was added in its hash. */
-  private async enqueuedAt(id: string): Promise<number | undefined> {
-    const timestamp = await this.connection.hget(`${this.prefix}:${NOTIFY_QUEUE}:${id}`, 'timestamp');
+  private async enqueuedAt(jobId: string): Promise<number | undefined> {
+    const timestamp = await this.connection.hget(`${this.prefix}:${NOTIFY_QUEUE}:${jobId}`, 'timestamp');
     return timestamp === null ? undefined : Number(timestamp);
   }
 

@@ -1,4 +1,4 @@
-import type { StatusStore, TokenOutcome } from './status-store.js';
+import type { NotificationRef, StatusStore, TokenOutcome } from './status-store.js';
 
 /**
  * Writes token outcomes to the status store as they arrive: everything that arrives
@@ -14,7 +14,7 @@ export class CheckpointWriter {
 
   constructor(
     private readonly store: StatusStore,
-    private readonly notificationId: string,
+    private readonly notification: NotificationRef,
     private readonly onRecorded: (count: number) => void,
   ) {}
 
@@ -63,7 +63,7 @@ export class CheckpointWriter {
       this.writing.delete(writing);
       this.onRecorded(batch.length);
     };
-    const writing: Promise<void> = this.store.record(this.notificationId, batch).then(settle, (err: unknown) => {
+    const writing: Promise<void> = this.store.record(this.notification, batch).then(settle, (err: unknown) => {
       this.failure ??= err;
       settle();
     });

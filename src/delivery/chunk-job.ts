@@ -34,8 +34,3 @@ export function parseChunkJob(data: unknown): ParseResult<ChunkJob> {
   const issue = parsed.error.issues[0];
   return { ok: false, error: issue ? `${formatPath(issue.path) || 'data'}: ${issue.message}` : 'invalid chunk job' };
 }
-
-/** Unique per (notification, chunk): the last `.c` splits them back, as `<digits>` holds no dot. */
-export function chunkJobId(notificationId: string, chunk: number): string {
-  return `${notificationId}.c${chunk}`;
-}

@@ -46,7 +46,8 @@ export class ChunkSender {
 
   readonly handle = async (job: QueueJob<ChunkJob>, signal: AbortSignal): Promise<JobResult> => {
     const chunk = job.data;
-    const id = chunk.notification;
+    // Ids are per app: the status of a chunk's notification is found by both.
+    const id = { app: chunk.app, id: chunk.notification };
     const progress = await this.o.store.progress(id, chunk.from, chunk.tokens.length);
     const startedAt = this.now();
     const pending = offsetsWhere(progress, (p) => !p.settled);
@@ -104,7 +105,7 @@ export class ChunkSender {
   }
 
   private async complete(chunk: ChunkJob, outcomes?: readonly TokenOutcome[]): Promise<JobResult> {
-    await this.o.finisher.completeChunk(chunk.notification, chunk.chunk, outcomes);
+    await this.o.finisher.completeChunk({ app: chunk.app, id: chunk.notification }, chunk.chunk, outcomes);
     return { type: 'done' };
   }
 }

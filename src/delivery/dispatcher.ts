@@ -5,7 +5,7 @@ import type { Metrics } from '../metrics/metrics.js';
 import { eventData } from '../notification/check-for-app.js';
 import type { Notification } from '../notification/notification-schema.js';
 import type { JobHandler, JobResult, QueueDriver, QueueJob } from '../queue/queue-driver.js';
-import { chunkJobId } from './chunk-job.js';
+import { chunkJobId } from './job-ids.js';
 import type { ChunkJob } from './chunk-job.js';
 import type { EventBus } from './events.js';
 import type { NotificationFinisher } from './notification-finisher.js';
@@ -58,13 +58,11 @@ export class Dispatcher {
     const sendAt = n.sendAt === undefined ? 0 : Date.parse(n.sendAt);
     // Due now: the record is created (or marked) active in the same step.
     const active = sendAt <= this.now();
-    const created = await this.o.store.create({ id: n.id, app: app.id, createdAt: job.enqueuedAt, tokens: tokens.length, chunks: chunkCount, notBefore: sendAt, active });
+    const ref = { app: app.id, id: n.id };
+    const created = await this.o.store.create({ ...ref, createdAt: job.enqueuedAt, tokens: tokens.length, chunks: chunkCount, notBefore: sendAt, active });
     if (created.created) {
       this.o.metrics.notifications.inc({ app: app.id, status: 'accepted' });
       this.o.events.emit('notification.accepted', { app: app.id, id: n.id });
-    } else if (created.app !== app.id) {
-      this.o.log.error({ notification: n.id, app: app.id, owner: created.app }, 'notification id already used by another app: job failed');
-      return { type: 'failed', reason: `id '${n.id}' is already used by another app` };
     } else if (created.state === 'completed' || created.state === 'failed') {
       this.o.metrics.notifications.inc({ app: app.id, status: 'duplicate' });
       this.o.log.info({ notification: n.id, app: app.id, state: created.state }, 'notification already delivered: job ignored');
@@ -73,18 +71,18 @@ export class Dispatcher {
 
     if (!active) {
       if (sendAt > this.now()) return { type: 'delay', afterMs: sendAt - this.now() };
-      await this.o.store.markActive(n.id);
+      await this.o.store.markActive(ref);
     }
 
-    if (n.realtime && !(await this.o.store.realtimeDone(n.id))) {
+    if (n.realtime && !(await this.o.store.realtimeDone(ref))) {
       const { channels, event, data, socketId } = n.realtime;
       const published = await this.o.publisher.publish(app, { channels, name: event, data: eventData(data), ...(socketId === undefined ? {} : { socketId }) }, { source: 'notification' });
       if (!published.ok) this.o.log.warn({ notification: n.id, app: app.id, error: published.message }, 'realtime part refused');
-      await this.o.store.recordRealtime(n.id, published.ok ? { channels: published.channels } : { error: published.message });
+      await this.o.store.recordRealtime(ref, published.ok ? { channels: published.channels } : { error: published.message });
     }
 
     if (!n.apns || chunkCount === 0) {
-      await this.o.finisher.completeChunk(n.id, undefined);
+      await this.o.finisher.completeChunk(ref, undefined);
       return { type: 'done' };
     }
     const { tokens: _all, ...fields } = n.apns;
@@ -92,7 +90,7 @@ export class Dispatcher {
     for (let chunk = 0; chunk < chunkCount; chunk += 1) {
       const from = chunk * this.o.chunkSize;
       const data: ChunkJob = { v: 1, notification: n.id, app: app.id, createdAt: job.enqueuedAt, chunk, from, tokens: tokens.slice(from, from + this.o.chunkSize), apns: fields };
-      jobs.push({ id: chunkJobId(n.id, chunk), data });
+      jobs.push({ id: chunkJobId(ref, chunk), data });
     }
     // A one-chunk notification is sent here: a retry-after or a hand-back delays this job,
     // whose re-run skips what is recorded and resumes from the token checkpoints.

@@ -4,6 +4,7 @@ import type {
   Finalization,
   InvalidToken,
   NotificationPlan,
+  NotificationRef,
   NotificationState,
   NotificationStatus,
   StatusStore,
@@ -56,24 +57,24 @@ export class MemoryStatusStore implements StatusStore {
   }
 
   async create(plan: NotificationPlan): Promise<CreateResult> {
-    const existing = this.entry(plan.id);
+    const existing = this.entry(plan);
     if (existing) {
       const state = existing.state;
-      if (plan.active && state === 'queued' && existing.app === plan.app) existing.state = 'active';
-      return { created: false, app: existing.app, state };
+      if (plan.active && state === 'queued') existing.state = 'active';
+      return { created: false, state };
     }
     const entry = this.fresh(plan, plan.active ? 'active' : 'queued');
     entry.expiresAt = Math.max(entry.expiresAt, (plan.notBefore ?? 0) + this.retentionSeconds * 1000);
-    this.entries.set(plan.id, entry);
+    this.entries.set(entryKey(plan), entry);
     return { created: true };
   }
 
-  async owner(id: string): Promise<string | undefined> {
-    return this.entry(id)?.app;
+  async known(ref: NotificationRef): Promise<boolean> {
+    return this.entry(ref) !== undefined;
   }
 
-  async get(id: string): Promise<NotificationStatus | undefined> {
-    const e = this.entry(id);
+  async get(ref: NotificationRef): Promise<NotificationStatus | undefined> {
+    const e = this.entry(ref);
     if (!e) return undefined;
     return {
       id: e.id,
@@ -96,29 +97,29 @@ export class MemoryStatusStore implements StatusStore {
     };
   }
 
-  async markActive(id: string): Promise<void> {
-    const e = this.entry(id);
+  async markActive(ref: NotificationRef): Promise<void> {
+    const e = this.entry(ref);
     if (e?.state === 'queued') e.state = 'active';
   }
 
-  async realtimeDone(id: string): Promise<boolean> {
-    return this.entry(id)?.realtime !== undefined;
+  async realtimeDone(ref: NotificationRef): Promise<boolean> {
+    return this.entry(ref)?.realtime !== undefined;
   }
 
-  async recordRealtime(id: string, result: { channels: number } | { error: string }): Promise<void> {
-    const e = this.entry(id);
+  async recordRealtime(ref: NotificationRef, result: { channels: number } | { error: string }): Promise<void> {
+    const e = this.entry(ref);
     if (e) e.realtime = result;
   }
 
-  async firstSend(id: string, at: number): Promise<boolean> {
-    const e = this.entry(id);
+  async firstSend(ref: NotificationRef, at: number): Promise<boolean> {
+    const e = this.entry(ref);
     if (!e || e.firstSendAt !== undefined) return false;
     e.firstSendAt = at;
     return true;
   }
 
-  async progress(id: string, from: number, count: number): Promise<TokenProgress[]> {
-    const e = this.entry(id);
+  async progress(ref: NotificationRef, from: number, count: number): Promise<TokenProgress[]> {
+    const e = this.entry(ref);
     return Array.from({ length: count }, (_, offset): TokenProgress => {
       const index = from + offset;
       if (e?.settled.has(index)) return { settled: true };
@@ -127,8 +128,8 @@ export class MemoryStatusStore implements StatusStore {
     });
   }
 
-  async record(id: string, outcomes: readonly TokenOutcome[]): Promise<void> {
-    const e = this.entry(id);
+  async record(ref: NotificationRef, outcomes: readonly TokenOutcome[]): Promise<void> {
+    const e = this.entry(ref);
     if (!e) return;
     for (const outcome of outcomes) {
       if (e.settled.has(outcome.index)) continue;
@@ -151,9 +152,9 @@ export class MemoryStatusStore implements StatusStore {
     }
   }
 
-  async completeChunk(id: string, chunk: number | undefined, now: number, outcomes: readonly TokenOutcome[] = []): Promise<Finalization> {
-    await this.record(id, outcomes);
-    const e = this.entry(id);
+  async completeChunk(ref: NotificationRef, chunk: number | undefined, now: number, outcomes: readonly TokenOutcome[] = []): Promise<Finalization> {
+    await this.record(ref, outcomes);
+    const e = this.entry(ref);
     if (!e) return { finished: false };
     if (chunk !== undefined) e.chunksDone.add(chunk);
     if (e.state === 'completed' || e.state === 'failed' || e.chunksDone.size < e.chunks) return { finished: false };
@@ -163,12 +164,12 @@ export class MemoryStatusStore implements StatusStore {
     return { finished: true, app: e.app, state: e.state, sent: e.sent, failed: e.failed, expired: e.expired };
   }
 
-  async fail(id: string, app: string, reason: string, now: number): Promise<Finalization> {
-    let e = this.entry(id);
+  async fail(ref: NotificationRef, reason: string, now: number): Promise<Finalization> {
+    let e = this.entry(ref);
     if (!e) {
-      e = this.fresh({ id, app, createdAt: now, tokens: 0, chunks: 0 }, 'failed');
-      this.entries.set(id, e);
-    } else if (e.state === 'completed' || e.state === 'failed' || e.app !== app) {
+      e = this.fresh({ id: ref.id, app: ref.app, createdAt: now, tokens: 0, chunks: 0 }, 'failed');
+      this.entries.set(entryKey(ref), e);
+    } else if (e.state === 'completed' || e.state === 'failed') {
       return { finished: false };
     }
     e.state = 'failed';
@@ -194,10 +195,11 @@ export class MemoryStatusStore implements StatusStore {
     };
   }
 
-  private entry(id: string): Entry | undefined {
-    const e = this.entries.get(id);
+  private entry(ref: NotificationRef): Entry | undefined {
+    const key = entryKey(ref);
+    const e = this.entries.get(key);
     if (e && e.expiresAt <= this.now()) {
-      this.entries.delete(id);
+      this.entries.delete(key);
       return undefined;
     }
     return e;
@@ -205,6 +207,11 @@ export class MemoryStatusStore implements StatusStore {
 
   private sweep(): void {
     const now = this.now();
-    for (const [id, e] of this.entries) if (e.expiresAt <= now) this.entries.delete(id);
+    for (const [key, e] of this.entries) if (e.expiresAt <= now) this.entries.delete(key);
   }
+}
+
+/** Ids are per app; app ids hold no NUL, so the pair maps to one key and back. */
+function entryKey(ref: NotificationRef): string {
+  return `${ref.app}\u0000${ref.id}`;
 }

@@ -1,7 +1,7 @@
 import type { Logger } from '../log/logger.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { EventBus } from './events.js';
-import type { Finalization, StatusStore, TokenOutcome } from './status-store.js';
+import type { Finalization, NotificationRef, StatusStore, TokenOutcome } from './status-store.js';
 
 /**
  * Closes a notification once: whoever settles its last chunk (or fails it) is told so
@@ -16,12 +16,12 @@ export class NotificationFinisher {
    * `chunk` undefined: a notification without APNs chunks, finished once its realtime part is done.
    * `outcomes`: the chunk's last token outcomes, recorded in the same step.
    */
-  async completeChunk(id: string, chunk: number | undefined, outcomes?: readonly TokenOutcome[]): Promise<void> {
-    this.announce(id, await this.o.store.completeChunk(id, chunk, this.now(), outcomes));
+  async completeChunk(ref: NotificationRef, chunk: number | undefined, outcomes?: readonly TokenOutcome[]): Promise<void> {
+    this.announce(ref.id, await this.o.store.completeChunk(ref, chunk, this.now(), outcomes));
   }
 
-  async fail(id: string, app: string, reason: string): Promise<void> {
-    this.announce(id, await this.o.store.fail(id, app, reason, this.now()));
+  async fail(ref: NotificationRef, reason: string): Promise<void> {
+    this.announce(ref.id, await this.o.store.fail(ref, reason, this.now()));
   }
 
   private announce(id: string, result: Finalization): void {

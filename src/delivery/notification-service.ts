@@ -5,15 +5,19 @@ import type { Notification } from '../notification/notification-schema.js';
 import { parseNotification } from '../notification/parse-notification.js';
 import type { QueueDriver } from '../queue/queue-driver.js';
 import type { EventBus } from './events.js';
-import type { NotificationStatus, StatusStore } from './status-store.js';
+import { notifyJobId } from './job-ids.js';
+import type { NotificationRef, NotificationStatus, StatusStore } from './status-store.js';
 
 export type AcceptResult =
   | { status: 'accepted'; id: string }
   /** Known id of this app: nothing was queued. */
   | { status: 'duplicate'; id: string }
-  | { status: 'invalid'; error: string; path: string }
-  /** The id belongs to another app's notification. */
-  | { status: 'conflict'; error: string };
+  | { status: 'invalid'; error: string; path: string };
+
+export interface AcceptOptions {
+  /** The id of a notification that has none (HTTP: derived from the request's signature, so a replay repeats it). */
+  id?: string;
+}
 
 export interface NotificationServiceOptions {
   queue: QueueDriver<Notification>;
@@ -35,40 +39,45 @@ export class NotificationService {
     this.now = o.now ?? Date.now;
   }
 
-  async accept(app: App, body: unknown): Promise<AcceptResult> {
-    const checked = parseNotification(body);
+  /**
+   * Ids are per app: another app's notification with the same id is neither seen nor
+   * touched. Throws when the queue or the store fails (nothing may have been queued; the
+   * same id makes a retry safe).
+   */
+  async accept(app: App, body: unknown, options: AcceptOptions = {}): Promise<AcceptResult> {
+    const given = options.id;
+    const checked = parseNotification(body, given === undefined ? {} : { generateId: () => given });
     if (!checked.ok) return { status: 'invalid', error: checked.error, path: checked.path };
     const n = checked.notification;
     const problem = checkForApp(n, app);
     if (problem) return { status: 'invalid', ...problem };
 
-    const owner = await this.o.store.owner(n.id);
-    if (owner !== undefined) return this.repeated(app, n.id, owner);
+    const ref = { app: app.id, id: n.id };
+    if (await this.o.store.known(ref)) return this.duplicate(ref);
     const sendAt = n.sendAt === undefined ? 0 : Date.parse(n.sendAt);
     const delayMs = Math.max(0, sendAt - this.now());
-    const queued = await this.o.queue.enqueue(n.id, n, delayMs > 0 ? { delayMs } : {});
+    // Queued before the record is written: a job without a record is whole (the worker
+    // creates it), a record without a job would never be sent. Job id and record are both
+    // named by app and id, so neither can meet another app's notification.
+    const queued = await this.o.queue.enqueue(notifyJobId(ref), n, delayMs > 0 ? { delayMs } : {});
     const tokens = n.apns?.tokens.length ?? 0;
-    const created = await this.o.store.create({ id: n.id, app: app.id, createdAt: this.now(), tokens, chunks: Math.ceil(tokens / this.o.chunkSize), notBefore: sendAt });
+    const created = await this.o.store.create({ ...ref, createdAt: this.now(), tokens, chunks: Math.ceil(tokens / this.o.chunkSize), notBefore: sendAt });
     if (created.created) {
       this.o.metrics.notifications.inc({ app: app.id, status: 'accepted' });
       this.o.events.emit('notification.accepted', { app: app.id, id: n.id });
-    } else if (created.app !== app.id) {
-      return this.repeated(app, n.id, created.app);
     }
     // The worker may have created the record first; what counts is whether this call queued the job.
-    if (queued.duplicate) return this.repeated(app, n.id, app.id);
+    if (queued.duplicate) return this.duplicate(ref);
     return { status: 'accepted', id: n.id };
   }
 
-  /** The status of one of `app`'s notifications; another app's id reads as unknown. */
+  /** The status of one of `app`'s notifications. */
   async status(app: App, id: string): Promise<NotificationStatus | undefined> {
-    const status = await this.o.store.get(id);
-    return status?.app === app.id ? status : undefined;
+    return this.o.store.get({ app: app.id, id });
   }
 
-  private repeated(app: App, id: string, owner: string): AcceptResult {
-    if (owner !== app.id) return { status: 'conflict', error: `notification id '${id}' is already used by another app` };
-    this.o.metrics.notifications.inc({ app: app.id, status: 'duplicate' });
-    return { status: 'duplicate', id };
+  private duplicate(ref: NotificationRef): AcceptResult {
+    this.o.metrics.notifications.inc({ app: ref.app, status: 'duplicate' });
+    return { status: 'duplicate', id: ref.id };
   }
 }

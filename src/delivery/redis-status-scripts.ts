@@ -25,15 +25,15 @@ export class StatusScript {
 }
 
 /**
- * KEYS: record. ARGV: app, createdAt, tokens, chunks, ttl, active ("1": start it now).
- * → {1} or {0, app, state} (the state before this call).
+ * KEYS: record (of one app's id). ARGV: app, createdAt, tokens, chunks, ttl, active ("1": start it now).
+ * → {1} or {0, state} (the state before this call).
  */
 export const createScript = new StatusScript(`
 local start = ARGV[6] == '1'
 if redis.call('exists', KEYS[1]) == 1 then
-  local app, state = unpack(redis.call('hmget', KEYS[1], 'app', 'state'))
-  if start and state == 'queued' and app == ARGV[1] then redis.call('hset', KEYS[1], 'state', 'active') end
-  return {0, app, state}
+  local state = redis.call('hget', KEYS[1], 'state')
+  if start and state == 'queued' then redis.call('hset', KEYS[1], 'state', 'active') end
+  return {0, state}
 end
 redis.call('hset', KEYS[1], 'app', ARGV[1], 'createdAt', ARGV[2], 'tokens', ARGV[3], 'chunks', ARGV[4],
   'state', start and 'active' or 'queued', 'sent', 0, 'failed', 0, 'expired', 0, 'attempts', 1)
@@ -113,17 +113,17 @@ return {1, redis.call('hget', KEYS[1], 'app'), final, sent, tonumber(redis.call(
   tonumber(redis.call('hget', KEYS[1], 'expired'))}
 `);
 
-/** KEYS: record. ARGV: app, reason, now, ttl. → {0} or {1, app, sent, failed, expired}. */
+/** KEYS: record (of one app's id). ARGV: app, reason, now, ttl. → {0} or {1, sent, failed, expired}. */
 export const failScript = new StatusScript(`
 if redis.call('exists', KEYS[1]) == 0 then
   redis.call('hset', KEYS[1], 'app', ARGV[1], 'createdAt', ARGV[3], 'tokens', 0, 'chunks', 0,
     'sent', 0, 'failed', 0, 'expired', 0, 'attempts', 1)
 else
   local state = redis.call('hget', KEYS[1], 'state')
-  if state == 'completed' or state == 'failed' or redis.call('hget', KEYS[1], 'app') ~= ARGV[1] then return {0} end
+  if state == 'completed' or state == 'failed' then return {0} end
 end
 redis.call('hset', KEYS[1], 'state', 'failed', 'error', ARGV[2], 'finishedAt', ARGV[3])
 redis.call('expire', KEYS[1], ARGV[4])
-return {1, redis.call('hget', KEYS[1], 'app'), tonumber(redis.call('hget', KEYS[1], 'sent')),
+return {1, tonumber(redis.call('hget', KEYS[1], 'sent')),
   tonumber(redis.call('hget', KEYS[1], 'failed')), tonumber(redis.call('hget', KEYS[1], 'expired'))}
 `);

@@ -7,6 +7,7 @@ import type {
   Finalization,
   InvalidToken,
   NotificationPlan,
+  NotificationRef,
   NotificationState,
   NotificationStatus,
   StatusStore,
@@ -17,8 +18,8 @@ import type {
 /**
  * Status and token checkpoints in Redis, shared by every Herald process, so a worker
  * killed mid-chunk is resumed by another without losing or re-sending settled tokens.
- * Keys: `<prefix>:notification:{<id>}` (hash) plus `:tokens` (index → checkpoint),
- * `:invalid` (list) and `:chunks` (set), all expiring after the retention.
+ * Keys: `<prefix>:notification:{<app>:<id>}` (hash; ids are per app) plus `:tokens`
+ * (index → checkpoint), `:invalid` (list) and `:chunks` (set), all expiring after the retention.
  */
 export class RedisStatusStore implements StatusStore {
   readonly name = 'status-store';
@@ -40,17 +41,16 @@ export class RedisStatusStore implements StatusStore {
 
   async create(plan: NotificationPlan): Promise<CreateResult> {
     const wait = Math.max(0, Math.ceil(((plan.notBefore ?? 0) - Date.now()) / 1000));
-    const reply = (await createScript.run(this.redis, [this.key(plan.id)], [plan.app, plan.createdAt, plan.tokens, plan.chunks, this.retentionSeconds + wait, plan.active ? 1 : 0])) as [
+    const reply = (await createScript.run(this.redis, [this.key(plan)], [plan.app, plan.createdAt, plan.tokens, plan.chunks, this.retentionSeconds + wait, plan.active ? 1 : 0])) as [
       number,
-      string?,
       string?,
     ];
     if (reply[0] === 1) return { created: true };
-    return { created: false, app: reply[1] ?? '', state: (reply[2] ?? 'queued') as NotificationState };
+    return { created: false, state: (reply[1] ?? 'queued') as NotificationState };
   }
 
-  async get(id: string): Promise<NotificationStatus | undefined> {
-    const key = this.key(id);
+  async get(ref: NotificationRef): Promise<NotificationStatus | undefined> {
+    const key = this.key(ref);
     const [recordReply, invalidReply] = (await this.redis.multi().hgetall(key).lrange(`${key}:invalid`, 0, INVALID_TOKENS_SHOWN - 1).exec()) ?? [];
     const record = (recordReply?.[1] ?? {}) as Record<string, string>;
     if (record.app === undefined) return undefined;
@@ -60,7 +60,7 @@ export class RedisStatusStore implements StatusStore {
     for (const [field, value] of Object.entries(record)) if (field.startsWith('reason:')) failures[field.slice(7)] = Number(value);
     const tokens = num('tokens');
     return {
-      id,
+      id: ref.id,
       app: record.app,
       state: (record.state ?? 'queued') as NotificationState,
       createdAt: num('createdAt'),
@@ -80,44 +80,44 @@ export class RedisStatusStore implements StatusStore {
     };
   }
 
-  async owner(id: string): Promise<string | undefined> {
-    return (await this.redis.hget(this.key(id), 'app')) ?? undefined;
+  async known(ref: NotificationRef): Promise<boolean> {
+    return (await this.redis.exists(this.key(ref))) === 1;
   }
 
-  async markActive(id: string): Promise<void> {
-    await markActiveScript.run(this.redis, [this.key(id)], []);
+  async markActive(ref: NotificationRef): Promise<void> {
+    await markActiveScript.run(this.redis, [this.key(ref)], []);
   }
 
-  async realtimeDone(id: string): Promise<boolean> {
-    return (await this.redis.hexists(this.key(id), 'realtime')) === 1;
+  async realtimeDone(ref: NotificationRef): Promise<boolean> {
+    return (await this.redis.hexists(this.key(ref), 'realtime')) === 1;
   }
 
-  async recordRealtime(id: string, result: { channels: number } | { error: string }): Promise<void> {
+  async recordRealtime(ref: NotificationRef, result: { channels: number } | { error: string }): Promise<void> {
     const fields = 'error' in result ? { realtime: 'failed', realtimeError: result.error } : { realtime: 'done', channels: result.channels };
-    await this.redis.hset(this.key(id), fields);
+    await this.redis.hset(this.key(ref), fields);
   }
 
-  async firstSend(id: string, at: number): Promise<boolean> {
-    return (await this.redis.hsetnx(this.key(id), 'firstSendAt', at)) === 1;
+  async firstSend(ref: NotificationRef, at: number): Promise<boolean> {
+    return (await this.redis.hsetnx(this.key(ref), 'firstSendAt', at)) === 1;
   }
 
-  async progress(id: string, from: number, count: number): Promise<TokenProgress[]> {
+  async progress(ref: NotificationRef, from: number, count: number): Promise<TokenProgress[]> {
     if (count === 0) return [];
     const fields = Array.from({ length: count }, (_, offset) => String(from + offset));
-    const values = await this.redis.hmget(`${this.key(id)}:tokens`, ...fields);
+    const values = await this.redis.hmget(`${this.key(ref)}:tokens`, ...fields);
     return values.map(parseCheckpoint);
   }
 
-  async record(id: string, outcomes: readonly TokenOutcome[]): Promise<void> {
+  async record(ref: NotificationRef, outcomes: readonly TokenOutcome[]): Promise<void> {
     if (outcomes.length === 0) return;
-    const key = this.key(id);
+    const key = this.key(ref);
     const args: Array<string | number> = [this.retentionSeconds];
     for (const outcome of outcomes) args.push(...encodeOutcome(outcome));
     await recordScript.run(this.redis, [key, `${key}:tokens`, `${key}:invalid`], args);
   }
 
-  async completeChunk(id: string, chunk: number | undefined, now: number, outcomes: readonly TokenOutcome[] = []): Promise<Finalization> {
-    const key = this.key(id);
+  async completeChunk(ref: NotificationRef, chunk: number | undefined, now: number, outcomes: readonly TokenOutcome[] = []): Promise<Finalization> {
+    const key = this.key(ref);
     const args: Array<string | number> = [chunk === undefined ? '' : chunk, this.retentionSeconds, now];
     for (const outcome of outcomes) args.push(...encodeOutcome(outcome));
     const reply = (await completeChunkScript.run(this.redis, [key, `${key}:chunks`, `${key}:tokens`, `${key}:invalid`], args)) as [number, string?, string?, number?, number?, number?];
@@ -126,15 +126,19 @@ export class RedisStatusStore implements StatusStore {
     return { finished: true, app, state: state as 'completed' | 'failed', sent, failed, expired };
   }
 
-  async fail(id: string, app: string, reason: string, now: number): Promise<Finalization> {
-    const reply = (await failScript.run(this.redis, [this.key(id)], [app, reason, now, this.retentionSeconds])) as [number, string?, number?, number?, number?];
+  async fail(ref: NotificationRef, reason: string, now: number): Promise<Finalization> {
+    const reply = (await failScript.run(this.redis, [this.key(ref)], [ref.app, reason, now, this.retentionSeconds])) as [number, number?, number?, number?];
     if (reply[0] !== 1) return { finished: false };
-    const [, owner = app, sent = 0, failed = 0, expired = 0] = reply;
-    return { finished: true, app: owner, state: 'failed', sent, failed, expired, reason };
+    const [, sent = 0, failed = 0, expired = 0] = reply;
+    return { finished: true, app: ref.app, state: 'failed', sent, failed, expired, reason };
   }
 
-  private key(id: string): string {
-    return `${this.prefix}:notification:{${id}}`;
+  /**
+   * App ids hold no `:` (config rule), so `<app>:<id>` names one notification of one app;
+   * the braces keep its keys in one Redis Cluster slot.
+   */
+  private key(ref: NotificationRef): string {
+    return `${this.prefix}:notification:{${ref.app}:${ref.id}}`;
   }
 }
 

@@ -32,10 +32,17 @@ export interface NotificationStatus {
   error?: string;
 }
 
-/** What is known when a notification is first seen. */
-export interface NotificationPlan {
-  id: string;
+/**
+ * Names a notification: ids are per app, so two apps may use the same id without
+ * seeing or touching each other's notification (status keys and job ids carry both).
+ */
+export interface NotificationRef {
   app: string;
+  id: string;
+}
+
+/** What is known when a notification is first seen. */
+export interface NotificationPlan extends NotificationRef {
   createdAt: number;
   /** Device tokens (after normalisation) and the chunks they were cut into. */
   tokens: number;
@@ -44,7 +51,7 @@ export interface NotificationPlan {
   notBefore?: number;
   /**
    * The worker starts it now: a new record is created `active`, and an existing `queued`
-   * one of the same app becomes `active` (what `markActive` does), in the same step.
+   * one becomes `active` (what `markActive` does), in the same step.
    */
   active?: boolean;
 }
@@ -64,7 +71,7 @@ export type Finalization =
   | { finished: false }
   | { finished: true; app: string; state: 'completed' | 'failed'; sent: number; failed: number; expired: number; reason?: string };
 
-export type CreateResult = { created: true } | { created: false; app: string; state: NotificationState };
+export type CreateResult = { created: true } | { created: false; state: NotificationState };
 
 /**
  * Per-notification status and per-token checkpoint, kept `retention` seconds. Every
@@ -73,30 +80,30 @@ export type CreateResult = { created: true } | { created: false; app: string; st
  * Memory (embedded) and Redis implement it; test/conformance/status-store.ts holds both to it.
  */
 export interface StatusStore extends Service {
-  /** Creates the record unless the id is known; then says whose it is and where it stands. */
+  /** Creates the record unless the app's id is known; then says where it stands. */
   create(plan: NotificationPlan): Promise<CreateResult>;
-  get(id: string): Promise<NotificationStatus | undefined>;
-  /** The app of a known id (one field, for the idempotency check at accept time). */
-  owner(id: string): Promise<string | undefined>;
+  get(ref: NotificationRef): Promise<NotificationStatus | undefined>;
+  /** Whether the app's id is known (one key lookup, for the idempotency check at accept time). */
+  known(ref: NotificationRef): Promise<boolean>;
   /** queued → active; no effect on any other state. */
-  markActive(id: string): Promise<void>;
+  markActive(ref: NotificationRef): Promise<void>;
   /** Whether the realtime part was published already (a re-run must not publish it again). */
-  realtimeDone(id: string): Promise<boolean>;
-  recordRealtime(id: string, result: { channels: number } | { error: string }): Promise<void>;
+  realtimeDone(ref: NotificationRef): Promise<boolean>;
+  recordRealtime(ref: NotificationRef, result: { channels: number } | { error: string }): Promise<void>;
   /** True only for the first call per notification: the first APNs request goes out now. */
-  firstSend(id: string, at: number): Promise<boolean>;
+  firstSend(ref: NotificationRef, at: number): Promise<boolean>;
   /** Checkpoints of tokens `from` … `from + count - 1`. */
-  progress(id: string, from: number, count: number): Promise<TokenProgress[]>;
+  progress(ref: NotificationRef, from: number, count: number): Promise<TokenProgress[]>;
   /** Records outcomes as they arrive; a token settled before keeps its first outcome. */
-  record(id: string, outcomes: readonly TokenOutcome[]): Promise<void>;
+  record(ref: NotificationRef, outcomes: readonly TokenOutcome[]): Promise<void>;
   /**
    * Records the chunk's last `outcomes` (as `record` would), marks chunk `chunk` as settled
    * (undefined: there are no chunks) and, when it was the last, finishes the notification,
    * all in one step. Exactly one caller is told `finished: true`.
    */
-  completeChunk(id: string, chunk: number | undefined, now: number, outcomes?: readonly TokenOutcome[]): Promise<Finalization>;
-  /** Fails the whole notification (creating the record when needed) unless it finished already or is another app's. */
-  fail(id: string, app: string, reason: string, now: number): Promise<Finalization>;
+  completeChunk(ref: NotificationRef, chunk: number | undefined, now: number, outcomes?: readonly TokenOutcome[]): Promise<Finalization>;
+  /** Fails the whole notification (creating the record when needed) unless it finished already. */
+  fail(ref: NotificationRef, reason: string, now: number): Promise<Finalization>;
 }
 
 /** At most this many invalid tokens are listed in a status answer. */

@@ -203,8 +203,8 @@ function bodyRefusal(request: FastifyRequest, raw: Buffer): (Error & { statusCod
 }
 
 /** 503 with `code: HERALD_REDIS_UNAVAILABLE`, so clients can tell an outage from a refusal. */
-export function sendRedisUnavailable(reply: FastifyReply, error: string): FastifyReply {
-  return sendError(reply, 503, error, { code: 'HERALD_REDIS_UNAVAILABLE' });
+export function sendRedisUnavailable(reply: FastifyReply, error: string, extra: Record<string, unknown> = {}): FastifyReply {
+  return sendError(reply, 503, error, { code: 'HERALD_REDIS_UNAVAILABLE', ...extra });
 }
 
 /** Every error answer has the same shape: `{"error": "..."}` plus optional details. */

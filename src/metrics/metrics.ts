@@ -66,6 +66,7 @@ export function createMetrics(options: { defaults?: boolean } = {}) {
     enqueueToSendSeconds: histogram(r, 'enqueue_to_first_send_seconds', 'Time from enqueue to the first APNs request.', ['app'], jobBuckets),
     chunksRetried: counter(r, 'chunks_retried_total', 'Token chunks rescheduled for retry.', ['app', 'reason']),
     invalidJobs: counter(r, 'invalid_jobs_total', 'Queue jobs whose data failed validation.', []),
+    queueEnqueueFailures: counter(r, 'queue_enqueue_failures_total', 'Job adds a queue refused, by queue and reason (unavailable, WRONGTYPE, OOM, MISCONF, NOPERM, other).', ['queue', 'reason']),
     // APNs
     apnsRequests: counter(r, 'apns_requests_total', 'APNs requests by app, HTTP status and reason.', ['app', 'status', 'reason']),
     apnsDuration: histogram(r, 'apns_request_duration_seconds', 'APNs request latency.', ['app'], latencyBuckets),

@@ -12,6 +12,7 @@ import type {
   QueueDriver,
   QueueDriverSettings,
 } from './queue-driver.js';
+import { QueueWriteHealth } from './queue-write-health.js';
 
 /**
  * Opens a Redis connection; `blocking` ones are the worker's (BullMQ needs `maxRetriesPerRequest: null` there).
@@ -31,11 +32,42 @@ export interface BullmqQueueDriverOptions<T> extends QueueDriverSettings<T> {
   /** Finished jobs kept in Redis (so `state` answers and ids stay taken a while). */
   keepCompleted?: { ageSeconds: number; count: number };
   keepFailed?: { ageSeconds: number; count: number };
+  /** A job add failed (metrics): `reason` is unavailable, a lasting Redis error code such as WRONGTYPE, or other. */
+  onEnqueueFailed?(reason: string): void;
 }
+
+/**
+ * BullMQ's own keys next to the job hashes (`<prefix>:<queue>:<name>`) and the type each
+ * must have. A job id equal to one of the names would write over it: the driver refuses
+ * such ids, and the write probe checks the types.
+ */
+const QUEUE_KEY_TYPES: Readonly<Record<string, string>> = {
+  wait: 'list',
+  paused: 'list',
+  active: 'list',
+  delayed: 'zset',
+  prioritized: 'zset',
+  completed: 'zset',
+  failed: 'zset',
+  'waiting-children': 'zset',
+  marker: 'zset',
+  repeat: 'zset',
+  stalled: 'set',
+  meta: 'hash',
+  events: 'stream',
+  id: 'string',
+  pc: 'string',
+  limiter: 'string',
+  'stalled-check': 'string',
+};
+/** Herald's own keys in the queue's namespace. */
+const HERALD_KEYS = ['herald-attempts', 'herald-write-probe'];
 
 /**
  * BullMQ on Redis. Jobs are added as `<jobName>` with jobId = the caller's id, so other
  * programs can add the same jobs with `new Queue(name, { prefix }).add(jobName, data, { jobId })`.
+ * Callers build ids that cannot name a queue key (docs/queue.md "Job ids"); an id equal
+ * to one is refused here as well.
  * Retries are counted by the driver itself (a hash next to the queue), not by the
  * job's `attempts` option, so jobs added by other programs get the same retry rules.
  */
@@ -51,6 +83,7 @@ export class BullmqQueueDriver<T> implements QueueDriver<T> {
   private handler: JobHandler<T> | undefined;
   private concurrency = 1;
   private stopping = false;
+  private readonly writes: QueueWriteHealth;
 
   constructor(private readonly options: BullmqQueueDriverOptions<T>) {
     this.queueName = options.name;
@@ -59,18 +92,23 @@ export class BullmqQueueDriver<T> implements QueueDriver<T> {
     this.queue = new Queue(options.name, { connection: this.commands, prefix: options.prefix });
     this.queue.on('error', this.onConnectionLevelError);
     this.attemptsKey = `${options.prefix}:${options.name}:herald-attempts`;
+    this.writes = new QueueWriteHealth({ probe: () => this.probeWrites() });
   }
 
   async enqueue(id: string, data: T, options: EnqueueOptions = {}): Promise<EnqueueResult> {
-    // The job hash exists for as long as BullMQ knows the id (waiting … kept after finishing).
-    if ((await this.commands.exists(this.jobKey(id))) === 1) return { id, duplicate: true };
-    await this.queue.add(this.options.jobName, data, this.addOptions(id, options));
-    return { id, duplicate: false };
+    assertJobId(id);
+    return this.writing(async () => {
+      // The job hash exists for as long as BullMQ knows the id (waiting … kept after finishing).
+      if ((await this.commands.exists(this.jobKey(id))) === 1) return { id, duplicate: true };
+      await this.queue.add(this.options.jobName, data, this.addOptions(id, options));
+      return { id, duplicate: false };
+    });
   }
 
   async enqueueMany(jobs: ReadonlyArray<{ id: string; data: T; options?: EnqueueOptions }>): Promise<void> {
     if (jobs.length === 0) return;
-    await this.queue.addBulk(jobs.map((job) => ({ name: this.options.jobName, data: job.data, opts: this.addOptions(job.id, job.options ?? {}) })));
+    for (const job of jobs) assertJobId(job.id);
+    await this.writing(() => this.queue.addBulk(jobs.map((job) => ({ name: this.options.jobName, data: job.data, opts: this.addOptions(job.id, job.options ?? {}) }))));
   }
 
   consume(handler: JobHandler<T>, options: ConsumeOptions): void {
@@ -119,7 +157,7 @@ export class BullmqQueueDriver<T> implements QueueDriver<T> {
     if (this.stopping) return { ok: false, detail: 'stopping' };
     if (this.commands.status !== 'ready') return { ok: false, detail: `redis ${this.commands.status}` };
     if (this.handler && !this.worker?.isRunning()) return { ok: false, detail: 'consumer not running' };
-    return { ok: true };
+    return this.writes.health();
   }
 
   async start(): Promise<void> {
@@ -147,6 +185,7 @@ export class BullmqQueueDriver<T> implements QueueDriver<T> {
 
   async stop(deadline: AbortSignal): Promise<void> {
     this.stopping = true;
+    this.writes.stop();
     const worker = this.worker;
     if (worker) {
       // Stop fetching at once; running handlers may finish within the grace, then they are told to hand back.
@@ -233,5 +272,41 @@ export class BullmqQueueDriver<T> implements QueueDriver<T> {
 
   private jobKey(id: string): string {
     return `${this.options.prefix}:${this.options.name}:${id}`;
+  }
+
+  /** Runs a job add, keeping the write health and the failure count by reason. */
+  private async writing<R>(write: () => Promise<R>): Promise<R> {
+    try {
+      const result = await write();
+      this.writes.succeeded();
+      return result;
+    } catch (err) {
+      this.options.onEnqueueFailed?.(this.writes.failed(err));
+      throw err;
+    }
+  }
+
+  /**
+   * While writes are refused: do the queue's keys have BullMQ's types, and does a plain
+   * write succeed? Undefined when both do (writes should work again).
+   */
+  private async probeWrites(): Promise<string | undefined> {
+    const names = Object.keys(QUEUE_KEY_TYPES);
+    const types = await Promise.all(names.map((name) => this.commands.type(this.jobKey(name))));
+    for (const [index, name] of names.entries()) {
+      const type = types[index];
+      if (type !== undefined && type !== 'none' && type !== QUEUE_KEY_TYPES[name]) {
+        return `key ${this.jobKey(name)} is a ${type}, BullMQ needs a ${QUEUE_KEY_TYPES[name]} (WRONGTYPE): delete or repair it`;
+      }
+    }
+    await this.commands.set(this.jobKey('herald-write-probe'), String(Date.now()), 'PX', 60_000);
+    return undefined;
+  }
+}
+
+/** A job id that would name one of the queue's own keys, or that BullMQ refuses, never reaches Redis. */
+function assertJobId(id: string): void {
+  if (id === '' || Object.hasOwn(QUEUE_KEY_TYPES, id) || HERALD_KEYS.includes(id) || id.startsWith('de:') || id.startsWith('repeat:')) {
+    throw new Error(`job id '${id.slice(0, 64)}' names one of the queue's own keys`);
   }
 }

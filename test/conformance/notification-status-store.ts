@@ -14,12 +14,12 @@ function plan(overrides: Partial<NotificationPlan> = {}): NotificationPlan {
 /** One suite, run for every StatusStore implementation. */
 export function statusStoreConformance(label: string, factory: StatusStoreFactory): void {
   describe(`StatusStore conformance: ${label}`, () => {
-    it('creates a record once and reports the owner of a known id', async () => {
+    it('creates a record once per app and id, and knows it', async () => {
       const store = await factory(60);
       const p = plan();
       assert.deepEqual(await store.create(p), { created: true });
-      assert.deepEqual(await store.create({ ...p, app: 'app-b' }), { created: false, app: 'app-a', state: 'queued' });
-      const status = await store.get(p.id);
+      assert.deepEqual(await store.create(p), { created: false, state: 'queued' });
+      const status = await store.get(p);
       assert.deepEqual(status, {
         id: p.id,
         app: 'app-a',
@@ -29,47 +29,62 @@ export function statusStoreConformance(label: string, factory: StatusStoreFactor
         apns: { total: 4, sent: 0, failed: 0, expired: 0, pending: 4, invalidTokens: [], failures: {} },
         realtime: { channels: 0 },
       });
-      assert.equal(await store.get('never-seen'), undefined);
-      assert.equal(await store.owner(p.id), 'app-a');
-      assert.equal(await store.owner('never-seen'), undefined);
+      assert.equal(await store.get({ app: 'app-a', id: 'never-seen' }), undefined);
+      assert.equal(await store.known(p), true);
+      assert.equal(await store.known({ app: 'app-a', id: 'never-seen' }), false);
     });
 
-    it('creates or marks a record active in one step when asked, never another app\'s nor a finished one', async () => {
+    it("keeps ids per app: another app's same id is its own notification (it used to be refused as taken)", async () => {
+      const store = await factory(60);
+      const a = plan({ tokens: 2, chunks: 1 });
+      const b = { ...a, app: 'app-b', tokens: 0, chunks: 0 };
+      await store.create(a);
+      assert.equal(await store.known(b), false);
+      assert.deepEqual(await store.create(b), { created: true });
+      await store.record(a, [{ index: 0, kind: 'delivered' }]);
+      assert.deepEqual(await store.completeChunk(b, undefined, 7), { finished: true, app: 'app-b', state: 'completed', sent: 0, failed: 0, expired: 0 });
+      assert.deepEqual(await store.fail(b, 'late', 8), { finished: false });
+      const [statusA, statusB] = [await store.get(a), await store.get(b)];
+      assert.deepEqual([statusA?.app, statusA?.state, statusA?.apns.sent, statusA?.apns.total], ['app-a', 'queued', 1, 2]);
+      assert.deepEqual([statusB?.app, statusB?.id, statusB?.state, statusB?.apns.total], ['app-b', a.id, 'completed', 0]);
+      assert.equal(await store.get({ app: 'app-c', id: a.id }), undefined);
+    });
+
+    it('creates or marks a record active in one step when asked, never a finished one', async () => {
       const store = await factory(60);
       const fresh = plan({ active: true });
       assert.deepEqual(await store.create(fresh), { created: true });
-      assert.equal((await store.get(fresh.id))?.state, 'active');
+      assert.equal((await store.get(fresh))?.state, 'active');
       const queued = plan();
       await store.create(queued);
-      assert.deepEqual(await store.create({ ...queued, app: 'app-b', active: true }), { created: false, app: 'app-a', state: 'queued' });
-      assert.equal((await store.get(queued.id))?.state, 'queued');
-      assert.deepEqual(await store.create({ ...queued, active: true }), { created: false, app: 'app-a', state: 'queued' });
-      assert.equal((await store.get(queued.id))?.state, 'active');
+      assert.equal((await store.get(queued))?.state, 'queued');
+      assert.deepEqual(await store.create({ ...queued, active: true }), { created: false, state: 'queued' });
+      assert.equal((await store.get(queued))?.state, 'active');
       const done = plan({ chunks: 0, tokens: 0 });
       await store.create(done);
-      await store.completeChunk(done.id, undefined, 1);
-      assert.deepEqual(await store.create({ ...done, active: true }), { created: false, app: 'app-a', state: 'completed' });
-      assert.equal((await store.get(done.id))?.state, 'completed');
+      await store.completeChunk(done, undefined, 1);
+      assert.deepEqual(await store.create({ ...done, active: true }), { created: false, state: 'completed' });
+      assert.equal((await store.get(done))?.state, 'completed');
     });
 
     it('records the first settlement of each token and counts it once', async () => {
       const store = await factory(60);
       const p = plan({ tokens: 5 });
       await store.create(p);
-      await store.markActive(p.id);
-      await store.record(p.id, [
+      await store.markActive(p);
+      await store.record(p, [
         { index: 0, kind: 'delivered' },
         { index: 1, kind: 'failed', reason: 'Unregistered', invalid: { token: 'aa', reason: 'Unregistered', timestamp: 1_700_000_000 } },
         { index: 2, kind: 'expired' },
         { index: 3, kind: 'retry', at: 5_000, retries: 2 },
       ]);
       // A crashed worker's re-run reports the same tokens again, some differently.
-      await store.record(p.id, [
+      await store.record(p, [
         { index: 0, kind: 'delivered' },
         { index: 1, kind: 'delivered' },
         { index: 2, kind: 'failed', reason: 'BadTopic' },
       ]);
-      const status = await store.get(p.id);
+      const status = await store.get(p);
       assert.equal(status?.state, 'active');
       assert.equal(status?.attempts, 3);
       assert.deepEqual(status?.apns, {
@@ -81,101 +96,101 @@ export function statusStoreConformance(label: string, factory: StatusStoreFactor
         invalidTokens: [{ token: 'aa', reason: 'Unregistered', timestamp: 1_700_000_000 }],
         failures: { Unregistered: 1, Expired: 1 },
       });
-      assert.deepEqual(await store.progress(p.id, 0, 5), [
+      assert.deepEqual(await store.progress(p, 0, 5), [
         { settled: true },
         { settled: true },
         { settled: true },
         { settled: false, retries: 2, dueAt: 5_000 },
         { settled: false, retries: 0, dueAt: 0 },
       ]);
-      assert.deepEqual(await store.progress(p.id, 3, 1), [{ settled: false, retries: 2, dueAt: 5_000 }]);
+      assert.deepEqual(await store.progress(p, 3, 1), [{ settled: false, retries: 2, dueAt: 5_000 }]);
     });
 
     it('settles a rescheduled token when its outcome arrives', async () => {
       const store = await factory(60);
       const p = plan({ tokens: 1, chunks: 1 });
       await store.create(p);
-      await store.record(p.id, [{ index: 0, kind: 'retry', at: 10, retries: 1 }]);
-      await store.record(p.id, [{ index: 0, kind: 'delivered' }]);
-      assert.deepEqual(await store.progress(p.id, 0, 1), [{ settled: true }]);
-      assert.equal((await store.get(p.id))?.apns.sent, 1);
+      await store.record(p, [{ index: 0, kind: 'retry', at: 10, retries: 1 }]);
+      await store.record(p, [{ index: 0, kind: 'delivered' }]);
+      assert.deepEqual(await store.progress(p, 0, 1), [{ settled: true }]);
+      assert.equal((await store.get(p))?.apns.sent, 1);
     });
 
     it('finishes a notification when its last chunk completes, telling exactly one caller', async () => {
       const store = await factory(60);
       const p = plan({ tokens: 2, chunks: 2 });
       await store.create(p);
-      await store.record(p.id, [{ index: 0, kind: 'delivered' }, { index: 1, kind: 'failed', reason: 'BadDeviceToken' }]);
-      assert.deepEqual(await store.completeChunk(p.id, 0, 1_000), { finished: false });
-      assert.deepEqual(await store.completeChunk(p.id, 0, 1_000), { finished: false });
-      const last = await Promise.all([store.completeChunk(p.id, 1, 2_000), store.completeChunk(p.id, 1, 2_000)]);
+      await store.record(p, [{ index: 0, kind: 'delivered' }, { index: 1, kind: 'failed', reason: 'BadDeviceToken' }]);
+      assert.deepEqual(await store.completeChunk(p, 0, 1_000), { finished: false });
+      assert.deepEqual(await store.completeChunk(p, 0, 1_000), { finished: false });
+      const last = await Promise.all([store.completeChunk(p, 1, 2_000), store.completeChunk(p, 1, 2_000)]);
       assert.deepEqual(last.filter((f) => f.finished), [{ finished: true, app: 'app-a', state: 'completed', sent: 1, failed: 1, expired: 0 }]);
-      const status = await store.get(p.id);
+      const status = await store.get(p);
       assert.equal(status?.state, 'completed');
       assert.equal(status?.finishedAt, 2_000);
-      await store.markActive(p.id);
-      assert.equal((await store.get(p.id))?.state, 'completed');
+      await store.markActive(p);
+      assert.equal((await store.get(p))?.state, 'completed');
     });
 
     it('records a chunk\'s last outcomes in the step that completes it, keeping every first settlement', async () => {
       const store = await factory(60);
       const p = plan({ tokens: 3, chunks: 1 });
       await store.create(p);
-      await store.record(p.id, [{ index: 0, kind: 'delivered' }]);
+      await store.record(p, [{ index: 0, kind: 'delivered' }]);
       const invalid = { token: 'ab', reason: 'Unregistered', timestamp: 5 };
-      const last = await store.completeChunk(p.id, 0, 4_000, [
+      const last = await store.completeChunk(p, 0, 4_000, [
         { index: 0, kind: 'failed', reason: 'BadDeviceToken' },
         { index: 1, kind: 'delivered' },
         { index: 2, kind: 'failed', reason: 'Unregistered', invalid },
       ]);
       assert.deepEqual(last, { finished: true, app: 'app-a', state: 'completed', sent: 2, failed: 1, expired: 0 });
-      assert.deepEqual(await store.progress(p.id, 0, 3), [{ settled: true }, { settled: true }, { settled: true }]);
-      const status = await store.get(p.id);
+      assert.deepEqual(await store.progress(p, 0, 3), [{ settled: true }, { settled: true }, { settled: true }]);
+      const status = await store.get(p);
       assert.deepEqual(status?.apns, { total: 3, sent: 2, failed: 1, expired: 0, pending: 0, invalidTokens: [invalid], failures: { Unregistered: 1 } });
-      assert.deepEqual(await store.completeChunk(p.id, 0, 5_000, [{ index: 1, kind: 'expired' }]), { finished: false });
-      assert.equal((await store.get(p.id))?.apns.expired, 0);
+      assert.deepEqual(await store.completeChunk(p, 0, 5_000, [{ index: 1, kind: 'expired' }]), { finished: false });
+      assert.equal((await store.get(p))?.apns.expired, 0);
     });
 
     it('fails a notification none of whose tokens could be delivered', async () => {
       const store = await factory(60);
       const p = plan({ tokens: 1, chunks: 1 });
       await store.create(p);
-      await store.record(p.id, [{ index: 0, kind: 'expired' }]);
-      assert.deepEqual(await store.completeChunk(p.id, 0, 3), { finished: true, app: 'app-a', state: 'failed', sent: 0, failed: 1, expired: 1 });
+      await store.record(p, [{ index: 0, kind: 'expired' }]);
+      assert.deepEqual(await store.completeChunk(p, 0, 3), { finished: true, app: 'app-a', state: 'failed', sent: 0, failed: 1, expired: 1 });
     });
 
     it('finishes a notification without chunks at once', async () => {
       const store = await factory(60);
       const p = plan({ tokens: 0, chunks: 0 });
       await store.create(p);
-      await store.recordRealtime(p.id, { channels: 2 });
-      assert.equal(await store.realtimeDone(p.id), true);
-      assert.deepEqual(await store.completeChunk(p.id, undefined, 9), { finished: true, app: 'app-a', state: 'completed', sent: 0, failed: 0, expired: 0 });
-      assert.deepEqual((await store.get(p.id))?.realtime, { channels: 2 });
+      await store.recordRealtime(p, { channels: 2 });
+      assert.equal(await store.realtimeDone(p), true);
+      assert.deepEqual(await store.completeChunk(p, undefined, 9), { finished: true, app: 'app-a', state: 'completed', sent: 0, failed: 0, expired: 0 });
+      assert.deepEqual((await store.get(p))?.realtime, { channels: 2 });
     });
 
     it('keeps a realtime failure and answers realtimeDone only after recording', async () => {
       const store = await factory(60);
       const p = plan({ tokens: 0, chunks: 0 });
       await store.create(p);
-      assert.equal(await store.realtimeDone(p.id), false);
-      await store.recordRealtime(p.id, { error: 'channels must be a non-empty list' });
-      assert.equal(await store.realtimeDone(p.id), true);
-      assert.deepEqual((await store.get(p.id))?.realtime, { channels: 0, error: 'channels must be a non-empty list' });
+      assert.equal(await store.realtimeDone(p), false);
+      await store.recordRealtime(p, { error: 'channels must be a non-empty list' });
+      assert.equal(await store.realtimeDone(p), true);
+      assert.deepEqual((await store.get(p))?.realtime, { channels: 0, error: 'channels must be a non-empty list' });
     });
 
     it('says first send only once', async () => {
       const store = await factory(60);
       const p = plan();
       await store.create(p);
-      assert.equal(await store.firstSend(p.id, 5), true);
-      assert.equal(await store.firstSend(p.id, 6), false);
+      assert.equal(await store.firstSend(p, 5), true);
+      assert.equal(await store.firstSend(p, 6), false);
     });
 
     it('fails a whole notification, creating its record if needed, but never a finished one', async () => {
       const store = await factory(60);
-      const unknown = plan();
-      assert.deepEqual(await store.fail(unknown.id, 'app-x', 'invalid job data: v: must be 1', 42), {
+      const unknown = plan({ app: 'app-x' });
+      assert.deepEqual(await store.fail(unknown, 'invalid job data: v: must be 1', 42), {
         finished: true,
         app: 'app-x',
         state: 'failed',
@@ -184,18 +199,14 @@ export function statusStoreConformance(label: string, factory: StatusStoreFactor
         expired: 0,
         reason: 'invalid job data: v: must be 1',
       });
-      const status = await store.get(unknown.id);
+      const status = await store.get(unknown);
       assert.equal(status?.state, 'failed');
       assert.equal(status?.error, 'invalid job data: v: must be 1');
       const done = plan({ tokens: 0, chunks: 0 });
       await store.create(done);
-      await store.completeChunk(done.id, undefined, 1);
-      assert.deepEqual(await store.fail(done.id, 'app-a', 'late', 2), { finished: false });
-      assert.equal((await store.get(done.id))?.state, 'completed');
-      const others = plan();
-      await store.create(others);
-      assert.deepEqual(await store.fail(others.id, 'app-b', 'not yours', 3), { finished: false });
-      assert.equal((await store.get(others.id))?.state, 'queued');
+      await store.completeChunk(done, undefined, 1);
+      assert.deepEqual(await store.fail(done, 'late', 2), { finished: false });
+      assert.equal((await store.get(done))?.state, 'completed');
     });
 
     it('keeps a notification sent later the retention beyond its send time', async () => {
@@ -204,18 +215,18 @@ export function statusStoreConformance(label: string, factory: StatusStoreFactor
       await store.create(p);
       const plain = plan();
       await store.create(plain);
-      await waitFor(async () => (await store.get(plain.id)) === undefined, { timeoutMs: 5_000, what: 'the plain record expired' });
-      assert.ok(await store.get(p.id));
+      await waitFor(async () => (await store.get(plain)) === undefined, { timeoutMs: 5_000, what: 'the plain record expired' });
+      assert.ok(await store.get(p));
     });
 
     it('forgets a notification after the retention', async () => {
       const store = await factory(1);
       const p = plan();
       await store.create(p);
-      await store.record(p.id, [{ index: 0, kind: 'delivered' }]);
-      assert.ok(await store.get(p.id));
-      await waitFor(async () => (await store.get(p.id)) === undefined, { timeoutMs: 5_000, what: 'record expired' });
-      assert.deepEqual(await store.progress(p.id, 0, 1), [{ settled: false, retries: 0, dueAt: 0 }]);
+      await store.record(p, [{ index: 0, kind: 'delivered' }]);
+      assert.ok(await store.get(p));
+      await waitFor(async () => (await store.get(p)) === undefined, { timeoutMs: 5_000, what: 'record expired' });
+      assert.deepEqual(await store.progress(p, 0, 1), [{ settled: false, retries: 0, dueAt: 0 }]);
     });
   });
 }

@@ -165,9 +165,32 @@ describe('herald/client', () => {
       await assert.rejects(client.notify({ app: 'other', realtime: { channels: ['a'], event: 'e', data: 1 } }), { code: 'invalid', path: 'app' });
       const forged = new HeraldClient({ url: herald.baseUrl, appId: shop.id, key: shop.key, secret: 'not-the-secret-1' });
       await assert.rejects(forged.notify({ realtime: { channels: ['a'], event: 'e', data: 1 } }), { code: 'unauthorized', status: 401 });
+    });
+
+    it("takes another app's id as this app's own notification (it used to be refused 409)", async () => {
       const otherApp = new HeraldClient({ url: herald.baseUrl, appId: other.id, key: other.key, secret: other.secret });
-      await assert.rejects(otherApp.notify({ id: 'only-once', realtime: { channels: ['a'], event: 'e', data: 1 } }), { code: 'conflict', status: 409 });
-      assert.equal(await otherApp.status('only-once'), undefined, "another app's notification reads as unknown");
+      assert.deepEqual(await otherApp.send({ id: 'only-once', realtime: { channels: ['a'], event: 'e', data: 1 } }), { id: 'only-once', duplicate: false });
+      const own = await waitFor(async () => {
+        const status = await otherApp.status('only-once');
+        return status?.state === 'completed' ? status : undefined;
+      });
+      assert.deepEqual([own.apns.total, own.realtime.channels], [0, 1], "the other app's own notification, not the shop's");
+      assert.equal((await client.status('only-once'))?.apns.total, 1);
+    });
+
+    it('puts the id it chose on an unavailable error, so sending again with it queues once (a retry used to make a second notification)', async () => {
+      const down = new HeraldClient({ url: 'http://127.0.0.1:9', appId: shop.id, key: shop.key, secret: shop.secret });
+      const notification = { realtime: { channels: ['a'], event: 'retried', data: 1 } };
+      const failure: unknown = await down.send(notification).then(
+        () => undefined,
+        (err: unknown) => err,
+      );
+      assert.ok(failure instanceof HeraldClientError);
+      assert.equal(failure.code, 'unavailable');
+      assert.equal(typeof failure.id, 'string');
+      const id = failure.id as string;
+      assert.deepEqual(await client.send({ ...notification, id }), { id, duplicate: false });
+      assert.deepEqual(await client.send({ ...notification, id }), { id, duplicate: true });
     });
 
     it('status() of an unknown id is undefined', async () => {
@@ -199,7 +222,7 @@ describe('herald/client', () => {
 
     it('notify() adds a notify job the daemon delivers; status() reads the shared status', async () => {
       await deliverBoth(client, mock, await subscriber(herald), hooks, 'redis');
-      assert.equal(await connection.exists('hq:notifications:order-redis'), 1, 'a BullMQ job under the queue prefix, jobId = the id');
+      assert.equal(await connection.exists('hq:notifications:n:shop:order-redis'), 1, 'a BullMQ job under the queue prefix, jobId = n:<app>:<id>');
     });
 
     it('refuses an invalid notification before anything reaches Redis', async () => {
@@ -211,6 +234,15 @@ describe('herald/client', () => {
         return true;
       });
       assert.equal((await connection.keys('hq:notifications:*')).length, keysBefore);
+    });
+
+    it('takes ids named like BullMQ keys as plain ids: the queue keeps working (id "wait" used to overwrite its waiting list)', async () => {
+      const ids = ['wait', 'meta', 'events', 'id'];
+      for (const id of ids) assert.deepEqual(await client.send({ id, realtime: { channels: ['news'], event: 'keyed', data: id } }), { id, duplicate: false });
+      for (const id of ids) await waitFor(async () => (await client.status(id))?.state === 'completed', { what: `notification '${id}' completed` });
+      assert.ok(['list', 'none'].includes(await connection.type('hq:notifications:wait')));
+      const later = await client.notify({ realtime: { channels: ['news'], event: 'later', data: 1 } });
+      await waitFor(async () => (await client.status(later))?.state === 'completed', { what: 'a later notification completed' });
     });
 
     it('reports a duplicate id without queueing it again', async () => {

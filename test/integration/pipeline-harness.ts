@@ -123,15 +123,27 @@ export class PipelineHarness {
     return { status: res.status, body: text === '' ? {} : (JSON.parse(text) as Record<string, unknown>) };
   }
 
-  async status(id: string): Promise<StatusBody | undefined> {
-    const answer = await this.api('GET', `/notifications/${id}`);
+  /** One signed request, sent again byte for byte by each call of the returned function (a replay). */
+  signed(method: 'GET' | 'POST', path: string, body?: object, app: { id: string; key: string; secret: string } = pushApp): () => Promise<ApiAnswer> {
+    const raw = body === undefined ? undefined : JSON.stringify(body);
+    const fullPath = `/apps/${app.id}${path}`;
+    const url = `${this.herald.baseUrl}${fullPath}?${new URLSearchParams(signQuery(app, method, fullPath, raw)).toString()}`;
+    return async () => {
+      const res = await fetch(url, { method, ...(raw === undefined ? {} : { body: raw, headers: { 'content-type': 'application/json' } }) });
+      const text = await res.text();
+      return { status: res.status, body: text === '' ? {} : (JSON.parse(text) as Record<string, unknown>) };
+    };
+  }
+
+  async status(id: string, app: { id: string; key: string; secret: string } = pushApp): Promise<StatusBody | undefined> {
+    const answer = await this.api('GET', `/notifications/${id}`, undefined, app);
     return answer.status === 200 ? (answer.body as unknown as StatusBody) : undefined;
   }
 
-  async finished(id: string, timeoutMs = 20_000): Promise<StatusBody> {
+  async finished(id: string, timeoutMs = 20_000, app: { id: string; key: string; secret: string } = pushApp): Promise<StatusBody> {
     return waitFor(
       async () => {
-        const status = await this.status(id);
+        const status = await this.status(id, app);
         return status && (status.state === 'completed' || status.state === 'failed') ? status : undefined;
       },
       { timeoutMs, intervalMs: 50, what: `notification ${id} to finish` },

@@ -163,17 +163,43 @@ export function pipelineSuite(mode: PipelineMode): void {
       assert.equal(h.mock.requests.length, requestsBefore);
     });
 
-    it('answers 413 over queue.maxNotificationBytes and 409 for an id another app owns', async () => {
+    it('answers 413 over queue.maxNotificationBytes and 404 for an unknown id', async () => {
       const tokens = Array.from({ length: 4_000 }, () => deviceToken());
       const big = await h.api('POST', '/notifications', { v: 1, app: pushApp.id, apns: { tokens, payload: alert } });
       assert.equal(big.status, 413);
       assert.match(String(big.body.error), /larger than the limit/);
-      const mine = await h.api('POST', '/notifications', { v: 1, app: pushApp.id, id: `owned-${mode}`, realtime: { channels: ['x'], event: 'e', data: 1 } });
-      assert.equal(mine.status, 202);
-      const theirs = await h.api('POST', '/notifications', { v: 1, app: plainApp.id, id: `owned-${mode}`, realtime: { channels: ['x'], event: 'e', data: 1 } }, plainApp);
-      assert.equal(theirs.status, 409);
-      assert.equal((await h.api('GET', `/notifications/owned-${mode}`, undefined, plainApp)).status, 404);
       assert.equal((await h.api('GET', '/notifications/never-queued')).status, 404);
+    });
+
+    it('a replayed signed request without an id creates one notification (three replays used to push three times)', async () => {
+      const token = deviceToken();
+      const send = h.signed('POST', '/notifications', { v: 1, app: pushApp.id, apns: { tokens: [token], payload: alert } });
+      const first = await send();
+      assert.equal(first.status, 202, JSON.stringify(first.body));
+      const id = String(first.body.id);
+      for (const replay of [await send(), await send()]) assert.deepEqual([replay.status, replay.body], [200, { id }]);
+      assert.equal((await h.finished(id)).apns.sent, 1);
+      // A fresh signature is a new request: it makes a new notification, after which the replays would have been sent.
+      const marker = await h.api('POST', '/notifications', { v: 1, app: pushApp.id, apns: { tokens: [deviceToken()], payload: alert } });
+      assert.notEqual(marker.body.id, id);
+      await h.finished(String(marker.body.id));
+      assert.equal(h.requestsFor(token).length, 1);
+    });
+
+    it("ids are per app: another app's id is taken as the caller's own notification (it used to answer 409)", async () => {
+      const token = deviceToken();
+      const id = `shared-${mode}`;
+      const mine = await h.api('POST', '/notifications', { v: 1, app: pushApp.id, id, apns: { tokens: [token], payload: alert } });
+      assert.deepEqual([mine.status, mine.body], [202, { id }]);
+      const theirs = await h.api('POST', '/notifications', { v: 1, app: plainApp.id, id, realtime: { channels: ['x'], event: 'e', data: 1 } }, plainApp);
+      assert.deepEqual([theirs.status, theirs.body], [202, { id }]);
+      const again = await h.api('POST', '/notifications', { v: 1, app: plainApp.id, id, realtime: { channels: ['x'], event: 'e', data: 1 } }, plainApp);
+      assert.deepEqual([again.status, again.body], [200, { id }]);
+      const pushStatus = await h.finished(id);
+      const plainStatus = await h.finished(id, 20_000, plainApp);
+      assert.deepEqual([pushStatus.apns.total, pushStatus.apns.sent, pushStatus.realtime.channels], [1, 1, 0]);
+      assert.deepEqual([plainStatus.apns.total, plainStatus.realtime.channels], [0, 1]);
+      assert.equal(h.requestsFor(token).length, 1);
     });
 
     it('reports queue jobs by state in metrics', async () => {
@@ -201,6 +227,47 @@ export function pipelineSuite(mode: PipelineMode): void {
         } finally {
           client.disconnect();
         }
+      });
+
+      it('takes ids named like BullMQ keys as plain ids (POST "wait" used to break the queue for every app); integer ids are refused', async () => {
+        const names = ['wait', 'meta', 'events', 'id', 'stalled', 'active', 'delayed', 'paused', 'completed', 'failed', 'prioritized', 'marker', 'limiter', 'pc', 'de', 'repeat', 'stalled-check', 'waiting-children', 'herald-attempts'];
+        const tokens = new Map<string, string>();
+        for (const id of names) {
+          const token = deviceToken();
+          tokens.set(id, token);
+          const answer = await h.api('POST', '/notifications', { v: 1, app: pushApp.id, id, apns: { tokens: [token], payload: alert } });
+          assert.deepEqual([answer.status, answer.body], [202, { id }], `POST id '${id}'`);
+        }
+        const integer = await h.api('POST', '/notifications', { v: 1, app: pushApp.id, id: '1', apns: { tokens: [deviceToken()], payload: alert } });
+        assert.deepEqual([integer.status, integer.body.path], [400, 'id']);
+        for (const id of names) {
+          const status = await h.finished(id);
+          assert.deepEqual([id, status.state, status.apns.sent], [id, 'completed', 1]);
+          assert.equal(h.requestsFor(tokens.get(id) ?? '').length, 1, `token of '${id}' sent once`);
+        }
+        // Every later notification, of any app, is still taken and delivered.
+        const later = deviceToken();
+        const after = await h.api('POST', '/notifications', { v: 1, app: pushApp.id, apns: { tokens: [later], payload: alert } });
+        assert.equal(after.status, 202, JSON.stringify(after.body));
+        assert.equal((await h.finished(String(after.body.id))).state, 'completed');
+        const other = await h.api('POST', '/notifications', { v: 1, app: plainApp.id, id: 'wait', realtime: { channels: ['x'], event: 'e', data: 1 } }, plainApp);
+        assert.equal(other.status, 202, JSON.stringify(other.body));
+        assert.equal((await h.finished('wait', 20_000, plainApp)).state, 'completed');
+        assert.equal(h.requestsFor(later).length, 1);
+      });
+
+      it('delivers a job another program added under the documented job id n:<app>:<id>, status under the app', async () => {
+        const token = deviceToken();
+        await h.queueAdd({ v: 1, app: pushApp.id, id: 'ruled-1', apns: { tokens: [token], payload: alert } }, `n:${pushApp.id}:ruled-1`);
+        assert.equal((await h.finished('ruled-1')).apns.sent, 1);
+        const again = await h.api('POST', '/notifications', { v: 1, app: pushApp.id, id: 'ruled-1', apns: { tokens: [token], payload: alert } });
+        assert.deepEqual([again.status, again.body], [200, { id: 'ruled-1' }]);
+        // A job whose id names another app than its data is refused, not delivered under either app.
+        const crossed = deviceToken();
+        await h.queueAdd({ v: 1, app: pushApp.id, id: 'crossed-1', apns: { tokens: [crossed], payload: alert } }, `n:${plainApp.id}:crossed-1`);
+        await waitFor(() => h.herald.logs().some((line) => line.msg === 'notification job data is invalid: job failed' && line.job === `n:${plainApp.id}:crossed-1`), { what: 'the crossed job refused' });
+        assert.equal(h.requestsFor(token).length, 1);
+        assert.equal(h.requestsFor(crossed).length, 0);
       });
 
       it('fails a job with invalid data from another program, counts it, and keeps the queue moving', async () => {

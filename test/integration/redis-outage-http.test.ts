@@ -85,10 +85,15 @@ describe('HTTP answers while Redis is down (a publish used to answer 500)', () =
     assertRedisUnavailable(await call('GET', '/channels'), 'GET /channels');
   });
 
-  it('answers a notification 503 HERALD_REDIS_UNAVAILABLE (never 500, never 202), and takes it once Redis is back', async () => {
+  it('answers a notification 503 HERALD_REDIS_UNAVAILABLE (never 500, never 202) with the id it chose (a retry without it used to queue twice), and takes it once when Redis is back', async () => {
     const notification = { v: 1, app: app.id, id: randomUUID(), realtime: { channels: ['news'], event: 'notified', data: { n: 1 } } };
     assertRedisUnavailable(await call('POST', '/notifications', notification), 'enqueue');
     assertRedisUnavailable(await call('GET', `/notifications/${notification.id}`), 'status');
+    // Without an id the 503 names the one Herald chose, so a retry cannot queue a second notification.
+    const unnamed = { v: 1, app: app.id, realtime: { channels: ['news'], event: 'unnamed', data: { n: 2 } } };
+    const refused = await call('POST', '/notifications', unnamed);
+    assertRedisUnavailable(refused, 'enqueue without an id');
+    assert.equal(typeof refused.body.id, 'string', JSON.stringify(refused.body));
 
     await redis.restart();
     await waitFor(async () => (await fetch(`${herald.baseUrl}/ready`)).status === 200, { what: 'the daemon ready again', timeoutMs: 15_000 });
@@ -97,5 +102,9 @@ describe('HTTP answers while Redis is down (a publish used to answer 500)', () =
     const again = await call('POST', '/notifications', notification);
     assert.equal(again.status, 202, JSON.stringify(again.body));
     await subscriber.next((f) => f.event === 'notified' && f.channel === 'news', { from });
+    const retried = await call('POST', '/notifications', { ...unnamed, id: refused.body.id });
+    assert.deepEqual([retried.status, retried.body], [202, { id: refused.body.id }]);
+    const retriedAgain = await call('POST', '/notifications', { ...unnamed, id: refused.body.id });
+    assert.deepEqual([retriedAgain.status, retriedAgain.body], [200, { id: refused.body.id }]);
   });
 });

@@ -8,7 +8,7 @@ import type { HeraldEvents } from '../../src/delivery/events.js';
 import { MemoryStatusStore } from '../../src/delivery/memory-status-store.js';
 import { NotificationFinisher } from '../../src/delivery/notification-finisher.js';
 import { CHECKPOINT_WINDOW } from '../../src/delivery/send-budget.js';
-import type { TokenOutcome } from '../../src/delivery/status-store.js';
+import type { NotificationRef, TokenOutcome } from '../../src/delivery/status-store.js';
 import { silentLogger } from '../../src/log/logger.js';
 import { createMetrics } from '../../src/metrics/metrics.js';
 import type { Provider, PushBatch, PushOutcome, PushResult } from '../../src/providers/provider.js';
@@ -45,8 +45,8 @@ class ScriptedProvider implements Provider {
 /** The memory store, counting outcomes as they are recorded. */
 class CountingStore extends MemoryStatusStore {
   recorded = 0;
-  override async record(id: string, outcomes: readonly TokenOutcome[]): Promise<void> {
-    await super.record(id, outcomes);
+  override async record(ref: NotificationRef, outcomes: readonly TokenOutcome[]): Promise<void> {
+    await super.record(ref, outcomes);
     this.recorded += outcomes.length;
   }
 }
@@ -75,7 +75,7 @@ describe('ChunkSender', () => {
     await store.create({ id: 'n-1', app: app.id, createdAt: 0, tokens: tokens.length, chunks: 1 });
     assert.deepEqual(await run(), { type: 'done' });
     assert.deepEqual(provider.sent.sort(), [...tokens].sort());
-    assert.equal((await store.get('n-1'))?.apns.sent, tokens.length);
+    assert.equal((await store.get({ app: app.id, id: 'n-1' }))?.apns.sent, tokens.length);
     assert.deepEqual(seen, [{ event: 'notification.completed', payload: { app: app.id, id: 'n-1', sent: 4, failed: 0 } }]);
     assert.deepEqual(await run(), { type: 'done' });
     assert.equal(provider.sent.length, tokens.length, 'a re-run of a settled chunk sends nothing');
@@ -86,7 +86,7 @@ describe('ChunkSender', () => {
     const provider = new ScriptedProvider();
     const { store, run, tokens } = setup(provider, { tokens: 6 });
     await store.create({ id: 'n-1', app: app.id, createdAt: 0, tokens: 6, chunks: 1 });
-    await store.record('n-1', [{ index: 0, kind: 'delivered' }, { index: 3, kind: 'failed', reason: 'BadTopic' }]);
+    await store.record({ app: app.id, id: 'n-1' }, [{ index: 0, kind: 'delivered' }, { index: 3, kind: 'failed', reason: 'BadTopic' }]);
     assert.deepEqual(await run(), { type: 'done' });
     assert.deepEqual(provider.sent.sort(), [tokens[1], tokens[2], tokens[4], tokens[5]].sort());
   });
@@ -102,7 +102,7 @@ describe('ChunkSender', () => {
     clock.now += 2_000;
     assert.deepEqual(await run(), { type: 'done' });
     assert.deepEqual(provider.sent.slice(4), [tokens[1]]);
-    const status = await store.get('n-1');
+    const status = await store.get({ app: app.id, id: 'n-1' });
     assert.equal(status?.attempts, 2);
     assert.equal(status?.state, 'completed');
   });
@@ -116,7 +116,7 @@ describe('ChunkSender', () => {
     assert.deepEqual(await run(), { type: 'delay', afterMs: 2_000 });
     clock.now += 2_000;
     assert.deepEqual(await run(), { type: 'done' });
-    const status = await store.get('n-1');
+    const status = await store.get({ app: app.id, id: 'n-1' });
     assert.deepEqual({ state: status?.state, failed: status?.apns.failed, failures: status?.apns.failures }, { state: 'failed', failed: 1, failures: { InternalServerError: 1 } });
   });
 
@@ -136,7 +136,7 @@ describe('ChunkSender', () => {
     await store.create({ id: 'n-1', app: app.id, createdAt: 0, tokens: 4, chunks: 1 });
     assert.deepEqual(await run(), { type: 'done' });
     assert.equal(provider.sent.length, 0);
-    assert.deepEqual((await store.get('n-1'))?.apns.failures, { Expired: 4 });
+    assert.deepEqual((await store.get({ app: app.id, id: 'n-1' }))?.apns.failures, { Expired: 4 });
   });
 
   it('hands the chunk back when stopped, leaving unsent tokens pending', async () => {
@@ -148,7 +148,7 @@ describe('ChunkSender', () => {
     const { store, run } = setup(provider, { tokens: 8 });
     await store.create({ id: 'n-1', app: app.id, createdAt: 0, tokens: 8, chunks: 1 });
     assert.deepEqual(await run(stop.signal), { type: 'delay', afterMs: 0 });
-    const status = await store.get('n-1');
+    const status = await store.get({ app: app.id, id: 'n-1' });
     assert.equal(status?.state, 'queued');
     assert.equal((status?.apns.sent ?? 0) + (status?.apns.pending ?? 0), 8);
     assert.ok((status?.apns.pending ?? 0) > 0);
@@ -178,7 +178,7 @@ describe('ChunkSender', () => {
     const { store, run } = setup(undefined, { tokens: 2 });
     await store.create({ id: 'n-1', app: app.id, createdAt: 0, tokens: 2, chunks: 1 });
     assert.deepEqual(await run(), { type: 'done' });
-    const status = await store.get('n-1');
+    const status = await store.get({ app: app.id, id: 'n-1' });
     assert.deepEqual({ state: status?.state, failures: status?.apns.failures }, { state: 'failed', failures: { AppNotConfigured: 2 } });
   });
 });

@@ -54,10 +54,10 @@ describe('Dispatcher', () => {
     assert.deepEqual(await run(notification), { type: 'done' });
     assert.deepEqual(publisher.published, [{ channels: ['a', 'b'], name: 'e', data: '{"x":1}', socketId: '1.2' }]);
     assert.deepEqual(accepted, [{ app: app.id, id: 'n-1' }]);
-    const status = await store.get('n-1');
+    const status = await store.get({ app: app.id, id: 'n-1' });
     assert.deepEqual({ state: status?.state, total: status?.apns.total, realtime: status?.realtime }, { state: 'active', total: 7, realtime: { channels: 2 } });
     assert.deepEqual(await chunks.counts(), { waiting: 3, delayed: 0, active: 0, completed: 0, failed: 0 });
-    assert.equal(await chunks.state('n-1.c2'), 'waiting');
+    assert.equal(await chunks.state(`c:${app.id}:n-1.c2`), 'waiting');
   });
 
   it('is safe to re-run after a crash: no second realtime publish, no second chunk job', async () => {
@@ -72,7 +72,7 @@ describe('Dispatcher', () => {
   it('ignores a notification that already finished', async () => {
     const { store, chunks, publisher, run } = setup();
     await store.create({ id: 'n-1', app: app.id, createdAt: 0, tokens: 0, chunks: 0 });
-    await store.completeChunk('n-1', undefined, 1);
+    await store.completeChunk({ app: app.id, id: 'n-1' }, undefined, 1);
     assert.deepEqual(await run(notification), { type: 'done' });
     assert.equal(publisher.published.length, 0);
     assert.equal((await chunks.counts()).waiting, 0);
@@ -81,7 +81,7 @@ describe('Dispatcher', () => {
   it('waits for sendAt before doing anything but recording the notification', async () => {
     const { store, publisher, run } = setup(Date.parse('2030-01-01T00:00:00Z'));
     assert.deepEqual(await run({ ...notification, sendAt: '2030-01-01T00:00:05Z' }), { type: 'delay', afterMs: 5_000 });
-    assert.equal((await store.get('n-1'))?.state, 'queued');
+    assert.equal((await store.get({ app: app.id, id: 'n-1' }))?.state, 'queued');
     assert.equal(publisher.published.length, 0);
   });
 
@@ -94,7 +94,7 @@ describe('Dispatcher', () => {
     });
     const small = { ...notification, apns: { ...notification.apns!, tokens: tokens.slice(0, 3) } };
     assert.deepEqual(await run(small, stop.signal), { type: 'delay', afterMs: 250 });
-    assert.deepEqual(inline.map(({ signal: _s, ...rest }) => rest), [{ id: 'n-1.c0', from: 0, tokens: 3 }]);
+    assert.deepEqual(inline.map(({ signal: _s, ...rest }) => rest), [{ id: `c:${app.id}:n-1.c0`, from: 0, tokens: 3 }]);
     assert.equal(inline[0]?.signal, stop.signal);
     assert.equal((await chunks.counts()).waiting, 0);
     // The re-run after the delay publishes nothing again and sends inline once more.
@@ -107,11 +107,12 @@ describe('Dispatcher', () => {
     assert.equal(inline.length, 2);
   });
 
-  it('fails a job of an unknown app and one whose id another app owns', async () => {
+  it("fails a job of an unknown app, and runs one whose id another app used as this app's own", async () => {
     const { store, run } = setup();
     assert.deepEqual(await run({ ...notification, app: 'nobody' }), { type: 'failed', reason: "unknown app 'nobody'" });
     await store.create({ id: 'taken', app: 'app-2', createdAt: 0, tokens: 0, chunks: 0 });
-    assert.deepEqual(await run({ ...notification, id: 'taken' }), { type: 'failed', reason: "id 'taken' is already used by another app" });
-    assert.equal((await store.get('taken'))?.app, 'app-2');
+    assert.deepEqual(await run({ ...notification, id: 'taken' }), { type: 'done' });
+    assert.equal((await store.get({ app: 'app-2', id: 'taken' }))?.state, 'queued');
+    assert.equal((await store.get({ app: app.id, id: 'taken' }))?.app, app.id);
   });
 });

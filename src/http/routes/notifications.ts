@@ -1,8 +1,10 @@
+import { randomUUID } from 'node:crypto';
 import type { NotificationService } from '../../delivery/notification-service.js';
 import { statusView } from '../../delivery/status-view.js';
 import type { Logger } from '../../log/logger.js';
 import type { RouteModule } from '../server.js';
 import { isRedisUnavailable } from '../../redis/redis-errors.js';
+import { replayId } from '../replay-id.js';
 import { sendError, sendRedisUnavailable } from '../server.js';
 
 export interface NotificationRoutesOptions {
@@ -20,17 +22,20 @@ export function notificationRoutes(o: NotificationRoutesOptions): RouteModule {
   return (server, helpers) => {
     server.post('/apps/:appId/notifications', { bodyLimit: o.maxNotificationBytes }, async (request, reply) => {
       const app = helpers.appOf(request);
+      // Without an id in the body, a replay of this signed request gets the same one (docs/gateway.md).
+      const generated = replayId(request.query) ?? randomUUID();
       let result;
       try {
-        result = await o.service.accept(app, request.body);
+        result = await o.service.accept(app, request.body, { id: generated });
       } catch (err) {
-        // Never 500, never 202: the caller must send again, and the same id makes that safe.
+        // Never 500, never 202: the caller must send again, and the id (named here when Herald chose it) makes that safe.
+        const id = bodyId(request.body) ?? generated;
         if (isRedisUnavailable(err)) {
-          o.log.warn({ reqId: request.id, app: app.id, message: errorMessage(err) }, 'notification not accepted: Redis is unavailable');
-          return sendRedisUnavailable(reply, 'Redis is unavailable: the notification may not be queued; send it again with the same id (a repeat is never queued twice)');
+          o.log.warn({ reqId: request.id, app: app.id, notification: id, message: errorMessage(err) }, 'notification not accepted: Redis is unavailable');
+          return sendRedisUnavailable(reply, 'Redis is unavailable: the notification may not be queued; send it again with this id (a repeat is never queued twice)', { id });
         }
-        o.log.error({ reqId: request.id, app: app.id, err }, 'notification not queued');
-        return sendError(reply, 503, 'The notification queue is unavailable; nothing was queued, try again');
+        o.log.error({ reqId: request.id, app: app.id, notification: id, err }, 'notification not queued');
+        return sendError(reply, 503, 'The notification queue is unavailable: the notification may not be queued; send it again with this id (a repeat is never queued twice)', { id });
       }
       switch (result.status) {
         case 'accepted':
@@ -39,8 +44,6 @@ export function notificationRoutes(o: NotificationRoutesOptions): RouteModule {
           return reply.code(200).send({ id: result.id });
         case 'invalid':
           return sendError(reply, 400, result.error, { path: result.path });
-        case 'conflict':
-          return sendError(reply, 409, result.error);
       }
     });
 
@@ -62,6 +65,12 @@ export function notificationRoutes(o: NotificationRoutesOptions): RouteModule {
       return reply.code(200).send(statusView(status));
     });
   };
+}
+
+/** The body's own id; only read once the body was accepted as valid. */
+function bodyId(body: unknown): string | undefined {
+  const id = typeof body === 'object' && body !== null ? (body as { id?: unknown }).id : undefined;
+  return typeof id === 'string' ? id : undefined;
 }
 
 function errorMessage(err: unknown): string {
