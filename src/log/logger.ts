@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import pino from 'pino';
 import type { Logger } from 'pino';
 
@@ -38,20 +39,38 @@ export interface LoggerOptions {
   format: 'auto' | 'json' | 'pretty';
   /** Tests pass a stream to capture output. */
   destination?: NodeJS.WritableStream;
+  /** Where pino-pretty is installed, if it is; tests replace the look-up. */
+  findPretty?: () => string | undefined;
+}
+
+/**
+ * pino-pretty is a development dependency: the image and `npm install --omit=dev` lack it,
+ * so it is looked up, never imported, and its absence means JSON lines.
+ */
+function installedPretty(): string | undefined {
+  try {
+    return createRequire(import.meta.url).resolve('pino-pretty');
+  } catch {
+    return undefined;
+  }
 }
 
 export function createLogger(options: LoggerOptions): Logger {
-  const pretty = options.format === 'pretty' || (options.format === 'auto' && process.stdout.isTTY === true && !options.destination);
+  const wantsPretty = options.format === 'pretty' || (options.format === 'auto' && process.stdout.isTTY === true && !options.destination);
+  const prettyTarget = wantsPretty ? (options.findPretty ?? installedPretty)() : undefined;
   const base = {
     level: options.level,
     base: { service: 'herald' },
     redact: { paths: redactPaths, censor: '[redacted]' },
     timestamp: pino.stdTimeFunctions.isoTime,
   };
-  if (pretty) {
-    return pino({ ...base, transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss.l', ignore: 'service' } } });
+  if (prettyTarget) {
+    return pino({ ...base, transport: { target: prettyTarget, options: { translateTime: 'SYS:HH:MM:ss.l', ignore: 'service' } } });
   }
-  return options.destination ? pino(base, options.destination as pino.DestinationStream) : pino(base);
+  const log = options.destination ? pino(base, options.destination as pino.DestinationStream) : pino(base);
+  // Asked for by name: say why the lines are JSON. `auto` falls back silently.
+  if (wantsPretty && options.format === 'pretty') log.warn('log.format is pretty but pino-pretty is not installed (a development dependency): logging JSON lines');
+  return log;
 }
 
 export function silentLogger(): Logger {

@@ -40,3 +40,20 @@ describe('logger', () => {
     assert.ok(output.split('[redacted]').length - 1 >= 7);
   });
 });
+
+describe('logger without pino-pretty (a development dependency, absent from the image)', () => {
+  it('format pretty falls back to JSON lines and says why, instead of failing to start', () => {
+    const lines: string[] = [];
+    const destination = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        lines.push(...chunk.toString().split('\n').filter(Boolean));
+        done();
+      },
+    });
+    const log = createLogger({ level: 'info', format: 'pretty', destination, findPretty: () => undefined });
+    log.info({ app: 'a1' }, 'hello');
+    const entries = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+    assert.match(String(entries[0]?.msg), /pino-pretty is not installed/);
+    assert.equal(entries[1]?.msg, 'hello');
+  });
+});

@@ -1,12 +1,11 @@
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
-import { createRequire } from 'node:module';
-import type Forge from 'node-forge';
+import forge from 'node-forge';
 
 /**
  * Opens a PKCS#12 bundle to read the certificates and key inside. Node can only hand a
- * bundle to TLS (which checks the passphrase), not show what it holds, so node-forge
- * (already a dependency of @parse/node-apn) decrypts it; certificates and keys are then
+ * bundle to TLS (which checks the passphrase), not show what it holds, so node-forge (a
+ * direct dependency, for this file only) decrypts it; certificates and keys are then
  * turned into node's own objects so everything after this works on one representation.
  */
 export interface Pkcs12Contents {
@@ -14,27 +13,8 @@ export interface Pkcs12Contents {
   privateKey: KeyObject | undefined;
 }
 
-let loaded: typeof Forge | undefined;
-
-/**
- * node-forge is loaded on first use, and found through @parse/node-apn when it is not a
- * direct dependency of the installation (a production install without dev packages):
- * nobody without a PKCS#12 bundle needs it, and a missing copy must not stop start-up.
- */
-function nodeForge(): typeof Forge {
-  if (loaded) return loaded;
-  const require = createRequire(import.meta.url);
-  try {
-    loaded = require('node-forge') as typeof Forge;
-  } catch {
-    loaded = createRequire(require.resolve('@parse/node-apn'))('node-forge') as typeof Forge;
-  }
-  return loaded;
-}
-
 /** Throws with forge's message on a wrong passphrase or a damaged file. */
 export function openPkcs12(pfx: Buffer, passphrase: string | undefined): Pkcs12Contents {
-  const forge = nodeForge();
   const asn1 = forge.asn1.fromDer(forge.util.createBuffer(pfx.toString('binary')));
   const p12 = forge.pkcs12.pkcs12FromAsn1(asn1, false, passphrase ?? '');
   const certificates: X509Certificate[] = [];
@@ -43,16 +23,16 @@ export function openPkcs12(pfx: Buffer, passphrase: string | undefined): Pkcs12C
     for (const bag of content.safeBags) {
       if (bag.type === forge.pki.oids.certBag) {
         const certAsn1 = bag.cert ? forge.pki.certificateToAsn1(bag.cert) : bag.asn1;
-        if (certAsn1) certificates.push(new X509Certificate(derOf(forge, certAsn1)));
+        if (certAsn1) certificates.push(new X509Certificate(derOf(certAsn1)));
       } else if (bag.type === forge.pki.oids.pkcs8ShroudedKeyBag || bag.type === forge.pki.oids.keyBag) {
         const keyInfo = bag.key ? forge.pki.wrapRsaPrivateKey(forge.pki.privateKeyToAsn1(bag.key)) : bag.asn1;
-        if (keyInfo && !privateKey) privateKey = createPrivateKey({ key: derOf(forge, keyInfo), format: 'der', type: 'pkcs8' });
+        if (keyInfo && !privateKey) privateKey = createPrivateKey({ key: derOf(keyInfo), format: 'der', type: 'pkcs8' });
       }
     }
   }
   return { certificates, privateKey };
 }
 
-function derOf(forge: typeof Forge, asn1: Forge.asn1.Asn1): Buffer {
+function derOf(asn1: forge.asn1.Asn1): Buffer {
   return Buffer.from(forge.asn1.toDer(asn1).getBytes(), 'binary');
 }
