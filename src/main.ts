@@ -6,6 +6,7 @@ import { MemoryStatusStore } from './delivery/memory-status-store.js';
 import { NotificationPipeline } from './delivery/notification-pipeline.js';
 import type { QueueFactory } from './delivery/notification-pipeline.js';
 import { RedisStatusStore } from './delivery/redis-status-store.js';
+import { MAX_DEAD_LETTERS } from './delivery/webhooks/dead-letter-store.js';
 import { MemoryDeadLetterStore } from './delivery/webhooks/memory-dead-letter-store.js';
 import { RedisDeadLetterStore } from './delivery/webhooks/redis-dead-letter-store.js';
 import { deadLetterRoutes } from './delivery/webhooks/dead-letter-routes.js';
@@ -83,7 +84,10 @@ export async function startHerald(config: HeraldConfig, log: Logger): Promise<Ru
         onEnqueueFailed: (reason) => metrics.queueEnqueueFailures.inc({ queue: webhookQueueOptions.name, reason }),
       })
     : new MemoryQueueDriver(webhookQueueOptions);
-  const deadLetters = redis ? new RedisDeadLetterStore(redis.create('webhook-dead-letters'), config.queue.prefix) : new MemoryDeadLetterStore();
+  const deadLetterLimits = { maxEntries: MAX_DEAD_LETTERS, maxBytes: config.webhooks.deadLetterMaxBytes };
+  const deadLetters = redis
+    ? new RedisDeadLetterStore(redis.create('webhook-dead-letters'), config.queue.prefix, deadLetterLimits)
+    : new MemoryDeadLetterStore(deadLetterLimits);
   const webhooks = new WebhookService({ apps, events, queue: webhookQueue, deadLetters, settings: config.webhooks, log: webhookLog, metrics });
   http.addRoutes(deadLetterRoutes(webhooks));
 

@@ -6,6 +6,7 @@ import { redactUrl } from '../config/redact.js';
 import type { HeraldConfig } from '../config/load.js';
 import { viewOf } from '../delivery/webhooks/dead-letter-routes.js';
 import type { DeadLetterView } from '../delivery/webhooks/dead-letter-routes.js';
+import { MAX_DEAD_LETTERS } from '../delivery/webhooks/dead-letter-store.js';
 import { RedisDeadLetterStore } from '../delivery/webhooks/redis-dead-letter-store.js';
 import { webhookQueueSettings } from '../delivery/webhooks/webhook-queue.js';
 import { replayDeadLetters } from '../delivery/webhooks/webhook-service.js';
@@ -157,7 +158,7 @@ async function viaHttp(appIds: readonly string[], values: Values): Promise<AppRe
 async function viaRedis(config: HeraldConfig, appIds: readonly string[], values: Values): Promise<AppResult[]> {
   // The daemon's own connection factory, so single, Sentinel and Cluster are reached alike.
   const redis = new RedisConnections({ config: config.redis, log: silentLogger(), connectTimeoutMs: 5_000 });
-  const store = new RedisDeadLetterStore(redis.create('cli-dead-letters'), config.queue.prefix);
+  const store = new RedisDeadLetterStore(redis.create('cli-dead-letters'), config.queue.prefix, { maxEntries: MAX_DEAD_LETTERS, maxBytes: config.webhooks.deadLetterMaxBytes });
   try {
     await redis.start();
   } catch (err) {

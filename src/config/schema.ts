@@ -194,6 +194,13 @@ export const configSchema = z
         timeoutMs: positiveInt.default(5_000),
         backoffBaseMs: positiveInt.default(1_000),
         backoffMaxMs: positiveInt.default(60_000),
+        // channel_occupied/vacated and member_added/removed are held this long per app; an
+        // event and its opposite within the window cancel out. 0 = send at once.
+        occupancyWindowMs: z.number().int().min(0).max(60_000).default(1_000),
+        // Per app: occupancy and member events sent per second; the rest wait for a later window.
+        maxOccupancyEventsPerSecond: positiveInt.default(1_000),
+        // Dead-letter list size in bytes of stored JSON; the oldest entries go first.
+        deadLetterMaxBytes: positiveInt.default(32 * 1024 * 1024),
       })
       .prefault({}),
     log: z

@@ -1,7 +1,5 @@
 import { createServer } from 'node:http';
 import type { Server } from 'node:http';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
-import type { IntervalHistogram } from 'node:perf_hooks';
 import type { Service } from '../lib/service.js';
 import type { Metrics } from './metrics.js';
 
@@ -9,7 +7,6 @@ import type { Metrics } from './metrics.js';
 export class MetricsServer implements Service {
   readonly name = 'metrics';
   private server: Server | undefined;
-  private lag: IntervalHistogram | undefined;
   private boundPort = 0;
 
   constructor(private readonly options: { host: string; port: number; metrics: Metrics; onScrape?: () => Promise<void> }) {}
@@ -20,8 +17,6 @@ export class MetricsServer implements Service {
 
   async start(): Promise<void> {
     const { metrics } = this.options;
-    this.lag = monitorEventLoopDelay({ resolution: 20 });
-    this.lag.enable();
     this.server = createServer((req, res) => {
       if (req.method !== 'GET' || (req.url ?? '').split('?')[0] !== '/metrics') {
         res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"not found"}');
@@ -40,16 +35,11 @@ export class MetricsServer implements Service {
   }
 
   async stop(): Promise<void> {
-    this.lag?.disable();
     this.server?.closeAllConnections();
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
   }
 
   private async collect(): Promise<string> {
-    if (this.lag) {
-      this.options.metrics.eventLoopLagSeconds.set(this.lag.percentile(99) / 1e9);
-      this.lag.reset();
-    }
     await this.options.onScrape?.();
     return this.options.metrics.registry.metrics();
   }

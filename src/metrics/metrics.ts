@@ -30,6 +30,7 @@ const jobBuckets = [0.01, 0.05, 0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
 
 export function createMetrics(options: { defaults?: boolean } = {}) {
   const registry = new Registry();
+  // The defaults include the event-loop delay (nodejs_eventloop_lag_p99_seconds and friends), reset at each scrape.
   if (options.defaults !== false) collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 20 });
   const r = registry;
   return {
@@ -37,7 +38,6 @@ export function createMetrics(options: { defaults?: boolean } = {}) {
     // process and service
     ready: gauge(r, 'ready', 'Whether this process reports ready (1) or not (0).', []),
     buildInfo: gauge(r, 'build_info', 'Always 1; labels carry the version.', ['version']),
-    eventLoopLagSeconds: gauge(r, 'event_loop_lag_seconds', 'Event-loop delay p99 over the last scrape interval.', []),
     // HTTP API
     httpRequests: counter(r, 'http_requests_total', 'HTTP API requests by route, method and status.', ['route', 'method', 'status']),
     httpDuration: histogram(r, 'http_request_duration_seconds', 'HTTP API request duration.', ['route', 'method', 'status'], latencyBuckets),

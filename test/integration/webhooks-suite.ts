@@ -55,7 +55,8 @@ export function webhookSuite(backend: WebhookBackend): void {
 
     it('batches the events of one window into one body, in order', async () => {
       const hook = await receiver();
-      const { events } = await start([{ url: hook.url, events: ['channel_occupied', 'member_added', 'channel_vacated'] }], { batchMs: 100 });
+      // Occupancy coalescing off: this is about batching (coalescing: webhooks-occupancy-churn, webhook-occupancy-coalescer).
+      const { events } = await start([{ url: hook.url, events: ['channel_occupied', 'member_added', 'channel_vacated'] }], { batchMs: 100, occupancyWindowMs: 0 });
       events.emit('channel.occupied', { app: APP.id, channel: 'presence-a' });
       events.emit('member.added', { app: APP.id, channel: 'presence-a', userId: 'u1' });
       events.emit('channel.vacated', { app: APP.id, channel: 'presence-a' });
@@ -78,7 +79,7 @@ export function webhookSuite(backend: WebhookBackend): void {
       const { events } = await start([
         { url: occupancy.url, events: ['channel_occupied', 'channel_vacated'], headers: { 'X-Pusher-Signature': 'forged', Authorization: 'Bearer abc' } },
         { url: members.url, events: ['member_added', 'member_removed'] },
-      ]);
+      ], { occupancyWindowMs: 0 });
       events.emit('member.added', { app: APP.id, channel: 'presence-x', userId: 'u7' });
       events.emit('channel.occupied', { app: APP.id, channel: 'presence-x' });
       events.emit('client.event', { app: APP.id, channel: 'private-x', event: 'client-typing', data: { on: true }, socketId: '1.2' });

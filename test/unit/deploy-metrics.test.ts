@@ -167,9 +167,15 @@ describe('coverage', () => {
       memory: 'process_resident_memory_bytes',
       heap: 'nodejs_heap_size_used_bytes',
       CPU: 'process_cpu_seconds_total',
-      'event-loop lag': 'herald_event_loop_lag_seconds',
+      'event-loop lag': 'nodejs_eventloop_lag_p99_seconds',
     };
     for (const [topic, metric] of Object.entries(topics)) assert.ok(used.has(metric), `no panel reads ${metric} (${topic})`);
+  });
+
+  it('Herald exports no copy of a prom-client default: the event-loop lag comes from nodejs_eventloop_lag_*', async () => {
+    const names = await exportedNames();
+    assert.ok(names.has('nodejs_eventloop_lag_p99_seconds'));
+    assert.deepEqual([...names].filter((name) => /^herald_.*(event_?loop|lag)/.test(name)), []);
   });
 
   it('alerts cover backlog, APNs 403s, certificate expiry < 14 days, Apple 5xx, dead letters, event-loop lag and readiness', () => {
@@ -179,7 +185,7 @@ describe('coverage', () => {
     assert.ok(byMetric('herald_apns_requests_total').some((expr) => /status=~"5\.\."/.test(expr)), 'APNs 5xx');
     assert.ok(byMetric('herald_apns_certificate_expiry_timestamp_seconds').some((expr) => /<\s*14\s*\*\s*86400/.test(expr)), 'certificate < 14 days');
     assert.ok(byMetric('herald_webhook_dead_letters').some((expr) => />\s*0\b/.test(expr)), 'dead letters non-empty');
-    assert.ok(byMetric('herald_event_loop_lag_seconds').length > 0, 'event-loop lag');
+    assert.ok(byMetric('nodejs_eventloop_lag_p99_seconds').length > 0, 'event-loop lag');
     assert.ok(byMetric('herald_ready').some((expr) => /==\s*0/.test(expr)), 'not ready');
   });
 });

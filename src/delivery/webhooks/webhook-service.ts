@@ -8,8 +8,10 @@ import type { Metrics } from '../../metrics/metrics.js';
 import type { JobResult, QueueDriver, QueueJob } from '../../queue/queue-driver.js';
 import type { EventBus } from '../events.js';
 import type { DeadLetterFilter, DeadLetterStore } from './dead-letter-store.js';
+import { OccupancyCoalescer, isOccupancyEvent } from './occupancy-coalescer.js';
 import { WebhookBatcher } from './webhook-batcher.js';
 import { subscribeWebhookEvents } from './webhook-event.js';
+import type { WebhookEvent } from './webhook-event.js';
 import type { DeadLetter, WebhookJob } from './webhook-job.js';
 import { postWebhook } from './webhook-post.js';
 import type { Fetch } from './webhook-post.js';
@@ -44,6 +46,8 @@ export const DEAD_LETTERED = 'dead-lettered: ';
 export class WebhookService implements Service {
   readonly name = 'webhooks';
   private readonly batcher: WebhookBatcher;
+  /** Absent with `occupancyWindowMs` 0: occupancy events are batched like the rest. */
+  private readonly coalescer: OccupancyCoalescer | undefined;
   private readonly log: Logger;
   private unsubscribe: (() => void) | undefined;
 
@@ -58,19 +62,39 @@ export class WebhookService implements Service {
       onEnqueueError: (job, err) =>
         this.log.error({ app: job.app, events: job.events, target: targetOf(job.url), err }, 'webhook batch could not be queued'),
     });
+    const { occupancyWindowMs, maxOccupancyEventsPerSecond } = options.settings;
+    this.coalescer =
+      occupancyWindowMs > 0
+        ? new OccupancyCoalescer({
+            windowMs: occupancyWindowMs,
+            maxPerSecond: maxOccupancyEventsPerSecond,
+            emit: (app, event) => this.batcher.add(app, event),
+            onCoalesced: (app, count) => options.metrics.webhookOccupancyEvents.inc({ app, status: 'coalesced' }, count),
+            onDeferred: (app, count) => options.metrics.webhookOccupancyEvents.inc({ app, status: 'deferred' }, count),
+          })
+        : undefined;
     // Registered now, before the queue starts: a driver may only begin consuming at its own start().
     options.queue.consume((job, signal) => this.deliver(job, signal), { concurrency: options.concurrency ?? 8 });
   }
 
   async start(): Promise<void> {
-    this.unsubscribe = subscribeWebhookEvents(this.options.events, (app, event) => this.batcher.add(app, event));
+    this.unsubscribe = subscribeWebhookEvents(this.options.events, (app, event) => this.route(app, event));
     await this.refreshDeadLetterGauge();
   }
 
   async stop(_deadline: AbortSignal): Promise<void> {
     this.unsubscribe?.();
     this.unsubscribe = undefined;
+    this.coalescer?.flush();
     await this.batcher.flush();
+  }
+
+  /** Occupancy events a webhook wants go through the coalescer; the rest straight to a batch. */
+  private route(app: string, event: WebhookEvent): void {
+    const wanted = (): boolean => this.options.apps.byId(app)?.webhooks.some((hook) => hook.events.includes(event.name)) ?? false;
+    if (this.coalescer && isOccupancyEvent(event)) {
+      if (wanted()) this.coalescer.add(app, event);
+    } else this.batcher.add(app, event);
   }
 
   /**
@@ -123,13 +147,15 @@ export class WebhookService implements Service {
 
   private async toDeadLetters(queued: QueueJob<WebhookJob>, job: WebhookJob, error: string): Promise<JobResult> {
     const entry: DeadLetter = { id: queued.id, job, attempts: queued.attempt, lastError: error, failedAt: Date.now() };
-    const { dropped } = await this.options.deadLetters.add(entry);
+    const { dropped, droppedForBytes } = await this.options.deadLetters.add(entry);
+    if (dropped > droppedForBytes) this.options.metrics.webhookDeadLettersDropped.inc({ reason: 'count' }, dropped - droppedForBytes);
+    if (droppedForBytes > 0) this.options.metrics.webhookDeadLettersDropped.inc({ reason: 'bytes' }, droppedForBytes);
     this.options.metrics.webhookDeliveries.inc({ app: job.app, status: 'dead' });
     this.log.warn(
       { app: job.app, target: targetOf(job.url), deadLetter: entry.id, events: job.events, attempts: queued.attempt, error },
       'webhook batch moved to the dead-letter list',
     );
-    if (dropped > 0) this.log.error({ dropped }, 'webhook dead-letter list is full: oldest entries dropped');
+    if (dropped > 0) this.log.error({ dropped, droppedForBytes }, 'webhook dead-letter list is full: oldest entries dropped');
     await this.refreshDeadLetterGauge();
     return { type: 'failed', reason: `${DEAD_LETTERED}${error}` };
   }
