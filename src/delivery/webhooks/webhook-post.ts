@@ -26,9 +26,11 @@ export async function postWebhook(
     'x-pusher-key': job.key,
     'x-pusher-signature': job.signature,
   });
+  const target = splitCredentials(job.url);
+  if (target.authorization !== undefined) headers.authorization ??= target.authorization;
   const timeout = AbortSignal.timeout(timeoutMs);
   try {
-    const response = await fetchImpl(job.url, {
+    const response = await fetchImpl(target.url, {
       method: 'POST',
       headers,
       body: job.body,
@@ -44,6 +46,25 @@ export async function postWebhook(
     if (signal.aborted) return { ok: false, error: 'shutting down' };
     return { ok: false, error: describeFetchError(err) };
   }
+}
+
+/**
+ * fetch refuses a URL with `user:pass@`, so such a hook could never be delivered: the
+ * credentials go in an `Authorization: Basic` header instead (what curl and browsers do).
+ * A configured `authorization` header wins.
+ */
+export function splitCredentials(raw: string): { url: string; authorization?: string } {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return { url: raw };
+  }
+  if (url.username === '' && url.password === '') return { url: raw };
+  const userInfo = `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`;
+  url.username = '';
+  url.password = '';
+  return { url: url.toString(), authorization: `Basic ${Buffer.from(userInfo).toString('base64')}` };
 }
 
 /** undici hides the useful part (ECONNREFUSED, ENOTFOUND…) in `cause`; never echo the URL, it may hold credentials. */
