@@ -249,12 +249,14 @@ export const testApps = {
 } as const satisfies Record<string, TestApp>;
 
 /**
- * A daemon config for the gateway suites: short liveness timeouts so they take
- * seconds, a short cache TTL, and one app per per-app setting under test.
+ * A daemon config for the gateway suites: liveness timeouts long enough that a busy
+ * machine pausing the test process for seconds never closes a socket (tests that
+ * observe a timeout set short ones on their own daemon and wait on the outcome), a
+ * short cache TTL, and one app per per-app setting under test.
  */
 export function gatewayTestConfig(gateway: Record<string, unknown> = {}): Record<string, unknown> {
   return {
-    gateway: { activityTimeoutSeconds: 1, pongTimeoutSeconds: 1, cacheTtlSeconds: 3, ...gateway },
+    gateway: { activityTimeoutSeconds: 60, pongTimeoutSeconds: 60, cacheTtlSeconds: 3, ...gateway },
     apps: [
       { ...testApps.main, enableClientMessages: true, enableSubscriptionCount: true },
       { ...testApps.disabled, enabled: false },
