@@ -1,11 +1,14 @@
 import { z } from 'zod';
 import { headerWordMessage, headerWordPattern } from '../lib/header-value.js';
 import { isIpOrCidr } from '../lib/ip-range.js';
+import { MAX_TIMER_MS } from '../lib/long-timer.js';
 import { hasHashTag } from '../redis/hash-tag.js';
 
 const port = z.number().int().min(0).max(65535);
 const host = z.string().min(1);
 const positiveInt = z.number().int().positive();
+/** A delay a timer is armed with: setTimeout's range ends at 2^31−1 ms (see lib/long-timer.ts). */
+const timerMs = positiveInt.max(MAX_TIMER_MS);
 const channelNameChars = /^[A-Za-z0-9_\-=@,.;]+$/;
 
 export const DEMO_APP = Object.freeze({ id: 'app-id', key: 'app-key', secret: 'app-secret' });
@@ -68,8 +71,8 @@ export const apnsSchema = z
     maxConcurrentStreams: positiveInt.max(10_000).default(500),
     connections: positiveInt.max(64).default(1),
     maxAttempts: positiveInt.max(20).default(5),
-    requestTimeoutMs: positiveInt.default(10_000),
-    pingIntervalMs: positiveInt.default(15_000),
+    requestTimeoutMs: timerMs.default(10_000),
+    pingIntervalMs: timerMs.default(15_000),
   })
   .superRefine((apns, ctx) => {
     const modes = [apns.cert !== undefined || apns.key !== undefined, apns.pfx !== undefined, apns.token !== undefined];
@@ -135,7 +138,7 @@ export const configSchema = z
         host: host.default('127.0.0.1'),
         port: port.default(6001),
         maxBodyBytes: positiveInt.default(1024 * 1024),
-        shutdownGraceMs: positiveInt.default(10_000),
+        shutdownGraceMs: timerMs.default(10_000),
         drainDelayMs: z.number().int().min(0).max(120_000).default(0),
         // Bounds on slow clients: a connection that has not sent complete headers, or a
         // complete request, within these is answered 408 and closed (slowloris).
@@ -191,9 +194,9 @@ export const configSchema = z
       .strictObject({
         batchMs: z.number().int().min(0).max(60_000).default(50),
         maxAttempts: positiveInt.max(50).default(8),
-        timeoutMs: positiveInt.default(5_000),
-        backoffBaseMs: positiveInt.default(1_000),
-        backoffMaxMs: positiveInt.default(60_000),
+        timeoutMs: timerMs.default(5_000),
+        backoffBaseMs: timerMs.default(1_000),
+        backoffMaxMs: timerMs.default(60_000),
         // channel_occupied/vacated and member_added/removed are held this long per app; an
         // event and its opposite within the window cancel out. 0 = send at once.
         occupancyWindowMs: z.number().int().min(0).max(60_000).default(1_000),

@@ -76,7 +76,10 @@ export class Dispatcher {
 
     if (n.realtime && !(await this.o.store.realtimeDone(ref))) {
       const { channels, event, data, socketId } = n.realtime;
-      const published = await this.o.publisher.publish(app, { channels, name: event, data: eventData(data), ...(socketId === undefined ? {} : { socketId }) }, { source: 'notification' });
+      const serialized = eventData(data);
+      // Parsing bounds the depth, so this is a last guard: caller data that cannot be serialised fails the notification, never the job's retries.
+      if (!serialized.ok) return { type: 'failed', reason: `realtime.data ${serialized.error}` };
+      const published = await this.o.publisher.publish(app, { channels, name: event, data: serialized.json, ...(socketId === undefined ? {} : { socketId }) }, { source: 'notification' });
       if (!published.ok) this.o.log.warn({ notification: n.id, app: app.id, error: published.message }, 'realtime part refused');
       await this.o.store.recordRealtime(ref, published.ok ? { channels: published.channels } : { error: published.message });
     }

@@ -39,10 +39,11 @@ export function notifyQueueSettings(c: NotificationQueueContext): QueueDriverSet
     parse: (data, job) => {
       const named = parseNotifyJobId(job.id);
       const checked = parseNotification(data, { jobId: named?.id ?? job.id });
-      if (!checked.ok) return { ok: false, error: `${checked.path || 'notification'}: ${checked.error}` };
       // The job id names the app too: a job filed under one app may not deliver another's notification.
-      if (named && named.app !== checked.notification.app) return { ok: false, error: `app: must equal the job id's app '${named.app}'` };
-      return { ok: true, value: checked.notification };
+      if (checked.ok && named && named.app !== checked.notification.app) return { ok: false, error: `app: must equal the job id's app '${named.app}'` };
+      if (checked.ok) return { ok: true, value: checked.notification };
+      if (checked.limit) c.metrics.inputLimitRefusals.inc({ reason: checked.limit, type: 'job' });
+      return { ok: false, error: `${checked.path || 'notification'}: ${checked.error}` };
     },
     maxAttempts: c.maxAttempts,
     backoff: (attempt) => backoffDelay(attempt, c.backoff ?? defaultBackoff),

@@ -46,8 +46,11 @@ export class NotificationService {
    */
   async accept(app: App, body: unknown, options: AcceptOptions = {}): Promise<AcceptResult> {
     const given = options.id;
-    const checked = parseNotification(body, given === undefined ? {} : { generateId: () => given });
-    if (!checked.ok) return { status: 'invalid', error: checked.error, path: checked.path };
+    const checked = parseNotification(body, { now: this.now, ...(given === undefined ? {} : { generateId: () => given }) });
+    if (!checked.ok) {
+      if (checked.limit) this.o.metrics.inputLimitRefusals.inc({ reason: checked.limit, type: 'http' });
+      return { status: 'invalid', error: checked.error, path: checked.path };
+    }
     const n = checked.notification;
     const problem = checkForApp(n, app);
     if (problem) return { status: 'invalid', ...problem };

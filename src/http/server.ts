@@ -5,6 +5,7 @@ import Fastify from 'fastify';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { App, AppStore } from '../apps/app-store.js';
 import type { Logger } from '../log/logger.js';
+import { MAX_JSON_DEPTH, rawJsonTooDeep } from '../lib/json-depth.js';
 import type { Service } from '../lib/service.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { isRedisUnavailable } from '../redis/redis-errors.js';
@@ -127,6 +128,13 @@ export class HttpServer implements Service {
         done(null, {});
         return;
       }
+      // Scanned before parsing: a body nested thousands deep parses, but throws wherever it is serialised next.
+      const deep = rawJsonTooDeep(raw, MAX_JSON_DEPTH);
+      if (deep) {
+        this.options.metrics.inputLimitRefusals.inc({ reason: 'json_depth', type: 'http' });
+        done(Object.assign(new Error(`Request body nests deeper than ${MAX_JSON_DEPTH} levels of objects and arrays`), { statusCode: 400, path: deep.path }), undefined);
+        return;
+      }
       try {
         done(null, JSON.parse(raw.toString('utf8')) as unknown);
       } catch {
@@ -176,7 +184,7 @@ export class HttpServer implements Service {
 
     this.fastify.setNotFoundHandler((request, reply) => sendError(reply, 404, `No route for ${request.method} ${request.url.split('?', 1)[0]}`));
 
-    this.fastify.setErrorHandler((err: Error & { statusCode?: number; code?: string }, request, reply) => {
+    this.fastify.setErrorHandler((err: Error & { statusCode?: number; code?: string; path?: string }, request, reply) => {
       // Not a bug: Redis is down or failing over. The client may try again; the outage itself is logged by the connections.
       if (isRedisUnavailable(err)) {
         log.warn({ reqId: request.id, route: request.routeOptions.url, message: err.message }, 'request failed: Redis is unavailable');
@@ -190,7 +198,7 @@ export class HttpServer implements Service {
           : status >= 500
             ? 'Internal server error'
             : err.message;
-      return sendError(reply, status, message);
+      return sendError(reply, status, message, status < 500 && typeof err.path === 'string' ? { path: err.path } : {});
     });
   }
 }

@@ -1,16 +1,18 @@
-/** Resolves after `ms`, or rejects as soon as `signal` aborts. */
+import { setLongTimeout } from './long-timer.js';
+
+/** Resolves after `ms` (any length: see long-timer.ts), or rejects as soon as `signal` aborts. */
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) {
       reject(signal.reason ?? new Error('aborted'));
       return;
     }
-    const timer = setTimeout(() => {
+    const timer = setLongTimeout(() => {
       signal?.removeEventListener('abort', onAbort);
       resolve();
     }, ms);
     const onAbort = (): void => {
-      clearTimeout(timer);
+      timer.clear();
       reject(signal?.reason ?? new Error('aborted'));
     };
     signal?.addEventListener('abort', onAbort, { once: true });
@@ -20,6 +22,6 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 /** A signal that aborts after `ms`; `unref` so it never holds the process open. */
 export function deadlineAfter(ms: number): AbortSignal {
   const controller = new AbortController();
-  setTimeout(() => controller.abort(new Error(`deadline of ${ms} ms passed`)), ms).unref();
+  setLongTimeout(() => controller.abort(new Error(`deadline of ${ms} ms passed`)), ms).unref();
   return controller.signal;
 }

@@ -66,6 +66,7 @@ export function createMetrics(options: { defaults?: boolean } = {}) {
     enqueueToSendSeconds: histogram(r, 'enqueue_to_first_send_seconds', 'Time from enqueue to the first APNs request.', ['app'], jobBuckets),
     chunksRetried: counter(r, 'chunks_retried_total', 'Token chunks rescheduled for retry.', ['app', 'reason']),
     invalidJobs: counter(r, 'invalid_jobs_total', 'Queue jobs whose data failed validation.', []),
+    inputLimitRefusals: counter(r, 'input_limit_refusals_total', 'Request bodies and queue jobs refused by a contract limit, by reason (json_depth, send_at) and type (http, job).', ['reason', 'type']),
     queueEnqueueFailures: counter(r, 'queue_enqueue_failures_total', 'Job adds a queue refused, by queue and reason (unavailable, WRONGTYPE, OOM, MISCONF, NOPERM, other).', ['queue', 'reason']),
     // APNs
     apnsRequests: counter(r, 'apns_requests_total', 'APNs requests by app, HTTP status and reason.', ['app', 'status', 'reason']),
@@ -80,8 +81,6 @@ export function createMetrics(options: { defaults?: boolean } = {}) {
     // webhooks
     webhookDeliveries: counter(r, 'webhook_deliveries_total', 'Webhook POSTs by outcome (delivered, failed, dead).', ['app', 'status']),
     webhookDeadLetters: gauge(r, 'webhook_dead_letters', 'Webhook batches in the dead-letter list.', []),
-    webhookDeadLettersDropped: counter(r, 'webhook_dead_letters_dropped_total', 'Dead letters dropped, oldest first, to keep the list within its cap, by reason (count, bytes).', ['reason']),
-    webhookOccupancyEvents: counter(r, 'webhook_occupancy_events_total', 'Channel and member webhook events held by the occupancy window, by status (coalesced: cancelled out or repeated; deferred: over the per-app rate, held for a later window).', ['app', 'status']),
   };
 }
 

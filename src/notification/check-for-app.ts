@@ -1,5 +1,7 @@
 import type { App } from '../apps/app-store.js';
 import { validateEvent } from '../gateway/publish-validation.js';
+import { serializeJson } from '../lib/safe-json.js';
+import type { Serialized } from '../lib/safe-json.js';
 import { prepareNotification } from '../providers/apns/payload.js';
 import type { Notification } from './notification-schema.js';
 import type { NotificationProblem } from './parse-notification.js';
@@ -30,15 +32,20 @@ export function checkForApp(notification: Notification, app: App): NotificationP
     }
   }
   if (realtime) {
-    const checked = validateEvent(app, { channels: realtime.channels, name: realtime.event, data: eventData(realtime.data), socketId: realtime.socketId });
+    const data = eventData(realtime.data);
+    if (!data.ok) return { error: data.error, path: 'realtime.data' };
+    const checked = validateEvent(app, { channels: realtime.channels, name: realtime.event, data: data.json, socketId: realtime.socketId });
     if (!checked.ok) return { error: checked.message, path: checked.reason === 'too_large' ? 'realtime.data' : 'realtime' };
   }
   return undefined;
 }
 
-/** Pusher event data is a string: strings go as they are, anything else as JSON (what the pusher SDK does). */
-export function eventData(data: unknown): string {
-  return typeof data === 'string' ? data : JSON.stringify(data);
+/**
+ * Pusher event data is a string: strings go as they are, anything else as JSON (what the
+ * pusher SDK does). Never throws: data that cannot be serialised is a problem value.
+ */
+export function eventData(data: unknown): Serialized {
+  return typeof data === 'string' ? { ok: true, json: data } : serializeJson(data);
 }
 
 /** The APNs request fields of the notification, without the tokens. */

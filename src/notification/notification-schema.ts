@@ -13,6 +13,13 @@ export const MAX_TOKENS = 100_000;
 export const MAX_ID_LENGTH = 128;
 export const MAX_CHANNELS = 100;
 export const MAX_COLLAPSE_ID_BYTES = 64;
+/**
+ * The furthest `sendAt` accepted, counted from when the notification is accepted (or its
+ * job picked up). A fixed contract limit: a held notification keeps a timer and a queue
+ * entry, and a month covers scheduled reminders; later ones are scheduled later.
+ */
+export const MAX_SEND_AHEAD_DAYS = 30;
+export const MAX_SEND_AHEAD_MS = MAX_SEND_AHEAD_DAYS * 24 * 3600 * 1000;
 
 /** No `:` (BullMQ job ids), no `/` (URL path segment), no spaces. */
 export const idPattern = /^[A-Za-z0-9_\-.=@,;+~]+$/;
@@ -99,7 +106,10 @@ export const notificationSchema = z
       .describe('Idempotency key and BullMQ jobId; generated when absent'),
     apns: apnsPartSchema.optional(),
     realtime: realtimePartSchema.optional(),
-    sendAt: z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time, e.g. 2026-11-23T10:00:00Z' }).optional().describe('Not before this time'),
+    sendAt: z.iso
+      .datetime({ offset: true, message: 'must be an ISO 8601 date-time, e.g. 2026-11-23T10:00:00Z' })
+      .optional()
+      .describe(`Not before this time; at most ${MAX_SEND_AHEAD_DAYS} days ahead`),
   })
   .refine((value) => value.apns !== undefined || value.realtime !== undefined, {
     message: 'needs at least one of apns, realtime',

@@ -1,14 +1,19 @@
 import { randomUUID } from 'node:crypto';
 import type { z } from 'zod';
+import { MAX_JSON_DEPTH, valueTooDeep } from '../lib/json-depth.js';
 import { normalizeToken } from '../providers/apns/tokens.js';
-import { notificationSchema } from './notification-schema.js';
+import { MAX_SEND_AHEAD_DAYS, MAX_SEND_AHEAD_MS, notificationSchema } from './notification-schema.js';
 import type { Notification } from './notification-schema.js';
 
 /** The first problem found, with where it is: `apns.tokens[3]`, `realtime.channels[0]`, or '' for the whole body. */
 export interface NotificationProblem {
   readonly error: string;
   readonly path: string;
+  /** Set when a contract limit refused it (counted in herald_input_limit_refusals_total). */
+  readonly limit?: NotificationLimit;
 }
+
+export type NotificationLimit = 'json_depth' | 'send_at';
 
 export type NotificationCheck = { ok: true; notification: Notification } | ({ ok: false } & NotificationProblem);
 
@@ -17,6 +22,8 @@ export interface ParseOptions {
   jobId?: string;
   /** Makes an id when neither the data nor `jobId` has one. */
   generateId?: () => string;
+  /** The clock `sendAt` is measured against. */
+  now?: () => number;
 }
 
 /**
@@ -25,9 +32,15 @@ export interface ParseOptions {
  * Used at every entry: the HTTP API, a job picked up by the worker, the CLI.
  */
 export function parseNotification(input: unknown, options: ParseOptions = {}): NotificationCheck {
+  // First: nothing below (nor the realtime publish, nor a status record) may meet data too deep to serialise.
+  const deep = valueTooDeep(input, MAX_JSON_DEPTH);
+  if (deep) return { ok: false, error: `nests deeper than ${MAX_JSON_DEPTH} levels of objects and arrays`, path: deep.path, limit: 'json_depth' };
   const parsed = notificationSchema.safeParse(input);
   if (!parsed.success) return { ok: false, ...firstProblem(parsed.error) };
   const data = parsed.data;
+  if (data.sendAt !== undefined && Date.parse(data.sendAt) - (options.now ?? Date.now)() > MAX_SEND_AHEAD_MS) {
+    return { ok: false, error: `must be at most ${MAX_SEND_AHEAD_DAYS} days ahead`, path: 'sendAt', limit: 'send_at' };
+  }
 
   if (options.jobId !== undefined && data.id !== undefined && data.id !== options.jobId) {
     return { ok: false, error: `must equal the job id '${options.jobId.slice(0, 128)}'`, path: 'id' };

@@ -1,3 +1,5 @@
+import { setLongTimeout } from '../lib/long-timer.js';
+import type { LongTimer } from '../lib/long-timer.js';
 import type {
   ConsumeOptions,
   EnqueueOptions,
@@ -16,7 +18,8 @@ interface MemoryJob {
   readonly enqueuedAt: number;
   state: JobState;
   attempt: number;
-  timer?: NodeJS.Timeout;
+  /** A long timer: a send time or retry-after may be weeks away, beyond setTimeout's range. */
+  timer?: LongTimer;
 }
 
 export interface MemoryQueueDriverOptions<T> extends QueueDriverSettings<T> {
@@ -97,7 +100,7 @@ export class MemoryQueueDriver<T> implements QueueDriver<T> {
 
   async stop(deadline: AbortSignal): Promise<void> {
     this.stopping = true;
-    for (const job of this.jobs.values()) clearTimeout(job.timer);
+    for (const job of this.jobs.values()) job.timer?.clear();
     if (this.running.size === 0) return;
     // In-flight handlers may finish within the grace; at the deadline they are told to hand back.
     const onDeadline = (): void => this.stopController.abort(deadline.reason);
@@ -114,14 +117,13 @@ export class MemoryQueueDriver<T> implements QueueDriver<T> {
     }
     if (delayMs > 0) {
       job.state = 'delayed';
-      job.timer = setTimeout(() => {
+      job.timer = setLongTimeout(() => {
         delete job.timer;
         if (this.stopping) return;
         job.state = 'waiting';
         this.ready.push(job.id);
         this.pump();
-      }, delayMs);
-      job.timer.unref();
+      }, delayMs).unref();
       return;
     }
     job.state = 'waiting';

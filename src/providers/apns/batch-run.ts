@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { OutgoingHttpHeaders } from 'node:http2';
+import { setLongTimeout } from '../../lib/long-timer.js';
+import type { LongTimer } from '../../lib/long-timer.js';
 import type { PushBatch, PushOutcome, PushResult } from '../provider.js';
 import type { ApnsApp } from './apns-app.js';
 import { judgeAttempt } from './attempt-verdict.js';
@@ -52,7 +54,7 @@ export class BatchRun {
   private heldByGate = false;
   private woken = false;
   private resolveWake: (() => void) | undefined;
-  private timer: NodeJS.Timeout | undefined;
+  private timer: LongTimer | undefined;
 
   constructor(
     private readonly app: ApnsApp,
@@ -89,7 +91,7 @@ export class BatchRun {
       unsubscribe();
       this.signal.removeEventListener('abort', wake);
       this.stopping.removeEventListener('abort', wake);
-      clearTimeout(this.timer);
+      this.timer?.clear();
       this.cancelSlotWait?.();
       this.cancelSlotWait = undefined;
       this.returnUnusedSlots();
@@ -286,10 +288,10 @@ export class BatchRun {
   }
 
   private nextChange(): Promise<void> {
-    clearTimeout(this.timer);
+    this.timer?.clear();
     if (this.delayed.length > 0) {
       const earliest = this.delayed.reduce((min, item) => Math.min(min, item.dueAt), Infinity);
-      this.timer = setTimeout(() => this.wake(), Math.max(0, earliest - this.now()));
+      this.timer = setLongTimeout(() => this.wake(), earliest - this.now());
     }
     if (this.woken) {
       this.woken = false;
