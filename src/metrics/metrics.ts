@@ -81,6 +81,8 @@ export function createMetrics(options: { defaults?: boolean } = {}) {
     // webhooks
     webhookDeliveries: counter(r, 'webhook_deliveries_total', 'Webhook POSTs by outcome (delivered, failed, dead).', ['app', 'status']),
     webhookDeadLetters: gauge(r, 'webhook_dead_letters', 'Webhook batches in the dead-letter list.', []),
+    webhookDeadLettersDropped: counter(r, 'webhook_dead_letters_dropped_total', 'Dead letters dropped, oldest first, to keep the list within its cap, by reason (count, bytes).', ['reason']),
+    webhookOccupancyEvents: counter(r, 'webhook_occupancy_events_total', 'Channel and member webhook events held by the occupancy window, by status (coalesced: cancelled out or repeated; deferred: over the per-app rate, held for a later window).', ['app', 'status']),
   };
 }
 
