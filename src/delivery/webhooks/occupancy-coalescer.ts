@@ -1,7 +1,9 @@
 import type { WebhookEvent } from './webhook-event.js';
 
 /** The webhook events that describe who is in a channel; each has an opposite. */
-export type OccupancyEvent = Extract<WebhookEvent, { name: 'channel_occupied' | 'channel_vacated' | 'member_added' | 'member_removed' }>;
+export type OccupancyEvent =
+  | { name: 'channel_occupied' | 'channel_vacated'; channel: string }
+  | { name: 'member_added' | 'member_removed'; channel: string; user_id: string };
 
 export function isOccupancyEvent(event: WebhookEvent): event is OccupancyEvent {
   return event.name === 'channel_occupied' || event.name === 'channel_vacated' || event.name === 'member_added' || event.name === 'member_removed';
