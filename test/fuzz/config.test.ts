@@ -9,7 +9,8 @@ import { loadConfig } from '../../src/config/load.js';
 import type { HeraldConfig } from '../../src/config/load.js';
 import { redactConfig } from '../../src/config/redact.js';
 import { HeraldError } from '../../src/errors.js';
-import { fuzzSeed, leakedSecrets, plantedSecret, secretsIn } from './fuzz-secrets.js';
+import { leakedSecrets, plantedSecret, secretsIn } from './fuzz-secrets.js';
+import { fuzzSeed } from './fuzz-seed.js';
 
 // Configuration is the first boundary: whatever a file or the environment holds,
 // loadConfig returns a valid frozen config or throws a HeraldError whose message

@@ -35,6 +35,3 @@ export function secretsIn(value: unknown, found: Set<string> = new Set()): Set<s
   }
   return found;
 }
-
-/** Seeded, so a failure replays; HERALD_FUZZ_SEED picks another corner of the input space. */
-export const fuzzSeed = Number(process.env.HERALD_FUZZ_SEED ?? 20_251_123);

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { WebSocket } from 'ws';
 
 export interface Frame {
@@ -16,7 +17,11 @@ export interface PusherSocket {
   readonly closed: Promise<{ code: number; reason: string }>;
   /** Resolves with the first frame after `from` that matches, or rejects after `timeoutMs`. */
   next(match: (frame: Frame) => boolean, timeoutMs?: number, from?: number): Promise<Frame>;
-  /** pusher:ping → pusher:pong: proves the server read every earlier frame of this socket. */
+  /**
+   * Proves the server read every earlier frame of this socket: a subscribe to a channel
+   * of its own name, answered (joined or refused) in order. A pong would not do: fuzzed
+   * pusher:ping frames earlier in flight are answered with the same pong.
+   */
   roundTrip(timeoutMs?: number): Promise<void>;
 }
 
@@ -63,6 +68,7 @@ export async function openPusherSocket(port: number, key: string, timeoutMs = 10
       waiters.add(wake);
       check();
     });
+  let probes = 0;
   const established = await next((f) => f.event === 'pusher:connection_established', timeoutMs);
   const socketId = (JSON.parse(String(established.data)) as { socket_id: string }).socket_id;
   return {
@@ -74,8 +80,11 @@ export async function openPusherSocket(port: number, key: string, timeoutMs = 10
     next,
     async roundTrip(waitMs = 30_000) {
       const from = frames.length;
-      ws.send(JSON.stringify({ event: 'pusher:ping', data: {} }));
-      await next((f) => f.event === 'pusher:pong', waitMs, from);
+      probes += 1;
+      const probe = `round-trip-${probes}`;
+      ws.send(JSON.stringify({ event: 'pusher:subscribe', data: { channel: probe } }));
+      await next((f) => f.channel === probe && (f.event === 'pusher_internal:subscription_succeeded' || f.event === 'pusher:subscription_error'), waitMs, from);
+      ws.send(JSON.stringify({ event: 'pusher:unsubscribe', data: { channel: probe } }));
     },
   };
 }
@@ -92,4 +101,55 @@ export function frameProblem(frame: Frame, rawText: string): string | undefined 
     if (typeof data?.error !== 'string' || typeof data.status !== 'number') return `subscription_error without error/status: ${rawText.slice(0, 200)}`;
   }
   return undefined;
+}
+
+export type NestShape = 'array' | 'object' | 'mixed';
+
+/**
+ * JSON text nested `depth` levels deep, built as text: JSON.stringify in the test would
+ * throw just as the server's did. `mixed` alternates objects and arrays.
+ */
+export function nestedJson(depth: number, shape: NestShape, leaf = '0'): string {
+  if (shape === 'array') return '['.repeat(depth) + leaf + ']'.repeat(depth);
+  if (shape === 'object') return '{"a":'.repeat(depth) + leaf + '}'.repeat(depth);
+  const pairs = Math.ceil(depth / 2);
+  return '{"a":['.repeat(pairs) + leaf + ']}'.repeat(pairs);
+}
+
+const bytesPerLevel: Record<NestShape, number> = { array: 2, object: 6, mixed: 4 };
+
+/**
+ * JSON text of every difficult kind, at most about `maxBytes` long: ordinary values,
+ * values nested from 64 up to as deep as the size allows, huge strings and wide arrays.
+ */
+export function jsonText(maxBytes: number): fc.Arbitrary<string> {
+  return fc.oneof(
+    { weight: 4, arbitrary: fc.jsonValue({ maxDepth: 4 }).map((value) => JSON.stringify(value) ?? 'null') },
+    {
+      weight: 3,
+      arbitrary: fc
+        .record({ share: fc.double({ min: 0, max: 1, noNaN: true }), shape: fc.constantFrom<NestShape>('array', 'object', 'mixed'), leaf: fc.constantFrom('0', '"x"', '{}', '[]', 'null', '"\\"]}"') })
+        .map(({ share, shape, leaf }) => nestedJson(Math.max(64, Math.floor((share * (maxBytes - 16)) / bytesPerLevel[shape])), shape, leaf)),
+    },
+    { weight: 1, arbitrary: fc.integer({ min: 1_000, max: Math.max(1_000, maxBytes - 2) }).map((length) => JSON.stringify('x'.repeat(length))) },
+    { weight: 1, arbitrary: fc.integer({ min: 100, max: Math.max(100, Math.floor(maxBytes / 2) - 1) }).map((length) => `[${'0,'.repeat(length - 1)}0]`) },
+  );
+}
+
+/** How deep `text` nests objects and arrays (strings skipped), counted without recursion. */
+export function nestingDepth(text: string): number {
+  let depth = 0;
+  let deepest = 0;
+  for (let i = 0; i < text.length; i += 1) {
+    const c = text[i];
+    if (c === '"') {
+      for (i += 1; i < text.length && text[i] !== '"'; i += 1) if (text[i] === '\\') i += 1;
+    } else if (c === '[' || c === '{') {
+      depth += 1;
+      if (depth > deepest) deepest = depth;
+    } else if (c === ']' || c === '}') {
+      depth -= 1;
+    }
+  }
+  return deepest;
 }

@@ -5,7 +5,8 @@ import { startHeraldProcess } from '../helpers/herald-process.js';
 import type { HeraldProcess } from '../helpers/herald-process.js';
 import { answerProblem, rssBytes, runPool, send, sendRaw, signedPath } from './fuzz-http.js';
 import type { FuzzApp, HttpCall } from './fuzz-http.js';
-import { fuzzSeed, leakedSecrets } from './fuzz-secrets.js';
+import { leakedSecrets } from './fuzz-secrets.js';
+import { fuzzSeed } from './fuzz-seed.js';
 import { mutatedNotification, parsePath } from './notification-arbitrary.js';
 import type { PathPart } from './notification-arbitrary.js';
 

@@ -9,7 +9,7 @@ import { loadConfig } from '../../src/config/load.js';
 import { checkForApp } from '../../src/notification/check-for-app.js';
 import { parseNotification } from '../../src/notification/parse-notification.js';
 import type { NotificationCheck } from '../../src/notification/parse-notification.js';
-import { fuzzSeed } from './fuzz-secrets.js';
+import { fuzzSeed } from './fuzz-seed.js';
 import { mutatedNotification, parsePath } from './notification-arbitrary.js';
 import type { PathPart } from './notification-arbitrary.js';
 
