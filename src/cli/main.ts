@@ -1,15 +1,12 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
-import { runCheck } from './check.js';
-import { runWebhooks } from './dead-letters.js';
-import { runSend } from './send.js';
-import { runStart } from './start.js';
 
 const usage = `Usage: herald <command> [options]
 
 Commands:
   start [--config FILE]   run the gateway (default command)
   check [--config FILE]   validate the configuration and APNs credentials, print each app
+  health [--config FILE]  exit 0 when this host's Herald answers GET /health (container HEALTHCHECK)
   send  --app ID ...      enqueue one notification through the HTTP API and wait for its status
   webhooks dead-letters [--replay] [--app ID]
                           list (or replay) webhook batches whose every attempt failed
@@ -27,15 +24,19 @@ async function main(argv: string[]): Promise<number> {
     console.log(usage);
     return 0;
   }
+  // Each command loads only its own modules: `health` runs every few seconds in the container
+  // and needs the config loader, not the daemon.
   switch (command) {
     case 'start':
-      return runStart(parseCommon(rest, startUsage));
+      return (await import('./start.js')).runStart(parseCommon(rest, startUsage));
     case 'check':
-      return runCheck(parseCommon(rest, checkUsage));
+      return (await import('./check.js')).runCheck(parseCommon(rest, checkUsage));
+    case 'health':
+      return (await import('./health.js')).runHealth(parseCommon(rest, healthUsage));
     case 'send':
-      return runSend(rest);
+      return (await import('./send.js')).runSend(rest);
     case 'webhooks':
-      return runWebhooks(rest);
+      return (await import('./dead-letters.js')).runWebhooks(rest);
     default:
       console.error(`herald: unknown command '${command}'\n\n${usage}`);
       return 2;
@@ -43,6 +44,7 @@ async function main(argv: string[]): Promise<number> {
 }
 
 const startUsage = 'Usage: herald start [--config FILE]\n\nRuns the gateway until SIGTERM or SIGINT (a second signal exits at once).';
+const healthUsage = 'Usage: herald health [--config FILE]\n\nAsks GET /health of the Herald this configuration describes (server.host, or loopback when it\nlistens on every interface, and server.port; HERALD_HOST and HERALD_PORT apply). Exits 0 on 2xx, 1 otherwise.';
 const checkUsage = 'Usage: herald check [--config FILE]\n\nValidates the configuration, opens every app\'s APNs credentials and prints\neach app\'s auth mode, topics, environment and certificate expiry. Exits non-zero on any problem.';
 
 function parseCommon(args: string[], help: string): { config?: string } {
