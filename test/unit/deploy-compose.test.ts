@@ -18,6 +18,7 @@ interface Service {
   volumes?: string[];
   environment?: Record<string, string>;
   stop_grace_period?: string;
+  restart?: string;
 }
 const compose = parse(readFileSync('deploy/compose.yaml', 'utf8')) as { services: Record<string, Service> };
 const service = (name: string): Service => {
@@ -54,6 +55,14 @@ describe('deploy/compose.yaml stack', () => {
     for (const [name, svc] of Object.entries(compose.services)) {
       for (const { source } of binds(svc)) assert.ok(existsSync(source), `${name}: ${source} is missing`);
     }
+  });
+
+  it('restarts a Herald replica (and Redis) that exits, and HeraldDown fires when discovery has no Herald target left', () => {
+    for (const name of ['herald', 'redis']) assert.match(service(name).restart ?? 'no', /^(always|unless-stopped|on-failure)/, `${name}: restart policy`);
+    // DNS discovery drops a dead replica instead of reporting up == 0.
+    const alerts = parse(readFileSync('deploy/prometheus/alerts.yml', 'utf8')) as { groups: Array<{ rules: Array<{ alert?: string; expr?: string }> }> };
+    const down = alerts.groups.flatMap((g) => g.rules).find((rule) => rule.alert === 'HeraldDown');
+    assert.match(down?.expr ?? '', /absent\(up\{job="herald"\}\)/);
   });
 
   it('runs Herald as at least 2 replicas whose published host ports cannot clash', () => {

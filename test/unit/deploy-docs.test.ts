@@ -73,8 +73,11 @@ describe('docs/metrics.md', () => {
 /** GitHub's heading anchor: lower-case, spaces to dashes, punctuation dropped. */
 const anchor = (heading: string) => heading.trim().toLowerCase().replace(/[^\w\- ]/g, '').replace(/ /g, '-');
 
+/** Where docs/runbook.md is served: a documented placeholder that deployments replace (alerts.yml, docs/deploy.md). */
+const RUNBOOK_BASE = 'https://github.com/herald-gateway/herald/blob/main/docs/runbook.md';
+
 describe('docs/runbook.md', () => {
-  const rules = (parse(readFileSync('deploy/prometheus/alerts.yml', 'utf8')) as { groups: Array<{ rules: Array<{ alert?: string; annotations?: { runbook?: string } }> }> }).groups
+  const rules = (parse(readFileSync('deploy/prometheus/alerts.yml', 'utf8')) as { groups: Array<{ rules: Array<{ alert?: string; annotations?: { runbook?: string; runbook_url?: string } }> }> }).groups
     .flatMap((group) => group.rules)
     .filter((rule) => rule.alert);
   const sections = new Map(
@@ -84,16 +87,22 @@ describe('docs/runbook.md', () => {
       .map((section) => [anchor(section.split('\n', 1)[0] ?? ''), section] as const),
   );
 
-  it('has a section for every alert, where its runbook annotation points, saying what it means and what to do', () => {
+  it('has a section for every alert, where its absolute runbook_url points, saying what it means and what to do', () => {
     assert.ok(rules.length >= 7);
     for (const rule of rules) {
-      const link = rule.annotations?.runbook ?? '';
-      assert.equal(link, `docs/runbook.md#${anchor(rule.alert ?? '')}`, `${rule.alert}: runbook link`);
+      // Alertmanager and Grafana link runbook_url as it is: a relative path leads nowhere.
+      assert.equal(rule.annotations?.runbook, undefined, `${rule.alert}: runbook_url, not a relative runbook annotation`);
+      const link = rule.annotations?.runbook_url ?? '';
+      assert.equal(link, `${RUNBOOK_BASE}#${anchor(rule.alert ?? '')}`, `${rule.alert}: runbook_url`);
       const section = sections.get(anchor(rule.alert ?? ''));
       assert.ok(section, `docs/runbook.md has no section for ${rule.alert}`);
       assert.match(section, /\*\*Means:\*\*/, `${rule.alert}: what it means`);
       assert.match(section, /\*\*Do:\*\*/, `${rule.alert}: what to do`);
     }
+  });
+
+  it('the runbook_url base is documented as a placeholder to replace', () => {
+    for (const file of ['deploy/prometheus/alerts.yml', 'docs/deploy.md']) assert.ok(readFileSync(file, 'utf8').includes(RUNBOOK_BASE), `${file} names ${RUNBOOK_BASE}`);
   });
 
   it('has no section for an alert that does not exist, and every in-page link resolves', () => {

@@ -28,7 +28,7 @@ interface Container {
 }
 interface PodSpec {
   terminationGracePeriodSeconds?: number;
-  securityContext?: { runAsNonRoot?: boolean; fsGroup?: number };
+  securityContext?: { runAsNonRoot?: boolean; fsGroup?: number; seccompProfile?: { type?: string } };
   containers: Container[];
   volumes: Array<{ name: string; configMap?: { name: string }; secret?: { secretName: string; defaultMode?: number } }>;
 }
@@ -108,6 +108,10 @@ describe('deploy/kubernetes', () => {
       assert.equal(container.volumeMounts.find((m) => m.name === volume.name)?.readOnly, true, `${volume.name} mounted read-only`);
     }
     assert.equal(container.securityContext?.allowPrivilegeEscalation, false);
+  });
+
+  it('pods run under the runtime\'s default seccomp profile, as Pod Security "restricted" requires', () => {
+    assert.equal(pod.securityContext?.seccompProfile?.type, 'RuntimeDefault');
   });
 
   it('readiness probes /ready and liveness probes /health on the HTTP port Herald listens on', () => {

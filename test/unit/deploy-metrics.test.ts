@@ -211,7 +211,8 @@ function assertRuleFileStructure(file: RuleFile): void {
       if (rule.for !== undefined) assert.match(String(rule.for), /^(\d+(ms|s|m|h|d|w|y))+$/, `${label}: for is a duration`);
       if (rule.alert) {
         assert.match(String(rule.labels?.severity), /^(warning|critical)$/, `${label}: severity`);
-        for (const key of ['summary', 'description', 'runbook']) assert.equal(typeof rule.annotations?.[key], 'string', `${label}: annotation ${key}`);
+        for (const key of ['summary', 'description', 'runbook_url']) assert.equal(typeof rule.annotations?.[key], 'string', `${label}: annotation ${key}`);
+        assert.match(String(rule.annotations?.runbook_url), /^https:\/\/[^#\s]+#[\w-]+$/, `${label}: runbook_url is an absolute URL to a section`);
       }
     }
   }
