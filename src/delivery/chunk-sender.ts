@@ -77,21 +77,22 @@ export class ChunkSender {
         await round.run(due, signal);
         sent = true;
       } finally {
-        if (!sent) await writer.flush();
+        if (!sent) await writer.flush(signal);
       }
       nextDueAt = Math.min(nextDueAt, round.nextDueAt);
       retryReason = round.retryReason;
       handedBack = round.handedBack;
     }
 
-    if (handedBack || signal.aborted || Number.isFinite(nextDueAt)) await writer?.flush();
+    // Waits while checkpoint writes fail (Redis down): the tokens sent stay in the budget until recorded.
+    if (handedBack || signal.aborted || Number.isFinite(nextDueAt)) await writer?.flush(signal);
     if (handedBack || signal.aborted) return { type: 'delay', afterMs: 0 };
     if (Number.isFinite(nextDueAt)) {
       this.o.metrics.chunksRetried.inc({ app: chunk.app, reason: retryReason ?? 'waiting' });
       return { type: 'delay', afterMs: Math.max(0, nextDueAt - this.now()) };
     }
     // The last outcomes are recorded by the write that completes the chunk.
-    if (writer) return writer.finish((outcomes) => this.complete(chunk, outcomes));
+    if (writer) return writer.finish((outcomes) => this.complete(chunk, outcomes), signal);
     return this.complete(chunk);
   };
 

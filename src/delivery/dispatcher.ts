@@ -11,6 +11,9 @@ import type { EventBus } from './events.js';
 import type { NotificationFinisher } from './notification-finisher.js';
 import type { StatusStore } from './status-store.js';
 
+/** The realtime result of a notification whose publishing run stopped before recording it. */
+export const UNCONFIRMED_REALTIME = 'not confirmed: the process stopped between publishing and recording the event; not published again';
+
 export interface DispatcherOptions {
   apps: AppStore;
   store: StatusStore;
@@ -34,8 +37,8 @@ export interface DispatcherOptions {
  * `Queue.add`): creates the status record, waits for `sendAt`, publishes the realtime
  * part, and cuts the APNs tokens into chunk jobs — or, when they fit in one chunk, sends
  * them itself, checkpointed per token like a chunk job. Every step is safe to repeat, so a
- * job re-run after a crash sends nothing twice except a realtime event whose
- * publication was not yet recorded.
+ * job re-run after a crash sends nothing twice (beyond the tokens within the send budget);
+ * a realtime event is published at most once.
  */
 export class Dispatcher {
   private readonly now: () => number;
@@ -79,9 +82,23 @@ export class Dispatcher {
       const serialized = eventData(data);
       // Parsing bounds the depth, so this is a last guard: caller data that cannot be serialised fails the notification, never the job's retries.
       if (!serialized.ok) return { type: 'failed', reason: `realtime.data ${serialized.error}` };
-      const published = await this.o.publisher.publish(app, { channels, name: event, data: serialized.json, ...(socketId === undefined ? {} : { socketId }) }, { source: 'notification' });
-      if (!published.ok) this.o.log.warn({ notification: n.id, app: app.id, error: published.message }, 'realtime part refused');
-      await this.o.store.recordRealtime(ref, published.ok ? { channels: published.channels } : { error: published.message });
+      // At most once: claimed before publishing, so a run after a crash between publishing
+      // and recording does not publish again (Pusher events are at-most-once anyway).
+      if (await this.o.store.claimRealtime(ref)) {
+        let published;
+        try {
+          published = await this.o.publisher.publish(app, { channels, name: event, data: serialized.json, ...(socketId === undefined ? {} : { socketId }) }, { source: 'notification' });
+        } catch (err) {
+          // Not a crash: the job is retried and may publish again (best effort when Redis itself failed).
+          await this.o.store.releaseRealtime(ref).catch(() => undefined);
+          throw err;
+        }
+        if (!published.ok) this.o.log.warn({ notification: n.id, app: app.id, error: published.message }, 'realtime part refused');
+        await this.o.store.recordRealtime(ref, published.ok ? { channels: published.channels } : { error: published.message });
+      } else {
+        this.o.log.warn({ notification: n.id, app: app.id }, 'realtime part claimed by an earlier run that did not record it: not published again');
+        await this.o.store.recordRealtime(ref, { error: UNCONFIRMED_REALTIME });
+      }
     }
 
     if (!n.apns || chunkCount === 0) {

@@ -31,6 +31,7 @@ interface Entry {
   retries: Map<number, { retries: number; dueAt: number }>;
   chunksDone: Set<number>;
   realtime?: { channels: number } | { error: string };
+  realtimeClaimed?: boolean;
   firstSendAt?: number;
   error?: string;
   expiresAt: number;
@@ -109,6 +110,18 @@ export class MemoryStatusStore implements StatusStore {
   async recordRealtime(ref: NotificationRef, result: { channels: number } | { error: string }): Promise<void> {
     const e = this.entry(ref);
     if (e) e.realtime = result;
+  }
+
+  async claimRealtime(ref: NotificationRef): Promise<boolean> {
+    const e = this.entry(ref);
+    if (!e || e.realtimeClaimed) return false;
+    e.realtimeClaimed = true;
+    return true;
+  }
+
+  async releaseRealtime(ref: NotificationRef): Promise<void> {
+    const e = this.entry(ref);
+    if (e) e.realtimeClaimed = false;
   }
 
   async firstSend(ref: NotificationRef, at: number): Promise<boolean> {

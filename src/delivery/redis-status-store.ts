@@ -97,6 +97,14 @@ export class RedisStatusStore implements StatusStore {
     await this.redis.hset(this.key(ref), fields);
   }
 
+  async claimRealtime(ref: NotificationRef): Promise<boolean> {
+    return (await this.redis.hsetnx(this.key(ref), 'realtimeClaim', Date.now())) === 1;
+  }
+
+  async releaseRealtime(ref: NotificationRef): Promise<void> {
+    await this.redis.hdel(this.key(ref), 'realtimeClaim');
+  }
+
   async firstSend(ref: NotificationRef, at: number): Promise<boolean> {
     return (await this.redis.hsetnx(this.key(ref), 'firstSendAt', at)) === 1;
   }

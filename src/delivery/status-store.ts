@@ -90,6 +90,14 @@ export interface StatusStore extends Service {
   /** Whether the realtime part was published already (a re-run must not publish it again). */
   realtimeDone(ref: NotificationRef): Promise<boolean>;
   recordRealtime(ref: NotificationRef, result: { channels: number } | { error: string }): Promise<void>;
+  /**
+   * Marks the realtime part as being published; true only for the first call per
+   * notification. Taken before publishing, so a run that finds it taken but nothing
+   * recorded knows an earlier run may have published and must not publish again.
+   */
+  claimRealtime(ref: NotificationRef): Promise<boolean>;
+  /** Gives the claim back (the publish failed with an error, not a crash: it may be tried again). */
+  releaseRealtime(ref: NotificationRef): Promise<void>;
   /** True only for the first call per notification: the first APNs request goes out now. */
   firstSend(ref: NotificationRef, at: number): Promise<boolean>;
   /** Checkpoints of tokens `from` … `from + count - 1`. */

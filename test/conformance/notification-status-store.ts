@@ -179,6 +179,17 @@ export function statusStoreConformance(label: string, factory: StatusStoreFactor
       assert.deepEqual((await store.get(p))?.realtime, { channels: 0, error: 'channels must be a non-empty list' });
     });
 
+    it('lets one run claim the realtime part, until it gives the claim back', async () => {
+      const store = await factory(60);
+      const p = plan({ tokens: 0, chunks: 0 });
+      await store.create(p);
+      assert.equal(await store.claimRealtime(p), true);
+      assert.equal(await store.claimRealtime(p), false);
+      assert.equal(await store.realtimeDone(p), false, 'a claim is not a publication');
+      await store.releaseRealtime(p);
+      assert.equal(await store.claimRealtime(p), true);
+    });
+
     it('says first send only once', async () => {
       const store = await factory(60);
       const p = plan();

@@ -12,6 +12,7 @@ import type { NotificationRef, TokenOutcome } from '../../src/delivery/status-st
 import { silentLogger } from '../../src/log/logger.js';
 import { createMetrics } from '../../src/metrics/metrics.js';
 import type { Provider, PushBatch, PushOutcome, PushResult } from '../../src/providers/provider.js';
+import { waitFor } from '../helpers/wait.js';
 
 const STREAMS = 10;
 const app = { id: 'app-1', apns: { maxConcurrentStreams: STREAMS } } as unknown as App;
@@ -180,5 +181,74 @@ describe('ChunkSender', () => {
     assert.deepEqual(await run(), { type: 'done' });
     const status = await store.get({ app: app.id, id: 'n-1' });
     assert.deepEqual({ state: status?.state, failures: status?.apns.failures }, { state: 'failed', failures: { AppNotConfigured: 2 } });
+  });
+});
+
+/** The memory store with an outage switch: while `down`, every write and read fails as a lost Redis would. */
+class OutageStore extends CountingStore {
+  down = false;
+  failedWrites = 0;
+  override async record(ref: NotificationRef, outcomes: readonly TokenOutcome[]): Promise<void> {
+    if (this.down) {
+      this.failedWrites += 1;
+      throw new Error('Connection is closed.');
+    }
+    await super.record(ref, outcomes);
+  }
+  override async progress(ref: NotificationRef, from: number, count: number): ReturnType<MemoryStatusStore['progress']> {
+    if (this.down) throw new Error('Connection is closed.');
+    return super.progress(ref, from, count);
+  }
+}
+
+// Regression: while Redis was down during delivery, a failed checkpoint write gave its
+// tokens back to the send budget although their outcome was unrecorded, so other rounds
+// kept sending, and every unrecorded token was sent again once the job was retried
+// (0–314 re-sends against a budget of 114 in test/faults/redis-outage.test.ts).
+describe('ChunkSender while checkpoint writes fail', () => {
+  it('holds unrecorded tokens against the budget, sends nothing more until writes work, then records them: nothing is sent twice', async () => {
+    const store = new OutageStore(3600, () => 1_000_000);
+    let peak = 0;
+    let sentWhenDown = 0;
+    const provider = new ScriptedProvider(() => {
+      if (provider.sent.length === 300 && !store.down) {
+        store.down = true;
+        sentWhenDown = provider.sent.length;
+      }
+      peak = Math.max(peak, provider.sent.length - store.recorded);
+      return { type: 'delivered', apnsId: 'x' };
+    });
+    const events = new EventBus();
+    const metrics = createMetrics({ defaults: false });
+    const log = silentLogger();
+    const finisher = new NotificationFinisher({ store, events, metrics, log });
+    const sender = new ChunkSender({ apps, store, provider, finisher, metrics, log, maxAttempts: 3, backoff: () => 1_000 });
+    const tokens = Array.from({ length: 2_000 }, (_, i) => i.toString(16).padStart(64, '0'));
+    await store.create({ id: 'n-1', app: app.id, createdAt: 0, tokens: 2_000, chunks: 2 });
+    const chunk = (n: number): ChunkJob => ({ v: 1, notification: 'n-1', app: app.id, createdAt: 0, chunk: n, from: n * 1_000, tokens: tokens.slice(n * 1_000, (n + 1) * 1_000), apns: { payload: { aps: { alert: 'hi' } } } });
+    // What the queue does: a handler that throws is run again (here once Redis is back).
+    const untilDone = async (n: number): Promise<void> => {
+      for (let attempt = 1; attempt <= 10; attempt++) {
+        try {
+          const result = await sender.handle({ id: `n-1.c${n}`, data: chunk(n), attempt, enqueuedAt: 0 }, new AbortController().signal);
+          if (result.type === 'done') return;
+        } catch {
+          await waitFor(() => !store.down, { timeoutMs: 20_000, what: 'the store to come back' });
+        }
+      }
+      throw new Error(`chunk ${n} never finished`);
+    };
+    const both = Promise.all([untilDone(0), untilDone(1)]);
+    await waitFor(() => store.failedWrites >= 3, { what: 'checkpoint writes to keep failing' });
+    const sentWhileDown = provider.sent.length - sentWhenDown;
+    store.down = false;
+    await both;
+    const budget = STREAMS + CHECKPOINT_WINDOW;
+    assert.ok(sentWhileDown <= budget, `${sentWhileDown} tokens handed to the provider while writes failed; budget ${budget}`);
+    assert.ok(peak <= budget, `peak ${peak} unrecorded tokens; budget ${budget}`);
+    assert.equal(provider.sent.length, 2_000, `${provider.sent.length - 2_000} tokens sent twice`);
+    const status = await store.get({ app: app.id, id: 'n-1' });
+    assert.equal(status?.state, 'completed');
+    assert.equal(status?.apns.sent, 2_000);
   });
 });

@@ -69,6 +69,38 @@ describe('Dispatcher', () => {
     assert.equal((await chunks.counts()).waiting, 3);
   });
 
+  // Regression: a crash between publishing the realtime part and recording it published it again on the re-run.
+  it('publishes the realtime part at most once when the process stops between publishing and recording it', async () => {
+    const fixture = setup();
+    const { store, publisher, run } = fixture;
+    const recordRealtime = store.recordRealtime.bind(store);
+    let crashes = 1;
+    store.recordRealtime = async (ref, result) => {
+      if (crashes-- > 0) throw new Error('process killed');
+      return recordRealtime(ref, result);
+    };
+    await assert.rejects(run(notification), /process killed/);
+    assert.deepEqual(await run(notification), { type: 'done' });
+    assert.equal(publisher.published.length, 1);
+    const status = await store.get({ app: app.id, id: 'n-1' });
+    assert.equal(status?.realtime.channels, 0);
+    assert.match(String(status?.realtime.error), /^not confirmed/);
+  });
+
+  it('publishes again on the retry when the publish itself failed with an error', async () => {
+    const { store, publisher, run } = setup();
+    const publish = publisher.publish.bind(publisher);
+    let failures = 1;
+    publisher.publish = async (a, event, options) => {
+      if (failures-- > 0) throw new Error('Connection is closed.');
+      return publish(a, event, options);
+    };
+    await assert.rejects(run(notification), /Connection is closed/);
+    assert.deepEqual(await run(notification), { type: 'done' });
+    assert.equal(publisher.published.length, 1);
+    assert.deepEqual((await store.get({ app: app.id, id: 'n-1' }))?.realtime, { channels: 2 });
+  });
+
   it('ignores a notification that already finished', async () => {
     const { store, chunks, publisher, run } = setup();
     await store.create({ id: 'n-1', app: app.id, createdAt: 0, tokens: 0, chunks: 0 });
