@@ -14,7 +14,7 @@ export class AppMetrics {
   readonly messagesOut: Child;
   readonly bytesOut: Child;
   readonly connections: GaugeChild;
-  readonly connectionsTotal: Child;
+  readonly connectionsOpened: Child;
   readonly presenceMembers: GaugeChild;
   private unsentFrames = 0;
   private unsentBytes = 0;
@@ -30,7 +30,7 @@ export class AppMetrics {
     this.messagesOut = metrics.wsMessagesOut.labels(labels);
     this.bytesOut = metrics.wsBytesOut.labels(labels);
     this.connections = metrics.wsConnections.labels(labels);
-    this.connectionsTotal = metrics.wsConnectionsTotal.labels(labels);
+    this.connectionsOpened = metrics.wsConnectionsOpened.labels(labels);
     this.presenceMembers = metrics.presenceMembers.labels(labels);
   }
 

@@ -200,7 +200,7 @@ export class WsGateway implements Service {
     conn.established = true;
     this.sockets.add(conn);
     conn.metrics.connections.inc();
-    conn.metrics.connectionsTotal.inc();
+    conn.metrics.connectionsOpened.inc();
     const authTimeout = this.o.config.userAuthenticationTimeoutSeconds;
     if (authTimeout > 0) conn.authDeadlineAt = Date.now() + authTimeout * 1000;
     conn.send(connectionEstablishedFrame(socketId, this.o.config.activityTimeoutSeconds));

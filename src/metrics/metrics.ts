@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { NotificationOutcomes } from './notification-outcomes.js';
 
 /**
  * Every metric Herald exports, in one place. Labels are fixed here and bounded:
@@ -43,7 +44,8 @@ export function createMetrics(options: { defaults?: boolean } = {}) {
     httpDuration: histogram(r, 'http_request_duration_seconds', 'HTTP API request duration.', ['route', 'method', 'status'], latencyBuckets),
     // WebSocket gateway
     wsConnections: gauge(r, 'ws_connections', 'Open WebSocket connections.', ['app']),
-    wsConnectionsTotal: counter(r, 'ws_connections_total', 'WebSocket connections accepted.', ['app']),
+    // Not ws_connections_total: OpenMetrics reads that as the counter family ws_connections, the gauge's name.
+    wsConnectionsOpened: counter(r, 'ws_connections_opened_total', 'WebSocket connections accepted.', ['app']),
     wsDisconnections: counter(r, 'ws_disconnections_total', 'WebSocket connections closed, by reason.', ['app', 'reason']),
     wsRefused: counter(r, 'ws_connections_refused_total', 'WebSocket connections refused at handshake, by reason.', ['reason']),
     wsMessagesIn: counter(r, 'ws_messages_received_total', 'WebSocket frames received.', ['app']),
@@ -59,7 +61,12 @@ export function createMetrics(options: { defaults?: boolean } = {}) {
     adapterMessages: counter(r, 'adapter_messages_total', 'Fanout messages through the adapter, by direction.', ['direction']),
     redisConnected: gauge(r, 'redis_connected', 'Whether the Redis connection is up (1) or not (0).', []),
     // queue and delivery
-    notifications: counter(r, 'notifications_total', 'Notifications by outcome (accepted, duplicate, completed, failed, expired, invalid).', ['app', 'status']),
+    notifications: new NotificationOutcomes({
+      accepted: counter(r, 'notifications_accepted_total', 'Notifications accepted: each new app and id once.', ['app']),
+      duplicates: counter(r, 'notifications_duplicates_total', 'Notifications refused as a repeat of an app and id already known.', ['app']),
+      finished: counter(r, 'notifications_finished_total', 'Notifications finished, by final state (completed, failed); each once.', ['app', 'state']),
+      withExpiredTokens: counter(r, 'notifications_with_expired_tokens_total', 'Finished notifications some of whose tokens expired before delivery.', ['app']),
+    }),
     queueJobs: gauge(r, 'queue_jobs', 'Queue jobs by queue (notifications, notification-chunks, webhooks) and state.', ['queue', 'state']),
     queueOldestWaitingSeconds: gauge(r, 'queue_oldest_waiting_seconds', 'Age of the oldest waiting job.', []),
     jobDuration: histogram(r, 'job_duration_seconds', 'Notification job processing time, by outcome.', ['status'], jobBuckets),

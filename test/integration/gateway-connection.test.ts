@@ -133,7 +133,7 @@ describe('gateway connections (protocol 7 handshake, liveness, limits)', () => {
       const got = new Promise((resolve) => channel.bind('ping', resolve));
       await serverSdk(herald.httpPort, main).trigger('after-all', 'ping', { ok: true });
       assert.deepEqual(await got, { ok: true });
-      assert.ok(await metricValue(herald.metricsPort, 'herald_ws_connections_total', { app: main.id }) >= 1000);
+      assert.ok(await metricValue(herald.metricsPort, 'herald_ws_connections_opened_total', { app: main.id }) >= 1000);
     } finally {
       client.disconnect();
     }

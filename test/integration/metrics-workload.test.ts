@@ -110,7 +110,7 @@ describe('metrics move with a real workload', () => {
     mock.script({ token: tokens.flaky, times: 1, reply: { status: 500, reason: 'InternalServerError' } });
     const bodies = [[tokens.ok, tokens.dead], [tokens.throttled], [tokens.flaky]].map((list, i) => ({ v: 1, app: app.id, id: notificationIds[i], apns: { tokens: list, payload } }));
     for (const body of bodies) assert.equal((await sdk.post({ path: '/notifications', body: body as unknown as string })).status, 202);
-    await scrapeUntil('three notifications completed', (s) => s.value('herald_notifications_total', { ...A, status: 'completed' }) - beforeScrape.value('herald_notifications_total', { ...A, status: 'completed' }) === 3);
+    await scrapeUntil('three notifications completed', (s) => s.value('herald_notifications_finished_total', { ...A, state: 'completed' }) - beforeScrape.value('herald_notifications_finished_total', { ...A, state: 'completed' }) === 3);
 
     // Disconnect: the connection gauges go back.
     for (const client of clients) client.disconnect();
@@ -133,7 +133,7 @@ describe('metrics move with a real workload', () => {
   it('counts connections and returns the gauge after disconnects', () => {
     assert.equal(during.value('herald_ws_connections', A) - beforeScrape.value('herald_ws_connections', A), 3);
     assert.equal(afterScrape.value('herald_ws_connections', A), beforeScrape.value('herald_ws_connections', A));
-    assert.equal(delta('herald_ws_connections_total', A), 3);
+    assert.equal(delta('herald_ws_connections_opened_total', A), 3);
     assert.equal(delta('herald_ws_disconnections_total', { ...A, reason: 'normal' }), 3);
     assert.equal(delta('herald_ws_disconnections_total', A), 3);
   });
@@ -178,9 +178,12 @@ describe('metrics move with a real workload', () => {
   });
 
   it('counts notifications and APNs answers by status, retries and invalid tokens', () => {
-    assert.equal(delta('herald_notifications_total', { ...A, status: 'accepted' }), 3);
-    assert.equal(delta('herald_notifications_total', { ...A, status: 'completed' }), 3);
-    assert.equal(delta('herald_notifications_total', { ...A, status: 'failed' }), 0);
+    // Intake and completion are separate counters: each sums to the number of notifications.
+    assert.equal(delta('herald_notifications_accepted_total', A), 3);
+    assert.equal(delta('herald_notifications_finished_total', { ...A, state: 'completed' }), 3);
+    assert.equal(delta('herald_notifications_finished_total', { ...A, state: 'failed' }), 0);
+    assert.equal(delta('herald_notifications_finished_total', A), 3);
+    assert.equal(delta('herald_notifications_duplicates_total', A), 0);
     assert.equal(delta('herald_apns_requests_total', { ...A, status: '200', reason: 'Success' }), 3);
     assert.equal(delta('herald_apns_requests_total', { ...A, status: '410', reason: 'Unregistered' }), 1);
     assert.equal(delta('herald_apns_requests_total', { ...A, status: '429', reason: 'TooManyRequests' }), 1);

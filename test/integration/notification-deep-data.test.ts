@@ -95,7 +95,7 @@ describe('deeply nested caller data (BullMQ job from another producer)', () => {
       assert.match(String(status.error), /realtime\.data(\[0\])+: nests deeper than 64 levels/);
       assert.ok(await metricValue(h.herald.metricsPort, 'herald_invalid_jobs_total') >= invalidBefore + 1);
       assert.equal(await metricValue(h.herald.metricsPort, 'herald_input_limit_refusals_total', { reason: 'json_depth', type: 'job' }), 1);
-      assert.equal(await metricValue(h.herald.metricsPort, 'herald_notifications_total', { app: pushApp.id, status: 'failed' }) >= 1, true);
+      assert.equal(await metricValue(h.herald.metricsPort, 'herald_notifications_finished_total', { app: pushApp.id, state: 'failed' }) >= 1, true);
       assert.deepEqual(h.herald.logs().filter((line) => line.msg === 'notification job handler failed'), [], 'no handler threw');
     } finally {
       await queue.close();

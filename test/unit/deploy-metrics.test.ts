@@ -172,6 +172,17 @@ describe('coverage', () => {
     for (const [topic, metric] of Object.entries(topics)) assert.ok(used.has(metric), `no panel reads ${metric} (${topic})`);
   });
 
+  it('no counter clashes with another metric in OpenMetrics (a counter foo_total is the family foo)', async () => {
+    const { registry } = createMetrics();
+    const metrics = await registry.getMetricsAsJSON();
+    const names = new Set(metrics.map((metric) => metric.name));
+    const clashes = metrics
+      .filter((metric) => String(metric.type) === 'counter')
+      .map((metric) => metric.name.replace(/_total$/, ''))
+      .filter((family) => names.has(family));
+    assert.deepEqual(clashes, []);
+  });
+
   it('Herald exports no copy of a prom-client default: the event-loop lag comes from nodejs_eventloop_lag_*', async () => {
     const names = await exportedNames();
     assert.ok(names.has('nodejs_eventloop_lag_p99_seconds'));
