@@ -189,9 +189,13 @@ function describeIssue(issue: z.core.$ZodIssue, raw: Json, sources: Map<string, 
 
 // Webhook headers typically carry credentials (Authorization, API keys).
 const secretKeyPattern = /secret|passphrase|password|url$|headers/i;
+const secretWordPattern = /secret|passphrase|password|authorization|token/i;
 
 function describeValue(path: string, value: unknown): string {
   if (secretKeyPattern.test(path)) return '[redacted]';
+  // A value that swallowed the next line (`key: abc  secret: …` after a lost newline) may
+  // hold another key's secret: a string with blanks or a secret-like word is not echoed.
+  if (typeof value === 'string' && (/\s/.test(value) || secretWordPattern.test(value))) return `a text of ${value.length} characters`;
   // Objects are shown too (a whole apns block in the wrong shape): mask their secret keys.
   const text = maskUrlCredentials(
     typeof value === 'string'
