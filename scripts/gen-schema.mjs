@@ -3,7 +3,7 @@
 // Run: node --import tsx scripts/gen-schema.mjs   (test/unit/notification-schema.test.ts fails while the file is stale)
 import { writeFileSync } from 'node:fs';
 
-const { notificationJsonSchemaText } = await import('../src/notification/notification-json-schema.ts');
+const { notificationJsonSchemaText } = await import('../src/notifications/contract/notification-json-schema.ts');
 const target = new URL('../schema/notification.schema.json', import.meta.url);
 writeFileSync(target, notificationJsonSchemaText());
 console.log(`wrote ${target.pathname}`);

@@ -1,11 +1,11 @@
 import type { Cluster, Redis } from 'ioredis';
-import { NOTIFY_JOB, NOTIFY_QUEUE } from '../delivery/chunk-job.js';
-import { notifyJobId } from '../delivery/job-ids.js';
-import { RedisStatusStore } from '../delivery/redis-status-store.js';
-import { statusView } from '../delivery/status-view.js';
-import type { NotificationStatus as StoredStatus } from '../delivery/status-store.js';
-import type { Notification } from '../notification/notification-schema.js';
-import { parseNotification } from '../notification/parse-notification.js';
+import { NOTIFY_JOB, NOTIFY_QUEUE } from '../notifications/pipeline/chunk-job.js';
+import { notifyJobId } from '../notifications/contract/job-ids.js';
+import { RedisStatusStore } from '../notifications/status/redis-status-store.js';
+import { statusView } from '../notifications/status/status-view.js';
+import type { NotificationStatus as StoredStatus } from '../notifications/status/status-store.js';
+import type { Notification } from '../notifications/contract/notification-schema.js';
+import { parseNotification } from '../notifications/contract/parse-notification.js';
 import { BullmqQueueDriver } from '../queue/bullmq-queue-driver.js';
 import type { RedisConnect } from '../queue/bullmq-queue-driver.js';
 import { hasHashTag } from '../redis/hash-tag.js';

@@ -1,4 +1,4 @@
-import type { NotificationInput as SchemaInput } from '../notification/notification-schema.js';
+import type { NotificationInput as SchemaInput } from '../notifications/contract/notification-schema.js';
 
 /**
  * The notification a producer hands to Herald (contract v1, schema/notification.schema.json).

@@ -1,4 +1,4 @@
-import type { EventBus } from '../delivery/events.js';
+import type { EventBus } from '../events.js';
 import type { Connection } from './connection.js';
 import { ErrorCode } from './close-codes.js';
 import type { Fanout } from './fanout.js';

@@ -1,4 +1,4 @@
-import type { EventBus } from '../delivery/events.js';
+import type { EventBus } from '../events.js';
 import type { ChannelRef } from './state/channel-state.js';
 
 /**

@@ -1,5 +1,5 @@
 import type { App } from '../apps/app-store.js';
-import type { EventBus } from '../delivery/events.js';
+import type { EventBus } from '../events.js';
 import type { Logger } from '../log/logger.js';
 import { verifyChannelAuth } from './channels/channel-auth.js';
 import type { AuthCheck } from './channels/channel-auth.js';

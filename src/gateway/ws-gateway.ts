@@ -4,7 +4,7 @@ import { WebSocketServer } from 'ws';
 import type { WebSocket } from 'ws';
 import type { App, AppStore } from '../apps/app-store.js';
 import type { HeraldConfig } from '../config/load.js';
-import type { EventBus } from '../delivery/events.js';
+import type { EventBus } from '../events.js';
 import type { Service } from '../lib/service.js';
 import type { Logger } from '../log/logger.js';
 import type { Metrics } from '../metrics/metrics.js';

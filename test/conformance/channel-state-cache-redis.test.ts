@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { after, before } from 'node:test';
-import { RedisChannelCache } from '../../src/gateway/state/redis-channel-cache.js';
+import { RedisChannelCache } from '../../src/gateway/state/redis/redis-channel-cache.js';
 import { silentLogger } from '../../src/log/logger.js';
 import { RedisConnections } from '../../src/redis/redis-connections.js';
 import { startRedis } from '../helpers/redis-server.js';

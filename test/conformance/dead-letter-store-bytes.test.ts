@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
-import type { DeadLetterLimits, DeadLetterStore } from '../../src/delivery/webhooks/dead-letter-store.js';
-import { MemoryDeadLetterStore } from '../../src/delivery/webhooks/memory-dead-letter-store.js';
-import { RedisDeadLetterStore, deadLetterKey } from '../../src/delivery/webhooks/redis-dead-letter-store.js';
-import type { DeadLetter } from '../../src/delivery/webhooks/webhook-job.js';
+import type { DeadLetterLimits, DeadLetterStore } from '../../src/webhooks/dead-letter-store.js';
+import { MemoryDeadLetterStore } from '../../src/webhooks/memory-dead-letter-store.js';
+import { RedisDeadLetterStore, deadLetterKey } from '../../src/webhooks/redis-dead-letter-store.js';
+import type { DeadLetter } from '../../src/webhooks/webhook-job.js';
 import { deadlineAfter } from '../../src/lib/deadline.js';
 import { startRedis } from '../helpers/redis-server.js';
 import type { TestRedis } from '../helpers/redis-server.js';

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { after, before } from 'node:test';
 import { Redis } from 'ioredis';
-import { MemoryStatusStore } from '../../src/delivery/memory-status-store.js';
-import { RedisStatusStore } from '../../src/delivery/redis-status-store.js';
+import { MemoryStatusStore } from '../../src/notifications/status/memory-status-store.js';
+import { RedisStatusStore } from '../../src/notifications/status/redis-status-store.js';
 import { startRedis } from '../helpers/redis-server.js';
 import type { TestRedis } from '../helpers/redis-server.js';
 import { statusStoreConformance } from './notification-status-store.js';

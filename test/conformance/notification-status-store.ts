@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { NotificationPlan, StatusStore } from '../../src/delivery/status-store.js';
+import type { NotificationPlan, StatusStore } from '../../src/notifications/status/status-store.js';
 import { waitFor } from '../helpers/wait.js';
 
 export type StatusStoreFactory = (retentionSeconds: number) => Promise<StatusStore>;

@@ -4,7 +4,7 @@ import { after, before, it } from 'node:test';
 import type { FanoutMessage } from '../../src/gateway/adapter/adapter.js';
 import type { StateChange } from '../../src/gateway/state/channel-state.js';
 import { RedisAdapter } from '../../src/gateway/adapter/redis-adapter.js';
-import { RedisChannelState } from '../../src/gateway/state/redis-channel-state.js';
+import { RedisChannelState } from '../../src/gateway/state/redis/redis-channel-state.js';
 import { silentLogger } from '../../src/log/logger.js';
 import { RedisConnections } from '../../src/redis/redis-connections.js';
 import { waitFor } from '../helpers/wait.js';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { CHECKPOINT_WINDOW } from '../../src/delivery/send-budget.js';
+import { CHECKPOINT_WINDOW } from '../../src/notifications/pipeline/send-budget.js';
 import { ApnsMock } from '../fixtures/apns/apns-mock.js';
 import { testCredentials } from '../helpers/certs.js';
 import { startRedis } from '../helpers/redis-server.js';

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { EventBus } from '../../src/delivery/events.js';
+import { EventBus } from '../../src/events.js';
 import { silentLogger } from '../../src/log/logger.js';
 import { createMetrics } from '../../src/metrics/metrics.js';
 import { ApnsProvider } from '../../src/providers/apns/apns-provider.js';

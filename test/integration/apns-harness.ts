@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { AppConfig } from '../../src/config/load.js';
 import type { ApnsConfig } from '../../src/config/schema.js';
-import { EventBus } from '../../src/delivery/events.js';
-import type { HeraldEvents } from '../../src/delivery/events.js';
+import { EventBus } from '../../src/events.js';
+import type { HeraldEvents } from '../../src/events.js';
 import { silentLogger } from '../../src/log/logger.js';
 import { createMetrics } from '../../src/metrics/metrics.js';
 import type { Metrics } from '../../src/metrics/metrics.js';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Queue } from 'bullmq';
-import { MAX_SEND_AHEAD_DAYS } from '../../src/notification/notification-schema.js';
+import { MAX_SEND_AHEAD_DAYS } from '../../src/notifications/contract/notification-schema.js';
 import { metricValue } from '../helpers/pusher-clients.js';
 import { waitFor } from '../helpers/wait.js';
 import { PipelineHarness, pushApp } from './pipeline-harness.js';

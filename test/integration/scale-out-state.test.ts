@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import type { StateChange } from '../../src/gateway/state/channel-state.js';
-import { RedisChannelState } from '../../src/gateway/state/redis-channel-state.js';
+import { RedisChannelState } from '../../src/gateway/state/redis/redis-channel-state.js';
 import { silentLogger } from '../../src/log/logger.js';
 import { RedisConnections } from '../../src/redis/redis-connections.js';
 import { startRedis } from '../helpers/redis-server.js';

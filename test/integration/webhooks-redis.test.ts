@@ -1,5 +1,5 @@
 import { after, before } from 'node:test';
-import { RedisDeadLetterStore } from '../../src/delivery/webhooks/redis-dead-letter-store.js';
+import { RedisDeadLetterStore } from '../../src/webhooks/redis-dead-letter-store.js';
 import { deadlineAfter } from '../../src/lib/deadline.js';
 import { silentLogger } from '../../src/log/logger.js';
 import { BullmqQueueDriver } from '../../src/queue/bullmq-queue-driver.js';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
 import Pusher from 'pusher';
-import type { WebhookJob } from '../../src/delivery/webhooks/webhook-job.js';
+import type { WebhookJob } from '../../src/webhooks/webhook-job.js';
 import { waitFor } from '../helpers/wait.js';
 import { APP, counterValue, deadLetterGauge, startWebhooks, webhookConfig } from './webhooks-harness.js';
 import type { HookSpec, RunningWebhooks, WebhookBackend } from './webhooks-harness.js';

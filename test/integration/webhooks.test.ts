@@ -1,4 +1,4 @@
-import { MemoryDeadLetterStore } from '../../src/delivery/webhooks/memory-dead-letter-store.js';
+import { MemoryDeadLetterStore } from '../../src/webhooks/memory-dead-letter-store.js';
 import { MemoryQueueDriver } from '../../src/queue/memory-queue-driver.js';
 import { webhookSuite } from './webhooks-suite.js';
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it, mock } from 'node:test';
-import { EventBus } from '../../src/delivery/events.js';
-import type { HeraldEvents } from '../../src/delivery/events.js';
+import { EventBus } from '../../src/events.js';
+import type { HeraldEvents } from '../../src/events.js';
 import { LocalSockets } from '../../src/gateway/local-sockets.js';
 import type { LocalSocket } from '../../src/gateway/local-sockets.js';
 import { OccupancyEvents } from '../../src/gateway/occupancy-events.js';

@@ -1,16 +1,16 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { App, AppStore } from '../../src/apps/app-store.js';
-import { parseChunkJob } from '../../src/delivery/chunk-job.js';
-import type { ChunkJob } from '../../src/delivery/chunk-job.js';
-import { Dispatcher } from '../../src/delivery/dispatcher.js';
-import { EventBus } from '../../src/delivery/events.js';
-import { MemoryStatusStore } from '../../src/delivery/memory-status-store.js';
-import { NotificationFinisher } from '../../src/delivery/notification-finisher.js';
+import { parseChunkJob } from '../../src/notifications/pipeline/chunk-job.js';
+import type { ChunkJob } from '../../src/notifications/pipeline/chunk-job.js';
+import { Dispatcher } from '../../src/notifications/pipeline/dispatcher.js';
+import { EventBus } from '../../src/events.js';
+import { MemoryStatusStore } from '../../src/notifications/status/memory-status-store.js';
+import { NotificationFinisher } from '../../src/notifications/pipeline/finisher.js';
 import type { PublishOptions, PublishResult, RealtimeEvent, RealtimePublisher } from '../../src/gateway/publisher.js';
 import { silentLogger } from '../../src/log/logger.js';
 import { createMetrics } from '../../src/metrics/metrics.js';
-import type { Notification } from '../../src/notification/notification-schema.js';
+import type { Notification } from '../../src/notifications/contract/notification-schema.js';
 import { MemoryQueueDriver } from '../../src/queue/memory-queue-driver.js';
 
 const app = { id: 'app-1' } as unknown as App;

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it, mock } from 'node:test';
-import { OccupancyCoalescer } from '../../src/delivery/webhooks/occupancy-coalescer.js';
-import type { OccupancyEvent } from '../../src/delivery/webhooks/occupancy-coalescer.js';
+import { OccupancyCoalescer } from '../../src/webhooks/occupancy-coalescer.js';
+import type { OccupancyEvent } from '../../src/webhooks/occupancy-coalescer.js';
 
 function harness(maxPerSecond: number) {
   const sent: Array<{ app: string; event: OccupancyEvent }> = [];

@@ -3,8 +3,8 @@ import { once } from 'node:events';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { postWebhook } from '../../src/delivery/webhooks/webhook-post.js';
-import type { WebhookJob } from '../../src/delivery/webhooks/webhook-job.js';
+import { postWebhook } from '../../src/webhooks/webhook-post.js';
+import type { WebhookJob } from '../../src/webhooks/webhook-job.js';
 
 describe('webhook POST', () => {
   const received: Array<{ url: string | undefined; authorization: string | undefined }> = [];

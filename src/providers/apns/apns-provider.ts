@@ -1,6 +1,6 @@
 import { setMaxListeners } from 'node:events';
 import type { AppConfig } from '../../config/load.js';
-import type { EventBus } from '../../delivery/events.js';
+import type { EventBus } from '../../events.js';
 import { HeraldError } from '../../errors.js';
 import type { BackoffPolicy } from '../../lib/backoff.js';
 import type { Service } from '../../lib/service.js';

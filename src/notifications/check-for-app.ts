@@ -1,0 +1,68 @@
+import type { App } from '../apps/app-store.js';
+import { validateEvent } from '../gateway/publish-validation.js';
+import { serializeJson } from '../lib/safe-json.js';
+import type { Serialized } from '../lib/safe-json.js';
+import { prepareNotification } from '../providers/apns/payload.js';
+import type { Notification } from './contract/notification-schema.js';
+import type { NotificationProblem } from './contract/parse-notification.js';
+
+/** Where each of APNs' refusal reasons points in a notification. */
+const apnsReasonPaths: Record<string, string> = {
+  InvalidPushType: 'apns.pushType',
+  MissingTopic: 'apns.topic',
+  BadPriority: 'apns.priority',
+  BadExpirationDate: 'apns.expiration',
+  BadCollapseId: 'apns.collapseId',
+};
+
+/**
+ * The checks that need the app: it has APNs credentials when there is an APNs part,
+ * the APNs request can be built (push type, priority, aps dictionary, payload size),
+ * and the realtime event is within the app's limits. The HTTP API refuses with these
+ * rather than accepting a notification that cannot go out.
+ */
+export function checkForApp(notification: Notification, app: App): NotificationProblem | undefined {
+  if (notification.app !== app.id) return { error: `must be the app of the URL ('${app.id}')`, path: 'app' };
+  const { apns, realtime } = notification;
+  if (apns) {
+    if (!app.apns) return { error: `app '${app.id}' has no APNs credentials configured`, path: 'apns' };
+    const prepared = prepareNotification(apnsFields(apns), app.apns.topic);
+    if (!prepared.ok) {
+      return { error: `${prepared.problem.detail} (${prepared.problem.reason})`, path: apnsReasonPaths[prepared.problem.reason] ?? 'apns.payload' };
+    }
+  }
+  if (realtime) {
+    const data = eventData(realtime.data);
+    if (!data.ok) return { error: data.error, path: 'realtime.data' };
+    const checked = validateEvent(app, { channels: realtime.channels, name: realtime.event, data: data.json, socketId: realtime.socketId });
+    if (!checked.ok) return { error: checked.message, path: checked.reason === 'too_large' ? 'realtime.data' : 'realtime' };
+  }
+  return undefined;
+}
+
+/**
+ * Pusher event data is a string: strings go as they are, anything else as JSON (what the
+ * pusher SDK does). Never throws: data that cannot be serialised is a problem value.
+ */
+export function eventData(data: unknown): Serialized {
+  return typeof data === 'string' ? { ok: true, json: data } : serializeJson(data);
+}
+
+/** The APNs request fields of the notification, without the tokens. */
+export function apnsFields(apns: NonNullable<Notification['apns']>): {
+  payload: Record<string, unknown>;
+  pushType?: string;
+  topic?: string;
+  priority?: number;
+  expiration?: number;
+  collapseId?: string;
+} {
+  return {
+    payload: apns.payload,
+    ...(apns.pushType === undefined ? {} : { pushType: apns.pushType }),
+    ...(apns.topic === undefined ? {} : { topic: apns.topic }),
+    ...(apns.priority === undefined ? {} : { priority: apns.priority }),
+    ...(apns.expiration === undefined ? {} : { expiration: apns.expiration }),
+    ...(apns.collapseId === undefined ? {} : { collapseId: apns.collapseId }),
+  };
+}

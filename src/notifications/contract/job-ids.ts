@@ -1,0 +1,34 @@
+import { createHash } from 'node:crypto';
+import { idPattern } from './notification-schema.js';
+import type { NotificationRef } from '../status/status-store.js';
+
+/**
+ * Herald's queue job ids (docs/queue.md "Job ids"). A BullMQ job's hash lives at
+ * `<prefix>:<queue>:<jobId>`, next to the queue's own keys (`wait`, `meta`, `events`, …):
+ * a caller's id used as is could name one of them. These ids are always
+ * `<tag>:<app>:<id>` — three parts, which BullMQ accepts, no queue key has a `:`,
+ * never an integer — and carry the app, because notification ids are per app.
+ */
+
+const NOTIFY_JOB_ID = /^n:([^:]+):([^:]+)$/;
+
+/** The `notify` job of one app's notification: `n:<app>:<id>`. */
+export function notifyJobId(ref: NotificationRef): string {
+  return `n:${ref.app}:${ref.id}`;
+}
+
+/** The app and id a `notify` job id names, or undefined for an id of another form (another producer's own). */
+export function parseNotifyJobId(jobId: string): NotificationRef | undefined {
+  const match = NOTIFY_JOB_ID.exec(jobId);
+  return match?.[1] && match[2] ? { app: match[1], id: match[2] } : undefined;
+}
+
+/**
+ * One chunk of one app's notification: `c:<app>:<id>.c<chunk>`. An id that another
+ * producer's job id gave the notification may hold characters Herald's ids do not
+ * (`:`); it is replaced by a digest so the job id keeps its three parts.
+ */
+export function chunkJobId(ref: NotificationRef, chunk: number): string {
+  const id = idPattern.test(ref.id) ? ref.id : `h-${createHash('sha256').update(ref.id).digest('hex').slice(0, 32)}`;
+  return `c:${ref.app}:${id}.c${chunk}`;
+}

@@ -1,0 +1,132 @@
+import { z } from 'zod';
+import { headerValueMessage, headerValuePattern, headerWordMessage, headerWordPattern } from '../../lib/header-value.js';
+import { pushTypes } from '../../providers/apns/push-types.js';
+
+/**
+ * Notification v1, as producers send it (HTTP body, BullMQ job data). This schema is
+ * the published contract: schema/notification.schema.json is generated from it
+ * (scripts/gen-schema.mjs). Checks JSON Schema cannot express (token normalisation,
+ * duplicates, size of the APNs payload once serialised) run in parse-notification.ts.
+ */
+
+export const MAX_TOKENS = 100_000;
+export const MAX_ID_LENGTH = 128;
+export const MAX_CHANNELS = 100;
+export const MAX_COLLAPSE_ID_BYTES = 64;
+/**
+ * The furthest `sendAt` accepted, counted from when the notification is accepted (or its
+ * job picked up). A fixed contract limit: a held notification keeps a timer and a queue
+ * entry, and a month covers scheduled reminders; later ones are scheduled later.
+ */
+export const MAX_SEND_AHEAD_DAYS = 30;
+export const MAX_SEND_AHEAD_MS = MAX_SEND_AHEAD_DAYS * 24 * 3600 * 1000;
+
+/** No `:` (BullMQ job ids), no `/` (URL path segment), no spaces. */
+export const idPattern = /^[A-Za-z0-9_\-.=@,;+~]+$/;
+/** A device token as users paste it: hex, possibly upper-case, spaced or in `<…>`. */
+export const rawTokenPattern = /^[\s<>0-9A-Fa-f]+$/;
+const channelPattern = /^[A-Za-z0-9_\-=@,.;#]+$/;
+const appPattern = /^[A-Za-z0-9_\-=@,.;]+$/;
+
+const isIntegerString = (value: string): boolean => String(Number.parseInt(value, 10)) === value;
+
+export const pushTypeNames = Object.keys(pushTypes) as Array<keyof typeof pushTypes>;
+
+export const apnsPartSchema = z
+  .strictObject({
+    tokens: z
+      .array(z.string().regex(rawTokenPattern, 'must be a hex device token'))
+      .min(1, 'needs at least one device token')
+      .max(MAX_TOKENS, `at most ${MAX_TOKENS} device tokens per notification`)
+      .describe('APNs device tokens (hex; spaces, <> and upper case are accepted and normalised)'),
+    pushType: z
+      .enum(pushTypeNames as [string, ...string[]], { error: `must be one of ${pushTypeNames.join(', ')}` })
+      .optional()
+      .describe('apns-push-type; default alert'),
+    topic: z
+      .string()
+      .min(1)
+      .max(255)
+      .regex(headerWordPattern, headerWordMessage)
+      .optional()
+      .describe("apns-topic; default the app's topic with the push type's suffix"),
+    priority: z
+      .union([z.literal(1), z.literal(5), z.literal(10)], { error: 'must be 1, 5 or 10' })
+      .optional()
+      .describe('apns-priority; default 10 (5 for background)'),
+    expiration: z.number().int().min(0).optional().describe('UNIX seconds after which APNs (and Herald) drop it; 0 = try once'),
+    collapseId: z
+      .string()
+      .min(1)
+      .max(MAX_COLLAPSE_ID_BYTES, `must be at most ${MAX_COLLAPSE_ID_BYTES} bytes`)
+      .regex(headerValuePattern, headerValueMessage)
+      .optional()
+      .describe('apns-collapse-id, at most 64 bytes of printable ASCII'),
+    payload: z
+      .record(z.string(), z.unknown())
+      .refine((value) => Object.keys(value).length > 0, 'must not be empty')
+      .describe('The APNs JSON payload, e.g. {"aps":{"alert":{...}}}'),
+  })
+  .describe('The APNs part: one push per device token');
+
+export const realtimePartSchema = z
+  .strictObject({
+    channels: z
+      .array(z.string().min(1).max(200).regex(channelPattern, 'is not a valid channel name'))
+      .min(1, 'needs at least one channel')
+      .max(MAX_CHANNELS, `at most ${MAX_CHANNELS} channels`),
+    event: z
+      .string()
+      .min(1)
+      .max(200)
+      .refine((value) => !value.startsWith('pusher:') && !value.startsWith('pusher_internal:'), 'may not start with pusher: or pusher_internal:'),
+    data: z
+      .unknown()
+      .refine((value) => value !== undefined, 'is required (any JSON value; strings are sent as they are)')
+      .describe('Event data: a string is relayed as is, anything else JSON-encoded'),
+    socketId: z
+      .string()
+      .regex(/^\d+\.\d+$/, 'must look like 123.456')
+      .optional()
+      .describe('This connection does not receive the event'),
+  })
+  .describe('The realtime part: one Pusher event on each channel');
+
+export const notificationSchema = z
+  .strictObject({
+    v: z.literal(1, { error: 'must be 1 (the schema version)' }).describe('Schema version'),
+    app: z.string().min(1).max(64).regex(appPattern, 'is not a valid app id').describe('App id; over HTTP it must match the URL'),
+    id: z
+      .string()
+      .min(1)
+      .max(MAX_ID_LENGTH, `must be at most ${MAX_ID_LENGTH} characters`)
+      .regex(idPattern, 'may only contain A-Z a-z 0-9 _ - . = @ , ; + ~')
+      .refine((value) => !isIntegerString(value), 'must not be an integer (BullMQ job ids cannot be)')
+      .optional()
+      .describe('Idempotency key and BullMQ jobId; generated when absent'),
+    apns: apnsPartSchema.optional(),
+    realtime: realtimePartSchema.optional(),
+    sendAt: z.iso
+      .datetime({ offset: true, message: 'must be an ISO 8601 date-time, e.g. 2026-11-23T10:00:00Z' })
+      .optional()
+      .describe(`Not before this time; at most ${MAX_SEND_AHEAD_DAYS} days ahead`),
+  })
+  .refine((value) => value.apns !== undefined || value.realtime !== undefined, {
+    message: 'needs at least one of apns, realtime',
+    path: [],
+  })
+  .describe('Herald notification, version 1');
+
+export type NotificationInput = z.input<typeof notificationSchema>;
+export type ApnsPart = z.output<typeof apnsPartSchema>;
+export type RealtimePart = z.output<typeof realtimePartSchema>;
+
+/** A validated, normalised notification: tokens lower-case hex without duplicates, id always set. */
+export interface Notification {
+  readonly v: 1;
+  readonly app: string;
+  readonly id: string;
+  readonly apns?: ApnsPart;
+  readonly realtime?: RealtimePart;
+  readonly sendAt?: string;
+}

@@ -1,0 +1,123 @@
+import type { AppStore } from '../../apps/app-store.js';
+import type { RealtimePublisher } from '../../gateway/publisher.js';
+import type { Logger } from '../../log/logger.js';
+import type { Metrics } from '../../metrics/metrics.js';
+import { eventData } from '../check-for-app.js';
+import type { Notification } from '../contract/notification-schema.js';
+import type { JobHandler, JobResult, QueueDriver, QueueJob } from '../../queue/queue-driver.js';
+import { chunkJobId } from '../contract/job-ids.js';
+import type { ChunkJob } from './chunk-job.js';
+import type { EventBus } from '../../events.js';
+import type { NotificationFinisher } from './finisher.js';
+import type { StatusStore } from '../status/status-store.js';
+
+/** The realtime result of a notification whose publishing run stopped before recording it. */
+export const UNCONFIRMED_REALTIME = 'not confirmed: the process stopped between publishing and recording the event; not published again';
+
+export interface DispatcherOptions {
+  apps: AppStore;
+  store: StatusStore;
+  chunks: QueueDriver<ChunkJob>;
+  publisher: RealtimePublisher;
+  finisher: NotificationFinisher;
+  events: EventBus;
+  metrics: Metrics;
+  log: Logger;
+  chunkSize: number;
+  /**
+   * Sends a chunk inside the `notify` job (a notification whose tokens fit in one chunk):
+   * no second job, same per-token checkpoints. Absent: every chunk becomes a chunk job.
+   */
+  sendInline?: JobHandler<ChunkJob>;
+  now?: () => number;
+}
+
+/**
+ * Runs a `notify` job, however it was queued (HTTP, `herald/client`, another program's
+ * `Queue.add`): creates the status record, waits for `sendAt`, publishes the realtime
+ * part, and cuts the APNs tokens into chunk jobs — or, when they fit in one chunk, sends
+ * them itself, checkpointed per token like a chunk job. Every step is safe to repeat, so a
+ * job re-run after a crash sends nothing twice (beyond the tokens within the send budget);
+ * a realtime event is published at most once.
+ */
+export class Dispatcher {
+  private readonly now: () => number;
+
+  constructor(private readonly o: DispatcherOptions) {
+    this.now = o.now ?? Date.now;
+  }
+
+  readonly handle = async (job: QueueJob<Notification>, signal?: AbortSignal): Promise<JobResult> => {
+    const n = job.data;
+    const app = this.o.apps.byId(n.app);
+    if (!app) {
+      // Nobody may own a status record under an app that does not exist.
+      this.o.metrics.invalidJobs.inc();
+      this.o.log.error({ notification: n.id, app: n.app.slice(0, 64) }, 'notification job names an unknown app: failed');
+      return { type: 'failed', reason: `unknown app '${n.app.slice(0, 64)}'` };
+    }
+    const tokens = n.apns?.tokens ?? [];
+    const chunkCount = Math.ceil(tokens.length / this.o.chunkSize);
+    const sendAt = n.sendAt === undefined ? 0 : Date.parse(n.sendAt);
+    // Due now: the record is created (or marked) active in the same step.
+    const active = sendAt <= this.now();
+    const ref = { app: app.id, id: n.id };
+    const created = await this.o.store.create({ ...ref, createdAt: job.enqueuedAt, tokens: tokens.length, chunks: chunkCount, notBefore: sendAt, active });
+    if (created.created) {
+      this.o.metrics.notifications.inc({ app: app.id, status: 'accepted' });
+      this.o.events.emit('notification.accepted', { app: app.id, id: n.id });
+    } else if (created.state === 'completed' || created.state === 'failed') {
+      this.o.metrics.notifications.inc({ app: app.id, status: 'duplicate' });
+      this.o.log.info({ notification: n.id, app: app.id, state: created.state }, 'notification already delivered: job ignored');
+      return { type: 'done' };
+    }
+
+    if (!active) {
+      if (sendAt > this.now()) return { type: 'delay', afterMs: sendAt - this.now() };
+      await this.o.store.markActive(ref);
+    }
+
+    if (n.realtime && !(await this.o.store.realtimeDone(ref))) {
+      const { channels, event, data, socketId } = n.realtime;
+      const serialized = eventData(data);
+      // Parsing bounds the depth, so this is a last guard: caller data that cannot be serialised fails the notification, never the job's retries.
+      if (!serialized.ok) return { type: 'failed', reason: `realtime.data ${serialized.error}` };
+      // At most once: claimed before publishing, so a run after a crash between publishing
+      // and recording does not publish again (Pusher events are at-most-once anyway).
+      if (await this.o.store.claimRealtime(ref)) {
+        let published;
+        try {
+          published = await this.o.publisher.publish(app, { channels, name: event, data: serialized.json, ...(socketId === undefined ? {} : { socketId }) }, { source: 'notification' });
+        } catch (err) {
+          // Not a crash: the job is retried and may publish again (best effort when Redis itself failed).
+          await this.o.store.releaseRealtime(ref).catch(() => undefined);
+          throw err;
+        }
+        if (!published.ok) this.o.log.warn({ notification: n.id, app: app.id, error: published.message }, 'realtime part refused');
+        await this.o.store.recordRealtime(ref, published.ok ? { channels: published.channels } : { error: published.message });
+      } else {
+        this.o.log.warn({ notification: n.id, app: app.id }, 'realtime part claimed by an earlier run that did not record it: not published again');
+        await this.o.store.recordRealtime(ref, { error: UNCONFIRMED_REALTIME });
+      }
+    }
+
+    if (!n.apns || chunkCount === 0) {
+      await this.o.finisher.completeChunk(ref, undefined);
+      return { type: 'done' };
+    }
+    const { tokens: _all, ...fields } = n.apns;
+    const jobs: Array<{ id: string; data: ChunkJob }> = [];
+    for (let chunk = 0; chunk < chunkCount; chunk += 1) {
+      const from = chunk * this.o.chunkSize;
+      const data: ChunkJob = { v: 1, notification: n.id, app: app.id, createdAt: job.enqueuedAt, chunk, from, tokens: tokens.slice(from, from + this.o.chunkSize), apns: fields };
+      jobs.push({ id: chunkJobId(ref, chunk), data });
+    }
+    // A one-chunk notification is sent here: a retry-after or a hand-back delays this job,
+    // whose re-run skips what is recorded and resumes from the token checkpoints.
+    const only = jobs.length === 1 ? jobs[0] : undefined;
+    if (only && this.o.sendInline) return this.o.sendInline({ ...only, attempt: job.attempt, enqueuedAt: job.enqueuedAt }, signal ?? new AbortController().signal);
+    // Idempotent by chunk id: a re-run after a crash adds only what is missing.
+    await this.o.chunks.enqueueMany(jobs);
+    return { type: 'done' };
+  };
+}

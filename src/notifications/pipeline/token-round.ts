@@ -1,0 +1,124 @@
+import { apnsFields } from '../check-for-app.js';
+import type { Provider, PushResult } from '../../providers/provider.js';
+import type { ChunkJob } from './chunk-job.js';
+import type { CheckpointWriter } from './checkpoint-writer.js';
+import type { SendBudget } from './send-budget.js';
+import type { TokenOutcome, TokenProgress } from '../status/status-store.js';
+
+export interface TokenRoundOptions {
+  chunk: ChunkJob;
+  /** The chunk's checkpoint as read at the start of the job, by offset. */
+  progress: readonly TokenProgress[];
+  provider: Provider | undefined;
+  budget: SendBudget;
+  writer: CheckpointWriter;
+  maxAttempts: number;
+  backoff(retries: number): number;
+  now: () => number;
+}
+
+/** The provider's way of saying "not sent: you stopped me": the token is handed back, not retried. */
+const handBackReasons = new Set(['Aborted', 'ShuttingDown']);
+
+/**
+ * One sending round over a chunk's due tokens. Tokens go to the provider in small
+ * batches, each only once the app's send budget has room for it, and the budget is
+ * given back as outcomes reach the checkpoint. The provider pulls tokens as its stream
+ * limit allows; consuming its results as they come keeps no promise per token.
+ */
+export class TokenRound {
+  nextDueAt = Infinity;
+  retryReason: string | undefined;
+  handedBack = false;
+
+  constructor(private readonly o: TokenRoundOptions) {}
+
+  async run(due: readonly number[], signal: AbortSignal): Promise<void> {
+    const { budget, writer } = this.o;
+    const stop = new AbortController();
+    const both = AbortSignal.any([signal, stop.signal]);
+    const running = new Set<Promise<void>>();
+    let next = 0;
+    let failure: unknown;
+    const batchLimit = Math.max(1, Math.ceil(budget.capacity / 4));
+    for (;;) {
+      const blocked = both.aborted || writer.failed || failure !== undefined;
+      const room = budget.available;
+      if (!blocked && next < due.length && room > 0) {
+        const offsets = due.slice(next, next + Math.min(room, batchLimit));
+        next += offsets.length;
+        budget.take(offsets.length);
+        const batch: Promise<void> = this.sendBatch(offsets, both).then(
+          () => {
+            running.delete(batch);
+          },
+          (err: unknown) => {
+            failure ??= err;
+            stop.abort(err);
+            running.delete(batch);
+          },
+        );
+        running.add(batch);
+        continue;
+      }
+      if (running.size === 0 && (blocked || next >= due.length)) break;
+      await Promise.race([...running, budget.changed()]);
+    }
+    if (next < due.length) this.handedBack = true;
+    if (failure !== undefined) throw failure;
+  }
+
+  /** Sends one batch; every token taken from the budget is given back exactly once. */
+  private async sendBatch(offsets: readonly number[], signal: AbortSignal): Promise<void> {
+    const { chunk, budget, writer } = this.o;
+    let accounted = 0;
+    try {
+      for await (const result of this.results(offsets, signal)) {
+        const offset = offsets[result.index];
+        if (offset === undefined) continue;
+        accounted += 1;
+        const outcome = this.judge(result, chunk.from + offset, this.o.progress[offset]);
+        if (outcome === 'hand-back') {
+          this.handedBack = true;
+          budget.release(1);
+          continue;
+        }
+        writer.add(outcome);
+      }
+    } finally {
+      budget.release(offsets.length - accounted);
+    }
+  }
+
+  private results(offsets: readonly number[], signal: AbortSignal): AsyncIterable<PushResult> {
+    const { chunk, provider } = this.o;
+    const tokens = offsets.map((offset) => chunk.tokens[offset] as string);
+    if (!provider || !provider.serves(chunk.app)) return notConfigured(tokens);
+    return provider.send({ app: chunk.app, notificationId: chunk.notification, tokens, ...apnsFields({ ...chunk.apns, tokens }) }, signal);
+  }
+
+  private judge(result: PushResult, index: number, before: TokenProgress | undefined): TokenOutcome | 'hand-back' {
+    const outcome = result.outcome;
+    switch (outcome.type) {
+      case 'delivered':
+        return { index, kind: 'delivered' };
+      case 'rejected':
+        if (!outcome.invalidToken) return { index, kind: 'failed', reason: outcome.reason };
+        return { index, kind: 'failed', reason: outcome.reason, invalid: { token: result.token, reason: outcome.reason, ...(outcome.timestamp === undefined ? {} : { timestamp: outcome.timestamp }) } };
+      case 'retry':
+      case 'credentials': {
+        if (outcome.type === 'retry' && handBackReasons.has(outcome.reason)) return 'hand-back';
+        const retries = (before && !before.settled ? before.retries : 0) + 1;
+        if (retries >= this.o.maxAttempts) return { index, kind: 'failed', reason: outcome.reason };
+        const at = this.o.now() + (outcome.afterMs ?? this.o.backoff(retries));
+        this.nextDueAt = Math.min(this.nextDueAt, at);
+        this.retryReason ??= outcome.reason;
+        return { index, kind: 'retry', retries, at };
+      }
+    }
+  }
+}
+
+async function* notConfigured(tokens: readonly string[]): AsyncGenerator<PushResult> {
+  for (const [index, token] of tokens.entries()) yield { token, index, outcome: { type: 'rejected', reason: 'AppNotConfigured', invalidToken: false } };
+}

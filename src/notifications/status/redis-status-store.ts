@@ -1,0 +1,173 @@
+import type { Cluster, Redis } from 'ioredis';
+import { whenReady } from '../../redis/redis-client.js';
+import { completeChunkScript, createScript, failScript, markActiveScript, recordScript } from './redis-status-scripts.js';
+import { INVALID_TOKENS_SHOWN } from './status-store.js';
+import type {
+  CreateResult,
+  Finalization,
+  InvalidToken,
+  NotificationPlan,
+  NotificationRef,
+  NotificationState,
+  NotificationStatus,
+  StatusStore,
+  TokenOutcome,
+  TokenProgress,
+} from './status-store.js';
+
+/**
+ * Status and token checkpoints in Redis, shared by every Herald process, so a worker
+ * killed mid-chunk is resumed by another without losing or re-sending settled tokens.
+ * Keys: `<prefix>:notification:{<app>:<id>}` (hash; ids are per app) plus `:tokens`
+ * (index → checkpoint), `:invalid` (list) and `:chunks` (set), all expiring after the retention.
+ */
+export class RedisStatusStore implements StatusStore {
+  readonly name = 'status-store';
+
+  constructor(
+    private readonly redis: Redis | Cluster,
+    private readonly prefix: string,
+    private readonly retentionSeconds: number,
+  ) {}
+
+  /** Resolves once the connection is up: a command connection fails commands at once while it is not. */
+  async start(): Promise<void> {
+    await whenReady(this.redis, AbortSignal.timeout(30_000));
+  }
+
+  async stop(): Promise<void> {
+    this.redis.disconnect();
+  }
+
+  async create(plan: NotificationPlan): Promise<CreateResult> {
+    const wait = Math.max(0, Math.ceil(((plan.notBefore ?? 0) - Date.now()) / 1000));
+    const reply = (await createScript.run(this.redis, [this.key(plan)], [plan.app, plan.createdAt, plan.tokens, plan.chunks, this.retentionSeconds + wait, plan.active ? 1 : 0])) as [
+      number,
+      string?,
+    ];
+    if (reply[0] === 1) return { created: true };
+    return { created: false, state: (reply[1] ?? 'queued') as NotificationState };
+  }
+
+  async get(ref: NotificationRef): Promise<NotificationStatus | undefined> {
+    const key = this.key(ref);
+    const [recordReply, invalidReply] = (await this.redis.multi().hgetall(key).lrange(`${key}:invalid`, 0, INVALID_TOKENS_SHOWN - 1).exec()) ?? [];
+    const record = (recordReply?.[1] ?? {}) as Record<string, string>;
+    if (record.app === undefined) return undefined;
+    const invalid = ((invalidReply?.[1] ?? []) as string[]).map((entry) => JSON.parse(entry) as InvalidToken);
+    const num = (field: string): number => Number(record[field] ?? 0);
+    const failures: Record<string, number> = {};
+    for (const [field, value] of Object.entries(record)) if (field.startsWith('reason:')) failures[field.slice(7)] = Number(value);
+    const tokens = num('tokens');
+    return {
+      id: ref.id,
+      app: record.app,
+      state: (record.state ?? 'queued') as NotificationState,
+      createdAt: num('createdAt'),
+      ...(record.finishedAt === undefined ? {} : { finishedAt: num('finishedAt') }),
+      attempts: Math.max(1, num('attempts')),
+      apns: {
+        total: tokens,
+        sent: num('sent'),
+        failed: num('failed'),
+        expired: num('expired'),
+        pending: Math.max(0, tokens - num('sent') - num('failed')),
+        invalidTokens: invalid,
+        failures,
+      },
+      realtime: record.realtimeError === undefined ? { channels: num('channels') } : { channels: 0, error: record.realtimeError },
+      ...(record.error === undefined ? {} : { error: record.error }),
+    };
+  }
+
+  async known(ref: NotificationRef): Promise<boolean> {
+    return (await this.redis.exists(this.key(ref))) === 1;
+  }
+
+  async markActive(ref: NotificationRef): Promise<void> {
+    await markActiveScript.run(this.redis, [this.key(ref)], []);
+  }
+
+  async realtimeDone(ref: NotificationRef): Promise<boolean> {
+    return (await this.redis.hexists(this.key(ref), 'realtime')) === 1;
+  }
+
+  async recordRealtime(ref: NotificationRef, result: { channels: number } | { error: string }): Promise<void> {
+    const fields = 'error' in result ? { realtime: 'failed', realtimeError: result.error } : { realtime: 'done', channels: result.channels };
+    await this.redis.hset(this.key(ref), fields);
+  }
+
+  async claimRealtime(ref: NotificationRef): Promise<boolean> {
+    return (await this.redis.hsetnx(this.key(ref), 'realtimeClaim', Date.now())) === 1;
+  }
+
+  async releaseRealtime(ref: NotificationRef): Promise<void> {
+    await this.redis.hdel(this.key(ref), 'realtimeClaim');
+  }
+
+  async firstSend(ref: NotificationRef, at: number): Promise<boolean> {
+    return (await this.redis.hsetnx(this.key(ref), 'firstSendAt', at)) === 1;
+  }
+
+  async progress(ref: NotificationRef, from: number, count: number): Promise<TokenProgress[]> {
+    if (count === 0) return [];
+    const fields = Array.from({ length: count }, (_, offset) => String(from + offset));
+    const values = await this.redis.hmget(`${this.key(ref)}:tokens`, ...fields);
+    return values.map(parseCheckpoint);
+  }
+
+  async record(ref: NotificationRef, outcomes: readonly TokenOutcome[]): Promise<void> {
+    if (outcomes.length === 0) return;
+    const key = this.key(ref);
+    const args: Array<string | number> = [this.retentionSeconds];
+    for (const outcome of outcomes) args.push(...encodeOutcome(outcome));
+    await recordScript.run(this.redis, [key, `${key}:tokens`, `${key}:invalid`], args);
+  }
+
+  async completeChunk(ref: NotificationRef, chunk: number | undefined, now: number, outcomes: readonly TokenOutcome[] = []): Promise<Finalization> {
+    const key = this.key(ref);
+    const args: Array<string | number> = [chunk === undefined ? '' : chunk, this.retentionSeconds, now];
+    for (const outcome of outcomes) args.push(...encodeOutcome(outcome));
+    const reply = (await completeChunkScript.run(this.redis, [key, `${key}:chunks`, `${key}:tokens`, `${key}:invalid`], args)) as [number, string?, string?, number?, number?, number?];
+    if (reply[0] !== 1) return { finished: false };
+    const [, app = '', state = 'completed', sent = 0, failed = 0, expired = 0] = reply;
+    return { finished: true, app, state: state as 'completed' | 'failed', sent, failed, expired };
+  }
+
+  async fail(ref: NotificationRef, reason: string, now: number): Promise<Finalization> {
+    const reply = (await failScript.run(this.redis, [this.key(ref)], [ref.app, reason, now, this.retentionSeconds])) as [number, number?, number?, number?];
+    if (reply[0] !== 1) return { finished: false };
+    const [, sent = 0, failed = 0, expired = 0] = reply;
+    return { finished: true, app: ref.app, state: 'failed', sent, failed, expired, reason };
+  }
+
+  /**
+   * App ids hold no `:` (config rule), so `<app>:<id>` names one notification of one app;
+   * the braces keep its keys in one Redis Cluster slot.
+   */
+  private key(ref: NotificationRef): string {
+    return `${this.prefix}:notification:{${ref.app}:${ref.id}}`;
+  }
+}
+
+function parseCheckpoint(value: string | null): TokenProgress {
+  if (value === null) return { settled: false, retries: 0, dueAt: 0 };
+  if (value.startsWith('r')) {
+    const [retries = '0', dueAt = '0'] = value.slice(1).split(':');
+    return { settled: false, retries: Number(retries), dueAt: Number(dueAt) };
+  }
+  return { settled: true };
+}
+
+function encodeOutcome(outcome: TokenOutcome): [number, string, string, string] {
+  switch (outcome.kind) {
+    case 'delivered':
+      return [outcome.index, 'd', '', ''];
+    case 'expired':
+      return [outcome.index, 'x', 'Expired', ''];
+    case 'retry':
+      return [outcome.index, 'r', '', `${outcome.retries}:${outcome.at}`];
+    case 'failed':
+      return [outcome.index, 'f', outcome.reason, outcome.invalid ? JSON.stringify(outcome.invalid) : ''];
+  }
+}

@@ -1,0 +1,123 @@
+import type { Service } from '../../lib/service.js';
+
+export type NotificationState = 'queued' | 'active' | 'completed' | 'failed';
+
+export interface InvalidToken {
+  token: string;
+  reason: string;
+  timestamp?: number;
+}
+
+/** What `GET /apps/{id}/notifications/{nid}` shows. Counts are per device token. */
+export interface NotificationStatus {
+  id: string;
+  app: string;
+  state: NotificationState;
+  createdAt: number;
+  finishedAt?: number;
+  /** 1, plus one for every round in which some token had to be sent again. */
+  attempts: number;
+  apns: {
+    total: number;
+    sent: number;
+    /** Rejected, expired or out of attempts; `failures` says why. */
+    failed: number;
+    expired: number;
+    pending: number;
+    /** Tokens APNs called dead (first 1,000). */
+    invalidTokens: InvalidToken[];
+    failures: Record<string, number>;
+  };
+  realtime: { channels: number; error?: string };
+  error?: string;
+}
+
+/**
+ * Names a notification: ids are per app, so two apps may use the same id without
+ * seeing or touching each other's notification (status keys and job ids carry both).
+ */
+export interface NotificationRef {
+  app: string;
+  id: string;
+}
+
+/** What is known when a notification is first seen. */
+export interface NotificationPlan extends NotificationRef {
+  createdAt: number;
+  /** Device tokens (after normalisation) and the chunks they were cut into. */
+  tokens: number;
+  chunks: number;
+  /** `sendAt` (ms): the record is kept the retention period beyond it, so a late send stays idempotent. */
+  notBefore?: number;
+  /**
+   * The worker starts it now: a new record is created `active`, and an existing `queued`
+   * one becomes `active` (what `markActive` does), in the same step.
+   */
+  active?: boolean;
+}
+
+/** One token's outcome, by its index in the notification's (normalised) token list. */
+export type TokenOutcome =
+  | { index: number; kind: 'delivered' }
+  | { index: number; kind: 'failed'; reason: string; invalid?: InvalidToken }
+  | { index: number; kind: 'expired' }
+  /** Not settled: send again at `at`; `retries` counts the rescheduling rounds so far for this token. */
+  | { index: number; kind: 'retry'; at: number; retries: number };
+
+/** A token's checkpoint: settled (never sent again), or how often it was rescheduled and when it is due. */
+export type TokenProgress = { settled: true } | { settled: false; retries: number; dueAt: number };
+
+export type Finalization =
+  | { finished: false }
+  | { finished: true; app: string; state: 'completed' | 'failed'; sent: number; failed: number; expired: number; reason?: string };
+
+export type CreateResult = { created: true } | { created: false; state: NotificationState };
+
+/**
+ * Per-notification status and per-token checkpoint, kept `retention` seconds. Every
+ * write is idempotent, so a worker that crashed and re-runs a chunk never counts a
+ * token twice: the first recorded settlement of a token wins.
+ * Memory (embedded) and Redis implement it; test/conformance/status-store.ts holds both to it.
+ */
+export interface StatusStore extends Service {
+  /** Creates the record unless the app's id is known; then says where it stands. */
+  create(plan: NotificationPlan): Promise<CreateResult>;
+  get(ref: NotificationRef): Promise<NotificationStatus | undefined>;
+  /** Whether the app's id is known (one key lookup, for the idempotency check at accept time). */
+  known(ref: NotificationRef): Promise<boolean>;
+  /** queued → active; no effect on any other state. */
+  markActive(ref: NotificationRef): Promise<void>;
+  /** Whether the realtime part was published already (a re-run must not publish it again). */
+  realtimeDone(ref: NotificationRef): Promise<boolean>;
+  recordRealtime(ref: NotificationRef, result: { channels: number } | { error: string }): Promise<void>;
+  /**
+   * Marks the realtime part as being published; true only for the first call per
+   * notification. Taken before publishing, so a run that finds it taken but nothing
+   * recorded knows an earlier run may have published and must not publish again.
+   */
+  claimRealtime(ref: NotificationRef): Promise<boolean>;
+  /** Gives the claim back (the publish failed with an error, not a crash: it may be tried again). */
+  releaseRealtime(ref: NotificationRef): Promise<void>;
+  /** True only for the first call per notification: the first APNs request goes out now. */
+  firstSend(ref: NotificationRef, at: number): Promise<boolean>;
+  /** Checkpoints of tokens `from` … `from + count - 1`. */
+  progress(ref: NotificationRef, from: number, count: number): Promise<TokenProgress[]>;
+  /** Records outcomes as they arrive; a token settled before keeps its first outcome. */
+  record(ref: NotificationRef, outcomes: readonly TokenOutcome[]): Promise<void>;
+  /**
+   * Records the chunk's last `outcomes` (as `record` would), marks chunk `chunk` as settled
+   * (undefined: there are no chunks) and, when it was the last, finishes the notification,
+   * all in one step. Exactly one caller is told `finished: true`.
+   */
+  completeChunk(ref: NotificationRef, chunk: number | undefined, now: number, outcomes?: readonly TokenOutcome[]): Promise<Finalization>;
+  /** Fails the whole notification (creating the record when needed) unless it finished already. */
+  fail(ref: NotificationRef, reason: string, now: number): Promise<Finalization>;
+}
+
+/** At most this many invalid tokens are listed in a status answer. */
+export const INVALID_TOKENS_SHOWN = 1_000;
+
+/** A notification with device tokens fails when none of them could be delivered. */
+export function finalState(tokens: number, sent: number): 'completed' | 'failed' {
+  return tokens > 0 && sent === 0 ? 'failed' : 'completed';
+}

@@ -1,0 +1,19 @@
+import type { NotificationStatus as StatusView } from '../../client/types.js';
+import type { NotificationStatus } from './status-store.js';
+
+/**
+ * The contract's `GET /apps/{id}/notifications/{nid}` body, from a stored status:
+ * one mapping for the HTTP route and for herald/client reading the store directly.
+ */
+export function statusView(status: NotificationStatus): StatusView {
+  return {
+    id: status.id,
+    state: status.state,
+    createdAt: new Date(status.createdAt).toISOString(),
+    ...(status.finishedAt === undefined ? {} : { finishedAt: new Date(status.finishedAt).toISOString() }),
+    attempts: status.attempts,
+    apns: status.apns,
+    realtime: status.realtime,
+    ...(status.error === undefined ? {} : { error: status.error }),
+  };
+}
