@@ -4,7 +4,7 @@
  *
  *   npm run bench -- http-api [--quick]
  */
-import { signQuery } from '../src/http/pusher-signature.js';
+import { signQuery } from '../src/lib/pusher-signing.js';
 import { runAutocannon } from './lib/autocannon.js';
 import type { AutocannonResult } from './lib/autocannon.js';
 import { IpcChild } from './lib/ipc.js';

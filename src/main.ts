@@ -30,6 +30,8 @@ import { channelRoutes } from './http/routes/channels.js';
 import { eventRoutes } from './http/routes/events.js';
 import { userRoutes } from './http/routes/users.js';
 import { healthRoutes } from './http/routes/health.js';
+import { notificationRoutes } from './http/routes/notifications.js';
+import { refusalOf } from './gateway/publish-validation.js';
 import { HttpServer } from './http/server.js';
 import { deadlineAfter, sleep } from './lib/deadline.js';
 import type { Service } from './lib/service.js';
@@ -150,11 +152,12 @@ export async function startHerald(config: HeraldConfig, log: Logger): Promise<Ru
     metrics,
     log: log.child({ module: 'notifications' }),
     publisher,
+    checkRealtime: refusalOf,
     provider: apnsProvider,
     store: statusStore,
     createQueue,
   });
-  http.addRoutes(notifications.routes);
+  http.addRoutes(notificationRoutes({ service: notifications.service, maxNotificationBytes: config.queue.maxNotificationBytes, log: log.child({ module: 'notifications' }) }));
   readiness.register('queue', () => notifications.worker.health());
 
   const metricsServer = config.metrics.enabled
@@ -170,7 +173,6 @@ export async function startHerald(config: HeraldConfig, log: Logger): Promise<Ru
       })
     : undefined;
 
-  void events;
   // The gateway comes after http so it stops first: sockets get 4200 before the listener closes.
   // Webhooks start before the gateway and stop after it, so its last channel events are still sent.
   // Redis connections come up before, and close after, everything that uses them.

@@ -1,4 +1,4 @@
-import { signQuery } from '../../src/http/pusher-signature.js';
+import { signQuery } from '../../src/lib/pusher-signing.js';
 import { benchToken } from './apns-tokens.js';
 import { epochMs } from './clock.js';
 import { publishWindowed } from './publisher.js';

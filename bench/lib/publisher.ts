@@ -1,4 +1,4 @@
-import { signQuery } from '../../src/http/pusher-signature.js';
+import { signQuery } from '../../src/lib/pusher-signing.js';
 
 export interface BenchApp {
   readonly id: string;

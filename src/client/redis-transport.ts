@@ -8,7 +8,7 @@ import type { Notification } from '../notifications/contract/notification-schema
 import { parseNotification } from '../notifications/contract/parse-notification.js';
 import { BullmqQueueDriver } from '../queue/bullmq-queue-driver.js';
 import type { RedisConnect } from '../queue/bullmq-queue-driver.js';
-import { hasHashTag } from '../redis/hash-tag.js';
+import { hasHashTag } from '../lib/hash-tag.js';
 import { createRedisClient, redisConfigured } from '../redis/redis-client.js';
 import type { RedisConfig } from '../redis/redis-client.js';
 import { HeraldClientError } from './client-error.js';

@@ -1,4 +1,4 @@
-import { signQuery } from '../http/pusher-signature.js';
+import { signQuery } from '../lib/pusher-signing.js';
 
 export interface AppCredentials {
   app: string;

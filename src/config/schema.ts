@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { headerWordMessage, headerWordPattern } from '../lib/header-value.js';
 import { isIpOrCidr } from '../lib/ip-range.js';
 import { MAX_TIMER_MS } from '../lib/long-timer.js';
-import { hasHashTag } from '../redis/hash-tag.js';
+import { hasHashTag } from '../lib/hash-tag.js';
 
 const port = z.number().int().min(0).max(65535);
 const host = z.string().min(1);

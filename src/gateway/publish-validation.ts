@@ -72,3 +72,9 @@ export function validateEvent(app: App, event: UncheckedEvent): ValidatedEvent |
   }
   return { ok: true, name, data, socketId: socketId as string | undefined, channels };
 }
+
+/** The same rules without the validated event: what a caller that only asks "would it go out?" needs. */
+export function refusalOf(app: App, event: UncheckedEvent): PublishError | undefined {
+  const valid = validateEvent(app, event);
+  return valid.ok ? undefined : valid;
+}

@@ -1,7 +1,8 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { App, AppStore } from '../apps/app-store.js';
 import { readSignedParams, verifyPusherSignature } from './pusher-signature.js';
-import type { QueryParams, SignedParams } from './pusher-signature.js';
+import type { QueryParams } from '../lib/pusher-signing.js';
+import type { SignedParams } from './pusher-signature.js';
 
 export interface RequestLine {
   method: string;

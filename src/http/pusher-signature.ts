@@ -1,5 +1,7 @@
 import type { App } from '../apps/app-store.js';
 import { hmacSha256Hex, md5Hex, safeEqual } from '../lib/hmac.js';
+import { stringToSign } from '../lib/pusher-signing.js';
+import type { QueryParams } from '../lib/pusher-signing.js';
 
 /** Pusher's reference verifier allows |now − auth_timestamp| < 600 s. */
 export const TIMESTAMP_GRACE_SECONDS = 600;
@@ -10,7 +12,6 @@ export const TIMESTAMP_GRACE_SECONDS = 600;
  */
 export const FUTURE_SKEW_SECONDS = 60;
 
-export type QueryParams = Record<string, string | string[] | undefined>;
 
 /** Query parameters under the names they were signed with (lower case), each given exactly once. */
 export type SignedParams = Readonly<Record<string, string>>;
@@ -92,31 +93,6 @@ export function verifyBodyMd5(params: SignedParams, rawBody: Buffer): SignatureR
   if (!bodyMd5) return { ok: false, status: 401, error: 'body_md5 is required for a request with a body' };
   if (!safeEqual(bodyMd5, md5Hex(rawBody))) return { ok: false, status: 401, error: 'body_md5 does not match the body' };
   return { ok: true };
-}
-
-export function stringToSign(req: { method: string; path: string; query: QueryParams }): string {
-  const params = Object.entries(req.query)
-    .filter(([name, value]) => name !== 'auth_signature' && value !== undefined)
-    .map(([name, value]) => [name.toLowerCase(), Array.isArray(value) ? value.join(',') : (value as string)] as const)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    .map(([name, value]) => `${name}=${value}`)
-    .join('&');
-  return `${req.method.toUpperCase()}\n${req.path}\n${params}`;
-}
-
-/** Signs a request the way the pusher SDK does; used by Herald's own client and CLI. */
-export function signQuery(
-  app: Pick<App, 'key' | 'secret'>,
-  method: string,
-  path: string,
-  body: string | undefined,
-  params: Record<string, string> = {},
-  nowSeconds = Math.floor(Date.now() / 1000),
-): Record<string, string> {
-  const query: Record<string, string> = { ...params, auth_key: app.key, auth_timestamp: String(nowSeconds), auth_version: '1.0' };
-  if (body) query.body_md5 = md5Hex(body);
-  query.auth_signature = hmacSha256Hex(app.secret, stringToSign({ method, path, query }));
-  return query;
 }
 
 /** Names and values echoed in errors are the caller's input: keep them short. */

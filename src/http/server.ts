@@ -11,7 +11,8 @@ import type { Metrics } from '../metrics/metrics.js';
 import { isRedisUnavailable } from '../redis/redis-errors.js';
 import { authenticateRequestLine } from './authenticate.js';
 import { verifyBodyMd5 } from './pusher-signature.js';
-import type { QueryParams, SignedParams } from './pusher-signature.js';
+import type { QueryParams } from '../lib/pusher-signing.js';
+import type { SignedParams } from './pusher-signature.js';
 
 declare module 'fastify' {
   interface FastifyRequest {

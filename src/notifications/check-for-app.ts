@@ -1,10 +1,10 @@
 import type { App } from '../apps/app-store.js';
-import { validateEvent } from '../gateway/publish-validation.js';
 import { serializeJson } from '../lib/safe-json.js';
 import type { Serialized } from '../lib/safe-json.js';
 import { prepareNotification } from '../providers/apns/payload.js';
 import type { Notification } from './contract/notification-schema.js';
 import type { NotificationProblem } from './contract/parse-notification.js';
+import type { RealtimeCheck } from './ports.js';
 
 /** Where each of APNs' refusal reasons points in a notification. */
 const apnsReasonPaths: Record<string, string> = {
@@ -21,7 +21,7 @@ const apnsReasonPaths: Record<string, string> = {
  * and the realtime event is within the app's limits. The HTTP API refuses with these
  * rather than accepting a notification that cannot go out.
  */
-export function checkForApp(notification: Notification, app: App): NotificationProblem | undefined {
+export function checkForApp(notification: Notification, app: App, checkRealtime: RealtimeCheck): NotificationProblem | undefined {
   if (notification.app !== app.id) return { error: `must be the app of the URL ('${app.id}')`, path: 'app' };
   const { apns, realtime } = notification;
   if (apns) {
@@ -34,8 +34,8 @@ export function checkForApp(notification: Notification, app: App): NotificationP
   if (realtime) {
     const data = eventData(realtime.data);
     if (!data.ok) return { error: data.error, path: 'realtime.data' };
-    const checked = validateEvent(app, { channels: realtime.channels, name: realtime.event, data: data.json, socketId: realtime.socketId });
-    if (!checked.ok) return { error: checked.message, path: checked.reason === 'too_large' ? 'realtime.data' : 'realtime' };
+    const refused = checkRealtime(app, { channels: realtime.channels, name: realtime.event, data: data.json, socketId: realtime.socketId });
+    if (refused) return { error: refused.message, path: refused.reason === 'too_large' ? 'realtime.data' : 'realtime' };
   }
   return undefined;
 }

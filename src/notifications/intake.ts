@@ -1,6 +1,7 @@
 import type { App } from '../apps/app-store.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { checkForApp } from './check-for-app.js';
+import type { RealtimeCheck } from './ports.js';
 import type { Notification } from './contract/notification-schema.js';
 import { parseNotification } from './contract/parse-notification.js';
 import type { QueueDriver } from '../queue/queue-driver.js';
@@ -25,6 +26,7 @@ export interface NotificationServiceOptions {
   events: EventBus;
   metrics: Metrics;
   chunkSize: number;
+  checkRealtime: RealtimeCheck;
   now?: () => number;
 }
 
@@ -52,7 +54,7 @@ export class NotificationService {
       return { status: 'invalid', error: checked.error, path: checked.path };
     }
     const n = checked.notification;
-    const problem = checkForApp(n, app);
+    const problem = checkForApp(n, app, this.o.checkRealtime);
     if (problem) return { status: 'invalid', ...problem };
 
     const ref = { app: app.id, id: n.id };

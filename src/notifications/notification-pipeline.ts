@@ -1,8 +1,5 @@
 import type { AppStore } from '../apps/app-store.js';
 import type { HeraldConfig } from '../config/load.js';
-import type { RealtimePublisher } from '../gateway/publisher.js';
-import { notificationRoutes } from '../http/routes/notifications.js';
-import type { RouteModule } from '../http/server.js';
 import { backoffDelay } from '../lib/backoff.js';
 import type { Service } from '../lib/service.js';
 import type { Logger } from '../log/logger.js';
@@ -18,6 +15,7 @@ import { NotificationFinisher } from './pipeline/finisher.js';
 import { chunkQueueSettings, notifyQueueSettings } from './pipeline/queues.js';
 import { NotificationService } from './intake.js';
 import type { StatusStore } from './status/status-store.js';
+import type { RealtimeCheck, RealtimePublisher } from './ports.js';
 import { NotificationWorker } from './pipeline/worker.js';
 
 /** Makes a queue of the kind main.ts chose (BullMQ with a Redis URL, memory without). */
@@ -30,6 +28,7 @@ export interface NotificationPipelineOptions {
   metrics: Metrics;
   log: Logger;
   publisher: RealtimePublisher;
+  checkRealtime: RealtimeCheck;
   /** Undefined when no app has an `apns` block. */
   provider: Provider | undefined;
   store: StatusStore;
@@ -41,13 +40,12 @@ const tokenBackoff = { baseMs: 1_000, maxMs: 60_000 };
 
 /**
  * The notification pipeline, assembled: two queues, the status store, the worker that
- * consumes them, and the service behind the HTTP routes. main.ts picks the queue kind
+ * consumes them, and the intake behind the HTTP routes (main.ts mounts them). main.ts picks the queue kind
  * and the store; everything here is the same in both modes.
  */
 export class NotificationPipeline {
   readonly service: NotificationService;
   readonly worker: NotificationWorker;
-  readonly routes: RouteModule;
   /** In start order: the store, then the worker (which starts both queues). */
   readonly services: readonly Service[];
 
@@ -77,8 +75,7 @@ export class NotificationPipeline {
       metrics: o.metrics,
       log,
     });
-    this.service = new NotificationService({ queue: notifications, store: o.store, events: o.events, metrics: o.metrics, chunkSize: o.queue.chunkSize });
-    this.routes = notificationRoutes({ service: this.service, maxNotificationBytes: o.queue.maxNotificationBytes, log });
+    this.service = new NotificationService({ queue: notifications, store: o.store, events: o.events, metrics: o.metrics, chunkSize: o.queue.chunkSize, checkRealtime: o.checkRealtime });
     this.services = [o.store, this.worker];
   }
 }

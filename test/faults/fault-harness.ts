@@ -1,5 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { signQuery } from '../../src/http/pusher-signature.js';
+import { signQuery } from '../../src/lib/pusher-signing.js';
 import type { ApnsMock } from '../fixtures/apns/apns-mock.js';
 import type { TestCredentials } from '../helpers/certs.js';
 import { startHeraldProcess } from '../helpers/herald-process.js';

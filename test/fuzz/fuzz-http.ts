@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { connect } from 'node:net';
-import { signQuery } from '../../src/http/pusher-signature.js';
+import { signQuery } from '../../src/lib/pusher-signing.js';
 
 export interface Answer {
   status: number;

@@ -6,6 +6,7 @@ import { after, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { stringify } from 'yaml';
 import { loadConfig } from '../../src/config/load.js';
+import { refusalOf } from '../../src/gateway/publish-validation.js';
 import { checkForApp } from '../../src/notifications/check-for-app.js';
 import { parseNotification } from '../../src/notifications/contract/parse-notification.js';
 import type { NotificationCheck } from '../../src/notifications/contract/parse-notification.js';
@@ -65,7 +66,7 @@ describe('fuzz: notification JSON', () => {
           assert.equal(new Set(notification.apns?.tokens).size, notification.apns?.tokens.length ?? 0, 'no duplicate tokens');
           let problem;
           try {
-            problem = checkForApp(notification, app);
+            problem = checkForApp(notification, app, refusalOf);
           } catch (err) {
             assert.fail(`checkForApp threw ${String(err)} for ${JSON.stringify(input).slice(0, 300)}`);
           }

@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Queue } from 'bullmq';
 import Pusher from 'pusher';
-import { signQuery } from '../../src/http/pusher-signature.js';
+import { signQuery } from '../../src/lib/pusher-signing.js';
 import { ApnsMock } from '../fixtures/apns/apns-mock.js';
 import { testCredentials } from '../helpers/certs.js';
 import type { TestCredentials } from '../helpers/certs.js';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { signQuery } from '../../src/http/pusher-signature.js';
+import { signQuery } from '../../src/lib/pusher-signing.js';
 import { startHeraldProcess } from '../helpers/herald-process.js';
 import type { HeraldProcess } from '../helpers/herald-process.js';
 import { RawClient, dataOf } from '../helpers/pusher-clients.js';

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { stringify } from 'yaml';
 import { redactUrl } from '../../src/config/redact.js';
-import { signQuery } from '../../src/http/pusher-signature.js';
+import { signQuery } from '../../src/lib/pusher-signing.js';
 import { ApnsMock } from '../fixtures/apns/apns-mock.js';
 import { testCredentials } from '../helpers/certs.js';
 import type { TestCredentials } from '../helpers/certs.js';

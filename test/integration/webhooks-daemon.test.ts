@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import Pusher from 'pusher';
 import { signedRequest } from '../../src/client/signed-request.js';
-import type { DeadLetterView } from '../../src/http/routes/dead-letters.js';
+import type { DeadLetterView } from '../../src/webhooks/dead-letter-view.js';
 import { freePort } from '../helpers/free-port.js';
 import { runCli, startHeraldProcess } from '../helpers/herald-process.js';
 import type { HeraldProcess } from '../helpers/herald-process.js';

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { apsProblem } from '../../src/providers/apns/aps-dictionary.js';
 import { MAX_COLLAPSE_ID_BYTES, prepareNotification } from '../../src/providers/apns/payload.js';
 import type { PreparedNotification } from '../../src/providers/apns/payload.js';
-import { isPushType, pushTypes, topicFor } from '../../src/providers/apns/push-types.js';
+import { isPushType, pushTypes, topicFor } from '../../src/lib/apns-push-types.js';
 
 const TOPIC = 'com.example.app';
 

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { MAX_TOKEN_HEX, MIN_TOKEN_HEX, normalizeToken } from '../../src/providers/apns/tokens.js';
+import { MAX_TOKEN_HEX, MIN_TOKEN_HEX, normalizeToken } from '../../src/lib/apns-tokens.js';
 
 const hex64 = 'a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f90';
 

@@ -8,7 +8,7 @@ import { stringify } from 'yaml';
 import { HeraldClient } from '../../src/client/index.js';
 import { loadConfig } from '../../src/config/load.js';
 import { HeraldError, isHeraldError } from '../../src/errors.js';
-import { hasHashTag } from '../../src/redis/hash-tag.js';
+import { hasHashTag } from '../../src/lib/hash-tag.js';
 import { redisConfigured } from '../../src/redis/redis-client.js';
 import { isRedisUnavailable } from '../../src/redis/redis-errors.js';
 

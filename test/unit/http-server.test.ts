@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import Pusher from 'pusher';
 import { StaticAppStore } from '../../src/apps/app-store.js';
 import { loadConfig } from '../../src/config/load.js';
-import { signQuery } from '../../src/http/pusher-signature.js';
+import { signQuery } from '../../src/lib/pusher-signing.js';
 import { HttpServer } from '../../src/http/server.js';
 import { deadlineAfter } from '../../src/lib/deadline.js';
 import { silentLogger } from '../../src/log/logger.js';

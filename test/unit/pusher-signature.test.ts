@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { FUTURE_SKEW_SECONDS, readSignedParams, signQuery, stringToSign, verifyBodyMd5, verifyPusherSignature } from '../../src/http/pusher-signature.js';
-import type { QueryParams, SignatureResult } from '../../src/http/pusher-signature.js';
+import { FUTURE_SKEW_SECONDS, readSignedParams, verifyBodyMd5, verifyPusherSignature } from '../../src/http/pusher-signature.js';
+import type { SignatureResult } from '../../src/http/pusher-signature.js';
+import { signQuery, stringToSign } from '../../src/lib/pusher-signing.js';
+import type { QueryParams } from '../../src/lib/pusher-signing.js';
 import { hmacSha256Hex, md5Hex } from '../../src/lib/hmac.js';
 import type { App } from '../../src/apps/app-store.js';
 import { loadConfig } from '../../src/config/load.js';

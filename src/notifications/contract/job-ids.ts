@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { idPattern } from './notification-schema.js';
-import type { NotificationRef } from '../status/status-store.js';
+import type { NotificationRef } from './notification-schema.js';
 
 /**
  * Herald's queue job ids (docs/queue.md "Job ids"). A BullMQ job's hash lives at

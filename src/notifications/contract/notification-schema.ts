@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { headerValueMessage, headerValuePattern, headerWordMessage, headerWordPattern } from '../../lib/header-value.js';
-import { pushTypes } from '../../providers/apns/push-types.js';
+import { pushTypes } from '../../lib/apns-push-types.js';
 
 /**
  * Notification v1, as producers send it (HTTP body, BullMQ job data). This schema is
@@ -129,4 +129,10 @@ export interface Notification {
   readonly apns?: ApnsPart;
   readonly realtime?: RealtimePart;
   readonly sendAt?: string;
+}
+
+/** A notification's name: ids are per app, so the app is part of it. */
+export interface NotificationRef {
+  app: string;
+  id: string;
 }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { z } from 'zod';
 import { MAX_JSON_DEPTH, valueTooDeep } from '../../lib/json-depth.js';
-import { normalizeToken } from '../../providers/apns/tokens.js';
+import { normalizeToken } from '../../lib/apns-tokens.js';
 import { MAX_SEND_AHEAD_DAYS, MAX_SEND_AHEAD_MS, notificationSchema } from './notification-schema.js';
 import type { Notification } from './notification-schema.js';
 

@@ -1,5 +1,4 @@
 import type { AppStore } from '../../apps/app-store.js';
-import type { RealtimePublisher } from '../../gateway/publisher.js';
 import type { Logger } from '../../log/logger.js';
 import type { Metrics } from '../../metrics/metrics.js';
 import { eventData } from '../check-for-app.js';
@@ -10,6 +9,7 @@ import type { ChunkJob } from './chunk-job.js';
 import type { EventBus } from '../../events.js';
 import type { NotificationFinisher } from './finisher.js';
 import type { StatusStore } from '../status/status-store.js';
+import type { RealtimePublisher } from '../ports.js';
 
 /** The realtime result of a notification whose publishing run stopped before recording it. */
 export const UNCONFIRMED_REALTIME = 'not confirmed: the process stopped between publishing and recording the event; not published again';

@@ -1,4 +1,7 @@
 import type { Service } from '../../lib/service.js';
+import type { NotificationRef } from '../contract/notification-schema.js';
+
+export type { NotificationRef };
 
 export type NotificationState = 'queued' | 'active' | 'completed' | 'failed';
 
@@ -36,11 +39,6 @@ export interface NotificationStatus {
  * Names a notification: ids are per app, so two apps may use the same id without
  * seeing or touching each other's notification (status keys and job ids carry both).
  */
-export interface NotificationRef {
-  app: string;
-  id: string;
-}
-
 /** What is known when a notification is first seen. */
 export interface NotificationPlan extends NotificationRef {
   createdAt: number;

@@ -7,7 +7,7 @@ import type { ApnsApp } from './apns-app.js';
 import { judgeAttempt } from './attempt-verdict.js';
 import type { AttemptReport, Reporter } from './attempt-verdict.js';
 import type { PreparedNotification } from './payload.js';
-import { normalizeToken } from './tokens.js';
+import { normalizeToken } from '../../lib/apns-tokens.js';
 
 /** One device token's progress through the batch. */
 export interface WorkItem {

@@ -1,7 +1,7 @@
 import type { PushBatch } from '../provider.js';
 import { apsProblem } from './aps-dictionary.js';
-import { isPushType, pushTypes, topicFor } from './push-types.js';
-import type { PushType } from './push-types.js';
+import { isPushType, pushTypes, topicFor } from '../../lib/apns-push-types.js';
+import type { PushType } from '../../lib/apns-push-types.js';
 
 /** Everything of a request that is the same for every token of a batch. */
 export interface PreparedNotification {

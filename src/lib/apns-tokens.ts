@@ -1,3 +1,4 @@
+// Apple's device-token format, shared by the notification contract and the APNs provider.
 /**
  * Device tokens as users hand them over: copied from Xcode logs (`<a1b2 c3d4 ...>`),
  * upper-case, or clean. Apple's tokens are 32 bytes today but documented as variable
