@@ -1,5 +1,10 @@
 import { setLongTimeout } from './long-timer.js';
 
+// Not node's timers/promises setTimeout or AbortSignal.timeout: both keep the delay in a
+// signed 32-bit integer, so past 2^31−1 ms (about 24.8 days) they fire after 1 ms with a
+// TimeoutOverflowWarning (Node 20 and 24 alike). Every delay here may come from
+// configuration or caller data, so both helpers arm through long-timer.ts instead.
+
 /** Resolves after `ms` (any length: see long-timer.ts), or rejects as soon as `signal` aborts. */
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {

@@ -80,7 +80,7 @@ export function createMetrics(options: { defaults?: boolean } = {}) {
     apnsDuration: histogram(r, 'apns_request_duration_seconds', 'APNs request latency.', ['app'], latencyBuckets),
     apnsInFlight: gauge(r, 'apns_in_flight', 'APNs requests in flight.', ['app']),
     apnsSessions: gauge(r, 'apns_sessions', 'Open APNs HTTP/2 sessions.', ['app']),
-    apnsSessionsReplaced: counter(r, 'apns_sessions_replaced_total', 'APNs sessions replaced, by reason (goaway, ping, error).', ['app', 'reason']),
+    apnsSessionsReplaced: counter(r, 'apns_sessions_replaced_total', 'APNs sessions replaced, by reason (goaway, ping, stalled, error, closed, shutdown).', ['app', 'reason']),
     apnsRetries: counter(r, 'apns_retries_total', 'APNs requests retried, by reason.', ['app', 'reason']),
     apnsInvalidTokens: counter(r, 'apns_invalid_tokens_total', 'Device tokens reported invalid, by reason.', ['app', 'reason']),
     apnsCertExpiry: gauge(r, 'apns_certificate_expiry_timestamp_seconds', 'APNs certificate notAfter as UNIX seconds.', ['app']),

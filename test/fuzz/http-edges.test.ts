@@ -49,11 +49,16 @@ describe('signed requests', () => {
     assert.equal((await publish(path)).status, 200);
   });
 
-  it('replayed outside the 600 s window, in the past or the future, is refused with 401 naming the timestamp', async () => {
-    for (const skew of [-600, -601, -3600, 600, 601, -1_000_000_000]) {
+  it('replayed outside the 600 s window, or stamped over a minute ahead, is refused with 401 naming the timestamp', async () => {
+    for (const skew of [-600, -601, -3600, -1_000_000_000]) {
       const answer = await publish(signedPath(app, 'POST', `/apps/${app.id}/events`, event, {}, now() + skew));
       assert.equal(answer.status, 401, `skew ${skew}`);
       assert.match(answer.error, /Timestamp expired/);
+    }
+    for (const skew of [90, 600, 601]) {
+      const answer = await publish(signedPath(app, 'POST', `/apps/${app.id}/events`, event, {}, now() + skew));
+      assert.equal(answer.status, 401, `skew ${skew}`);
+      assert.match(answer.error, /Timestamp in the future/);
     }
     assert.equal((await publish(signedPath(app, 'POST', `/apps/${app.id}/events`, event, {}, now() - 590))).status, 200, 'inside the window');
   });
@@ -125,7 +130,8 @@ describe('slow HTTP clients (slowloris)', () => {
     const kinds = {
       idle: () => slowClient(port, '', undefined),
       'slow headers': () => slowClient(port, 'GET /health HTTP/1.1\r\nHost: x\r\n', 'X'),
-      'slow body': () => slowClient(port, `POST /apps/${app.id}/events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n`, ' '),
+      // Signed, so it passes the request-line check and its body is read (and times out).
+      'slow body': () => slowClient(port, `POST ${signedPath(app, 'POST', `/apps/${app.id}/events`, ' '.repeat(100_000), {})} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n`, ' '),
     };
     const clients = Object.entries(kinds).flatMap(([kind, open]) => Array.from({ length: 100 }, () => ({ kind, client: open() })));
     const during = await send(port, { method: 'POST', path: signedPath(app, 'POST', `/apps/${app.id}/events`, event, {}), body: event, headers: json });

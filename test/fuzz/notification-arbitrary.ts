@@ -40,7 +40,7 @@ export function validNotification(app: string): fc.Arbitrary<JsonObject> {
     fc.tuple(apns, realtime).map(([a, r]) => ({ apns: a, realtime: r })),
   );
   return fc
-    .tuple(parts, fc.option(fc.stringMatching(/^[a-z][a-z0-9-]{0,40}$/), { nil: undefined }), fc.option(fc.date({ min: new Date('2020-01-01'), max: new Date('2030-01-01'), noInvalidDate: true }), { nil: undefined }))
+    .tuple(parts, fc.option(fc.stringMatching(/^[a-z][a-z0-9-]{0,40}$/), { nil: undefined }), fc.option(fc.date({ min: new Date('2020-01-01'), max: new Date(Date.now() + 29 * 86_400_000), noInvalidDate: true }), { nil: undefined }))
     .map(([p, id, sendAt]) => ({ v: 1, app, ...(id === undefined ? {} : { id }), ...p, ...(sendAt === undefined ? {} : { sendAt: sendAt.toISOString() }) }));
 }
 
