@@ -1,9 +1,7 @@
 import type { Cluster, Redis } from 'ioredis';
-import { NOTIFY_JOB, NOTIFY_QUEUE } from '../notifications/pipeline/chunk-job.js';
-import { notifyJobId } from '../notifications/contract/job-ids.js';
-import { RedisStatusStore } from '../notifications/status/redis-status-store.js';
-import { statusView } from '../notifications/status/status-view.js';
-import type { NotificationStatus as StoredStatus } from '../notifications/status/status-store.js';
+import { NOTIFY_JOB, NOTIFY_QUEUE, notifyJobId } from '../notifications/contract/job-ids.js';
+import { statusView } from '../notifications/contract/status-view.js';
+import { INVALID_TOKENS_SHOWN, readStatusRecord, statusKey } from '../notifications/contract/status.js';
 import type { Notification } from '../notifications/contract/notification-schema.js';
 import { parseNotification } from '../notifications/contract/parse-notification.js';
 import { BullmqQueueDriver } from '../queue/bullmq-queue-driver.js';
@@ -43,8 +41,6 @@ export interface RedisTransportOptions {
   app: string;
 }
 
-/** Status records expire with the daemon's retention; this client only reads them. */
-const UNUSED_RETENTION = 1;
 
 /**
  * Adds `notify` jobs to the `notifications` BullMQ queue straight in Redis, as the
@@ -57,7 +53,8 @@ export class RedisTransport implements Transport {
   private readonly connection: Redis | Cluster;
   private readonly ownsConnection: boolean;
   private readonly queue: BullmqQueueDriver<Notification>;
-  private readonly store: RedisStatusStore;
+  /** Herald's `redis.keyPrefix`: status records live under it. */
+  private readonly keyPrefix: string;
   private readonly prefix: string;
   private ready: Promise<void> | undefined;
 
@@ -99,7 +96,7 @@ export class RedisTransport implements Transport {
       backoff: () => 0,
       connect,
     });
-    this.store = new RedisStatusStore(this.connection, keyPrefix ?? 'herald', UNUSED_RETENTION);
+    this.keyPrefix = keyPrefix ?? 'herald';
   }
 
   async notify(notification: Record<string, unknown>): Promise<NotifyResult> {
@@ -109,7 +106,7 @@ export class RedisTransport implements Transport {
     const ref = { app: this.options.app, id: checked.notification.id };
     try {
       // Known to the status store: delivered (or under way) already, and its job may be gone.
-      if (await this.store.known(ref)) return { id: ref.id, duplicate: true };
+      if ((await this.connection.exists(statusKey(this.keyPrefix, ref))) === 1) return { id: ref.id, duplicate: true };
       const queued = await this.queue.enqueue(notifyJobId(ref), checked.notification, delayOf(checked.notification));
       return { id: ref.id, duplicate: queued.duplicate };
     } catch (err) {
@@ -119,10 +116,11 @@ export class RedisTransport implements Transport {
 
   async status(id: string): Promise<NotificationStatus | undefined> {
     await this.connect();
-    let stored: StoredStatus | undefined;
     const ref = { app: this.options.app, id };
     try {
-      stored = await this.store.get(ref);
+      const key = statusKey(this.keyPrefix, ref);
+      const [record, invalid] = (await this.connection.multi().hgetall(key).lrange(`${key}:invalid`, 0, INVALID_TOKENS_SHOWN - 1).exec()) ?? [];
+      const stored = readStatusRecord(ref, (record?.[1] ?? {}) as Record<string, string>, (invalid?.[1] ?? []) as string[]);
       if (stored) return statusView(stored);
       // Not picked up by a worker yet: the job exists, the status record does not.
       const jobId = notifyJobId(ref);

@@ -7,37 +7,7 @@ import type { NotificationInput as SchemaInput } from '../notifications/contract
  */
 export type NotificationInput = Omit<SchemaInput, 'v' | 'app'> & { v?: 1; app?: string };
 
-export type NotificationState = 'queued' | 'active' | 'completed' | 'failed';
-
-export interface InvalidToken {
-  token: string;
-  reason: string;
-  timestamp?: number;
-}
-
-/** What `GET /apps/{id}/notifications/{nid}` answers (fields beyond the contract's may be added). */
-export interface NotificationStatus {
-  id: string;
-  state: NotificationState;
-  /** ISO 8601. */
-  createdAt: string;
-  finishedAt?: string;
-  attempts: number;
-  apns: {
-    sent: number;
-    failed: number;
-    pending: number;
-    invalidTokens: InvalidToken[];
-    total?: number;
-    expired?: number;
-    /** Failed tokens by reason. */
-    failures?: Record<string, number>;
-  };
-  realtime: { channels: number; error?: string };
-  /** Why a failed notification failed. */
-  error?: string;
-  [extra: string]: unknown;
-}
+export type { InvalidToken, NotificationState, NotificationStatus } from '../notifications/contract/status.js';
 
 export interface NotifyResult {
   id: string;

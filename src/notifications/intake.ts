@@ -7,7 +7,7 @@ import { parseNotification } from './contract/parse-notification.js';
 import type { QueueDriver } from '../queue/queue-driver.js';
 import type { EventBus } from '../events.js';
 import { notifyJobId } from './contract/job-ids.js';
-import type { NotificationRef, NotificationStatus, StatusStore } from './status/status-store.js';
+import type { NotificationRef, StoredStatus, StatusStore } from './status/status-store.js';
 
 export type AcceptResult =
   | { status: 'accepted'; id: string }
@@ -77,7 +77,7 @@ export class NotificationService {
   }
 
   /** The status of one of `app`'s notifications. */
-  async status(app: App, id: string): Promise<NotificationStatus | undefined> {
+  async status(app: App, id: string): Promise<StoredStatus | undefined> {
     return this.o.store.get({ app: app.id, id });
   }
 

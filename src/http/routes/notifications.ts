@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { NotificationService } from '../../notifications/intake.js';
-import { statusView } from '../../notifications/status/status-view.js';
+import { statusView } from '../../notifications/contract/status-view.js';
 import type { Logger } from '../../log/logger.js';
 import type { RouteModule } from '../server.js';
 import { isRedisUnavailable } from '../../redis/redis-errors.js';

@@ -10,6 +10,10 @@ import type { NotificationRef } from './notification-schema.js';
  * never an integer — and carry the app, because notification ids are per app.
  */
 
+/** Where producers add notifications: queue `notifications` under `queue.prefix`, job name `notify`. */
+export const NOTIFY_QUEUE = 'notifications';
+export const NOTIFY_JOB = 'notify';
+
 const NOTIFY_JOB_ID = /^n:([^:]+):([^:]+)$/;
 
 /** The `notify` job of one app's notification: `n:<app>:<id>`. */

@@ -3,8 +3,6 @@ import type { ParseResult } from '../../queue/queue-driver.js';
 import { apnsPartSchema } from '../contract/notification-schema.js';
 import { formatPath } from '../contract/parse-notification.js';
 
-export const NOTIFY_QUEUE = 'notifications';
-export const NOTIFY_JOB = 'notify';
 export const CHUNK_QUEUE = 'notification-chunks';
 export const CHUNK_JOB = 'chunk';
 

@@ -1,4 +1,5 @@
-import { INVALID_TOKENS_SHOWN, finalState } from './status-store.js';
+import { INVALID_TOKENS_SHOWN } from '../contract/status.js';
+import { finalState } from './status-store.js';
 import type {
   CreateResult,
   Finalization,
@@ -6,7 +7,7 @@ import type {
   NotificationPlan,
   NotificationRef,
   NotificationState,
-  NotificationStatus,
+  StoredStatus,
   StatusStore,
   TokenOutcome,
   TokenProgress,
@@ -74,7 +75,7 @@ export class MemoryStatusStore implements StatusStore {
     return this.entry(ref) !== undefined;
   }
 
-  async get(ref: NotificationRef): Promise<NotificationStatus | undefined> {
+  async get(ref: NotificationRef): Promise<StoredStatus | undefined> {
     const e = this.entry(ref);
     if (!e) return undefined;
     return {

@@ -1,7 +1,7 @@
 import type { Cluster, Redis } from 'ioredis';
 import { whenReady } from '../../redis/redis-client.js';
 import { completeChunkScript, createScript, failScript, markActiveScript, recordScript } from './redis-status-scripts.js';
-import { INVALID_TOKENS_SHOWN } from './status-store.js';
+import { INVALID_TOKENS_SHOWN, readStatusRecord, statusKey } from '../contract/status.js';
 import type {
   CreateResult,
   Finalization,
@@ -9,7 +9,7 @@ import type {
   NotificationPlan,
   NotificationRef,
   NotificationState,
-  NotificationStatus,
+  StoredStatus,
   StatusStore,
   TokenOutcome,
   TokenProgress,
@@ -49,35 +49,10 @@ export class RedisStatusStore implements StatusStore {
     return { created: false, state: (reply[1] ?? 'queued') as NotificationState };
   }
 
-  async get(ref: NotificationRef): Promise<NotificationStatus | undefined> {
+  async get(ref: NotificationRef): Promise<StoredStatus | undefined> {
     const key = this.key(ref);
     const [recordReply, invalidReply] = (await this.redis.multi().hgetall(key).lrange(`${key}:invalid`, 0, INVALID_TOKENS_SHOWN - 1).exec()) ?? [];
-    const record = (recordReply?.[1] ?? {}) as Record<string, string>;
-    if (record.app === undefined) return undefined;
-    const invalid = ((invalidReply?.[1] ?? []) as string[]).map((entry) => JSON.parse(entry) as InvalidToken);
-    const num = (field: string): number => Number(record[field] ?? 0);
-    const failures: Record<string, number> = {};
-    for (const [field, value] of Object.entries(record)) if (field.startsWith('reason:')) failures[field.slice(7)] = Number(value);
-    const tokens = num('tokens');
-    return {
-      id: ref.id,
-      app: record.app,
-      state: (record.state ?? 'queued') as NotificationState,
-      createdAt: num('createdAt'),
-      ...(record.finishedAt === undefined ? {} : { finishedAt: num('finishedAt') }),
-      attempts: Math.max(1, num('attempts')),
-      apns: {
-        total: tokens,
-        sent: num('sent'),
-        failed: num('failed'),
-        expired: num('expired'),
-        pending: Math.max(0, tokens - num('sent') - num('failed')),
-        invalidTokens: invalid,
-        failures,
-      },
-      realtime: record.realtimeError === undefined ? { channels: num('channels') } : { channels: 0, error: record.realtimeError },
-      ...(record.error === undefined ? {} : { error: record.error }),
-    };
+    return readStatusRecord(ref, (recordReply?.[1] ?? {}) as Record<string, string>, (invalidReply?.[1] ?? []) as string[]);
   }
 
   async known(ref: NotificationRef): Promise<boolean> {
@@ -146,7 +121,7 @@ export class RedisStatusStore implements StatusStore {
    * the braces keep its keys in one Redis Cluster slot.
    */
   private key(ref: NotificationRef): string {
-    return `${this.prefix}:notification:{${ref.app}:${ref.id}}`;
+    return statusKey(this.prefix, ref);
   }
 }
 

@@ -1,44 +1,10 @@
 import type { Service } from '../../lib/service.js';
 import type { NotificationRef } from '../contract/notification-schema.js';
+import type { InvalidToken, NotificationState, StoredStatus } from '../contract/status.js';
 
-export type { NotificationRef };
+export type { InvalidToken, NotificationRef, NotificationState, StoredStatus };
 
-export type NotificationState = 'queued' | 'active' | 'completed' | 'failed';
 
-export interface InvalidToken {
-  token: string;
-  reason: string;
-  timestamp?: number;
-}
-
-/** What `GET /apps/{id}/notifications/{nid}` shows. Counts are per device token. */
-export interface NotificationStatus {
-  id: string;
-  app: string;
-  state: NotificationState;
-  createdAt: number;
-  finishedAt?: number;
-  /** 1, plus one for every round in which some token had to be sent again. */
-  attempts: number;
-  apns: {
-    total: number;
-    sent: number;
-    /** Rejected, expired or out of attempts; `failures` says why. */
-    failed: number;
-    expired: number;
-    pending: number;
-    /** Tokens APNs called dead (first 1,000). */
-    invalidTokens: InvalidToken[];
-    failures: Record<string, number>;
-  };
-  realtime: { channels: number; error?: string };
-  error?: string;
-}
-
-/**
- * Names a notification: ids are per app, so two apps may use the same id without
- * seeing or touching each other's notification (status keys and job ids carry both).
- */
 /** What is known when a notification is first seen. */
 export interface NotificationPlan extends NotificationRef {
   createdAt: number;
@@ -80,7 +46,7 @@ export type CreateResult = { created: true } | { created: false; state: Notifica
 export interface StatusStore extends Service {
   /** Creates the record unless the app's id is known; then says where it stands. */
   create(plan: NotificationPlan): Promise<CreateResult>;
-  get(ref: NotificationRef): Promise<NotificationStatus | undefined>;
+  get(ref: NotificationRef): Promise<StoredStatus | undefined>;
   /** Whether the app's id is known (one key lookup, for the idempotency check at accept time). */
   known(ref: NotificationRef): Promise<boolean>;
   /** queued → active; no effect on any other state. */
@@ -113,7 +79,6 @@ export interface StatusStore extends Service {
 }
 
 /** At most this many invalid tokens are listed in a status answer. */
-export const INVALID_TOKENS_SHOWN = 1_000;
 
 /** A notification with device tokens fails when none of them could be delivered. */
 export function finalState(tokens: number, sent: number): 'completed' | 'failed' {

@@ -1,11 +1,10 @@
-import type { NotificationStatus as StatusView } from '../../client/types.js';
-import type { NotificationStatus } from './status-store.js';
+import type { NotificationStatus, StoredStatus } from './status.js';
 
 /**
  * The contract's `GET /apps/{id}/notifications/{nid}` body, from a stored status:
  * one mapping for the HTTP route and for herald/client reading the store directly.
  */
-export function statusView(status: NotificationStatus): StatusView {
+export function statusView(status: StoredStatus): NotificationStatus {
   return {
     id: status.id,
     state: status.state,

@@ -1,0 +1,99 @@
+/**
+ * A notification's status: the body `GET /apps/{id}/notifications/{nid}` answers
+ * (what herald/client returns), the record the status store keeps, and where that
+ * record lives in Redis, so herald/client's Redis mode reads what the daemon wrote.
+ */
+import type { NotificationRef } from './notification-schema.js';
+
+export type NotificationState = 'queued' | 'active' | 'completed' | 'failed';
+
+export interface InvalidToken {
+  token: string;
+  reason: string;
+  timestamp?: number;
+}
+
+/** What `GET /apps/{id}/notifications/{nid}` answers (fields beyond the contract's may be added). */
+export interface NotificationStatus {
+  id: string;
+  state: NotificationState;
+  /** ISO 8601. */
+  createdAt: string;
+  finishedAt?: string;
+  attempts: number;
+  apns: {
+    sent: number;
+    failed: number;
+    pending: number;
+    invalidTokens: InvalidToken[];
+    total?: number;
+    expired?: number;
+    /** Failed tokens by reason. */
+    failures?: Record<string, number>;
+  };
+  realtime: { channels: number; error?: string };
+  /** Why a failed notification failed. */
+  error?: string;
+  [extra: string]: unknown;
+}
+
+/** A notification's status as the store keeps it (times in ms); `statusView` makes the HTTP body of it. Counts are per device token. */
+export interface StoredStatus {
+  id: string;
+  app: string;
+  state: NotificationState;
+  createdAt: number;
+  finishedAt?: number;
+  /** 1, plus one for every round in which some token had to be sent again. */
+  attempts: number;
+  apns: {
+    total: number;
+    sent: number;
+    /** Rejected, expired or out of attempts; `failures` says why. */
+    failed: number;
+    expired: number;
+    pending: number;
+    /** Tokens APNs called dead (first 1,000). */
+    invalidTokens: InvalidToken[];
+    failures: Record<string, number>;
+  };
+  realtime: { channels: number; error?: string };
+  error?: string;
+}
+
+/** Invalid tokens listed in a status (the first ones; the count is in `failures`). */
+export const INVALID_TOKENS_SHOWN = 1_000;
+
+/** The status hash in Redis; `:invalid` (list), `:tokens` and `:chunks` hang off it. Ids are per app. */
+export function statusKey(prefix: string, ref: NotificationRef): string {
+  return `${prefix}:notification:{${ref.app}:${ref.id}}`;
+}
+
+/** The status from its Redis hash and `:invalid` entries; undefined when the hash does not exist. */
+export function readStatusRecord(ref: NotificationRef, record: Readonly<Record<string, string>>, invalidEntries: readonly string[]): StoredStatus | undefined {
+  if (record.app === undefined) return undefined;
+  const invalid = invalidEntries.map((entry) => JSON.parse(entry) as InvalidToken);
+  const num = (field: string): number => Number(record[field] ?? 0);
+  const failures: Record<string, number> = {};
+  for (const [field, value] of Object.entries(record)) if (field.startsWith('reason:')) failures[field.slice(7)] = Number(value);
+  const tokens = num('tokens');
+  return {
+    id: ref.id,
+    app: record.app,
+    state: (record.state ?? 'queued') as NotificationState,
+    createdAt: num('createdAt'),
+    ...(record.finishedAt === undefined ? {} : { finishedAt: num('finishedAt') }),
+    attempts: Math.max(1, num('attempts')),
+    apns: {
+      total: tokens,
+      sent: num('sent'),
+      failed: num('failed'),
+      expired: num('expired'),
+      pending: Math.max(0, tokens - num('sent') - num('failed')),
+      invalidTokens: invalid,
+      failures,
+    },
+    realtime: record.realtimeError === undefined ? { channels: num('channels') } : { channels: 0, error: record.realtimeError },
+    ...(record.error === undefined ? {} : { error: record.error }),
+  };
+}
