@@ -5,7 +5,6 @@ import { INVALID_TOKENS_SHOWN, readStatusRecord, statusKey } from '../contract/s
 import type {
   CreateResult,
   Finalization,
-  InvalidToken,
   NotificationPlan,
   NotificationRef,
   NotificationState,
