@@ -1,8 +1,8 @@
 import { EventEmitter } from 'node:events';
 
 export interface ChannelRef {
-  app: string;
-  channel: string;
+  readonly app: string;
+  readonly channel: string;
 }
 
 export interface MemberEvent extends ChannelRef {

@@ -4,7 +4,7 @@ import { DEMO_APP } from './config/schema.js';
 import { EventBus } from './events.js';
 import { MemoryStatusStore } from './notifications/status/memory-status-store.js';
 import { NotificationPipeline } from './notifications/notification-pipeline.js';
-import type { QueueFactory } from './notifications/notification-pipeline.js';
+import type { QueueFactory } from './queue/queue-driver.js';
 import { RedisStatusStore } from './notifications/status/redis-status-store.js';
 import { MAX_DEAD_LETTERS } from './webhooks/dead-letter-store.js';
 import { MemoryDeadLetterStore } from './webhooks/memory-dead-letter-store.js';
@@ -75,17 +75,21 @@ export async function startHerald(config: HeraldConfig, log: Logger): Promise<Ru
   const redis = redisConfigured(config.redis) ? new RedisConnections({ config: config.redis, log, metrics }) : undefined;
   if (redis) readiness.register('redis', () => redis.health());
 
-  // Webhooks: a second queue of the same kind as the notifications queue, and its dead-letter list.
+  // Every queue (notifications, chunks, webhooks) is of one kind: BullMQ with Redis, in-process without.
+  const createQueue: QueueFactory = (settings) =>
+    redis
+      ? new BullmqQueueDriver({
+          ...settings,
+          connect: redis.connector(settings.name),
+          prefix: config.queue.prefix,
+          lockDurationMs: config.queue.lockDurationMs,
+          onEnqueueFailed: (reason) => metrics.queueEnqueueFailures.inc({ queue: settings.name, reason }),
+        })
+      : new MemoryQueueDriver(settings);
+
+  // Webhooks: their queue and dead-letter list.
   const webhookLog = log.child({ module: 'webhooks' });
-  const webhookQueueOptions = webhookQueueSettings(config.webhooks, webhookLog);
-  const webhookQueue = redis
-    ? new BullmqQueueDriver({
-        ...webhookQueueOptions,
-        connect: redis.connector('webhooks'),
-        prefix: config.queue.prefix,
-        onEnqueueFailed: (reason) => metrics.queueEnqueueFailures.inc({ queue: webhookQueueOptions.name, reason }),
-      })
-    : new MemoryQueueDriver(webhookQueueOptions);
+  const webhookQueue = createQueue(webhookQueueSettings(config.webhooks, webhookLog));
   const deadLetterLimits = { maxEntries: MAX_DEAD_LETTERS, maxBytes: config.webhooks.deadLetterMaxBytes };
   const deadLetters = redis
     ? new RedisDeadLetterStore(redis.create('webhook-dead-letters'), config.queue.prefix, deadLetterLimits)
@@ -131,17 +135,7 @@ export async function startHerald(config: HeraldConfig, log: Logger): Promise<Ru
   // One app's refused credentials are a warning, not unreadiness: every pod would leave the Service for one tenant.
   if (apnsProvider) readiness.registerWarnings('apns', () => apnsProvider.refusedCredentials());
 
-  // Notifications: BullMQ queues and a Redis status store with Redis, in-process ones without.
-  const createQueue: QueueFactory = (settings) =>
-    redis
-      ? new BullmqQueueDriver({
-          ...settings,
-          connect: redis.connector(settings.name),
-          prefix: config.queue.prefix,
-          lockDurationMs: config.queue.lockDurationMs,
-          onEnqueueFailed: (reason) => metrics.queueEnqueueFailures.inc({ queue: settings.name, reason }),
-        })
-      : new MemoryQueueDriver(settings);
+  // Notifications: a Redis status store with Redis, an in-process one without.
   const statusStore = redis
     ? new RedisStatusStore(redis.create('notification-status'), config.redis.keyPrefix, config.queue.statusRetentionSeconds)
     : new MemoryStatusStore(config.queue.statusRetentionSeconds);

@@ -6,6 +6,7 @@ import { HeraldError } from '../errors.js';
 import { appEnv, envBindings } from './env.js';
 import { DEMO_APP, configSchema } from './schema.js';
 import type { ApnsConfig, RawConfig } from './schema.js';
+import { formatPath } from '../lib/format-path.js';
 
 type RawApp = NonNullable<RawConfig['apps']>[number];
 
@@ -213,12 +214,6 @@ function describeKey(key: string): string {
 /** A misplaced value may still be a URL with a password in it (`redis: url:redis://:pw@host`). */
 function maskUrlCredentials(text: string | undefined): string | undefined {
   return text?.replace(/([a-z][\w+.-]*:\/\/)[^\s/@]*@/gi, '$1***@');
-}
-
-export function formatPath(path: readonly PropertyKey[]): string {
-  return path
-    .map((part, i) => (typeof part === 'number' ? `[${part}]` : `${i === 0 ? '' : '.'}${String(part)}`))
-    .join('');
 }
 
 function getPath(root: unknown, path: readonly PropertyKey[]): unknown {

@@ -1,6 +1,6 @@
 import type { EventBus } from '../events.js';
 import type { Connection } from './connection.js';
-import { ErrorCode } from './close-codes.js';
+import { PusherErrorCode } from './close-codes.js';
 import type { Fanout } from './fanout.js';
 import { errorFrame, relayedClientEventFrame } from './protocol.js';
 import type { InboundFrame } from './protocol.js';
@@ -67,7 +67,7 @@ export class ClientEvents {
     // Measured on the bytes as received (a string's quotes and escapes count), never on a re-serialization.
     if (data !== undefined && data.end - data.start > maxBytes) return { reason: 'too_large', code: null, message: `Client event data is larger than ${maxBytes} bytes` };
     if (!conn.clientEvents.tryTake()) {
-      return { reason: 'rate_limited', code: ErrorCode.ClientEventRateLimit, message: `Client event rate limit exceeded (${app.limits.maxClientEventsPerSecond} per second)` };
+      return { reason: 'rate_limited', code: PusherErrorCode.ClientEventRateLimit, message: `Client event rate limit exceeded (${app.limits.maxClientEventsPerSecond} per second)` };
     }
     return undefined;
   }

@@ -23,7 +23,7 @@ export type CloseCode = (typeof Close)[keyof typeof Close];
  * Codes sent inside `pusher:error` only. A socket must never be closed with them:
  * pusher-js treats any close code ≥ 4300 as "refused" and stops reconnecting.
  */
-export const ErrorCode = {
+export const PusherErrorCode = {
   ClientEventRateLimit: 4301,
 } as const;
 

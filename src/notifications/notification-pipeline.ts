@@ -6,7 +6,7 @@ import type { Logger } from '../log/logger.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { Notification } from './contract/notification-schema.js';
 import type { Provider } from '../providers/provider.js';
-import type { QueueDriver, QueueDriverSettings } from '../queue/queue-driver.js';
+import type { QueueDriver, QueueFactory } from '../queue/queue-driver.js';
 import type { ChunkJob } from './pipeline/chunk-job.js';
 import { ChunkSender } from './pipeline/chunk-sender.js';
 import { Dispatcher } from './pipeline/dispatcher.js';
@@ -17,9 +17,6 @@ import { NotificationService } from './intake.js';
 import type { StatusStore } from './status/status-store.js';
 import type { RealtimeCheck, RealtimePublisher } from './ports.js';
 import { NotificationWorker } from './pipeline/worker.js';
-
-/** Makes a queue of the kind main.ts chose (BullMQ with a Redis URL, memory without). */
-export type QueueFactory = <T>(settings: QueueDriverSettings<T>) => QueueDriver<T>;
 
 export interface NotificationPipelineOptions {
   queue: HeraldConfig['queue'];

@@ -101,3 +101,6 @@ export interface QueueDriverSettings<T> {
   /** A handler threw (an infrastructure problem or a bug; the job will be retried), or the driver itself failed (no id). */
   onError?(event: { id?: string; error: unknown }): void;
 }
+
+/** Makes a queue of the kind main.ts chose (BullMQ with a Redis URL, memory without). */
+export type QueueFactory = <T>(settings: QueueDriverSettings<T>) => QueueDriver<T>;

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { notificationJsonSchemaText } from '../../src/notifications/contract/notification-json-schema.js';
-import { formatPath, parseNotification } from '../../src/notifications/contract/parse-notification.js';
+import { formatPath } from '../../src/lib/format-path.js';
+import { parseNotification } from '../../src/notifications/contract/parse-notification.js';
 
 const token = (byte: string): string => byte.repeat(32);
 

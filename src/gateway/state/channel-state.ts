@@ -1,9 +1,8 @@
 import type { Service } from '../../lib/service.js';
 
-export interface ChannelRef {
-  readonly app: string;
-  readonly channel: string;
-}
+import type { ChannelRef } from '../../events.js';
+
+export type { ChannelRef };
 
 /** A presence member is a user, not a socket: one user on several sockets is one member. */
 export interface PresenceMember {

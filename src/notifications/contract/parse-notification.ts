@@ -4,6 +4,7 @@ import { MAX_JSON_DEPTH, valueTooDeep } from '../../lib/json-depth.js';
 import { normalizeToken } from '../../lib/apns-tokens.js';
 import { MAX_SEND_AHEAD_DAYS, MAX_SEND_AHEAD_MS, notificationSchema } from './notification-schema.js';
 import type { Notification } from './notification-schema.js';
+import { formatPath } from '../../lib/format-path.js';
 
 /** The first problem found, with where it is: `apns.tokens[3]`, `realtime.channels[0]`, or '' for the whole body. */
 export interface NotificationProblem {
@@ -67,16 +68,6 @@ export function parseNotification(input: unknown, options: ParseOptions = {}): N
     ...(data.sendAt === undefined ? {} : { sendAt: data.sendAt }),
   };
   return { ok: true, notification };
-}
-
-/** `['apns', 'tokens', 3]` → `apns.tokens[3]`. */
-export function formatPath(path: ReadonlyArray<PropertyKey>): string {
-  let out = '';
-  for (const part of path) {
-    if (typeof part === 'number') out += `[${part}]`;
-    else out += out === '' ? String(part) : `.${String(part)}`;
-  }
-  return out;
 }
 
 function firstProblem(error: z.ZodError): NotificationProblem {

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { ParseResult } from '../../queue/queue-driver.js';
 import { apnsPartSchema } from '../contract/notification-schema.js';
-import { formatPath } from '../contract/parse-notification.js';
+import { formatPath } from '../../lib/format-path.js';
 
 export const CHUNK_QUEUE = 'notification-chunks';
 export const CHUNK_JOB = 'chunk';
