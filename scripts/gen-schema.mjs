@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Writes schema/notification.schema.json from the zod schema (src/notification/notification-schema.ts).
+// Writes schema/notification.schema.json from the zod schema (src/notifications/contract/notification-schema.ts).
 // Run: node --import tsx scripts/gen-schema.mjs   (test/unit/notification-schema.test.ts fails while the file is stale)
 import { writeFileSync } from 'node:fs';
 
