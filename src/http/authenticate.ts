@@ -29,11 +29,28 @@ export function authenticateRequestLine(line: RequestLine, apps: AppStore, nowSe
   if (!app) return { ok: false, status: 404, error: `Unknown app id '${line.appId.slice(0, 64)}'` };
   const read = readSignedParams(line.query);
   if (!read.ok) return { ...read, app };
-  const path = line.url.split('?', 1)[0] ?? line.url;
-  const verified = verifyPusherSignature({ method: line.method, path, params: read.params, announcesBody: announcesBody(line.headers) }, app, nowSeconds);
+  const sent = line.url.split('?', 1)[0] ?? line.url;
+  const verify = (path: string) => verifyPusherSignature({ method: line.method, path, params: read.params, announcesBody: announcesBody(line.headers) }, app, nowSeconds);
+  const merged = mergeSlashes(sent);
+  let verified = verify(merged);
+  // The path as sent, too: a client signing exactly what it sends is as right as the SDK.
+  if (!verified.ok && merged !== sent) {
+    const asSent = verify(sent);
+    if (asSent.ok) verified = asSent;
+  }
   if (!verified.ok) return { ...verified, app };
   if (!app.enabled) return { ok: false, status: 403, error: 'App is disabled', app };
   return { ok: true, app, params: read.params };
+}
+
+/**
+ * Repeated slashes count as one, as the router treats them. The pusher SDK signs
+ * `/apps/{id}/…` even when its URL is `host/` + that path (`//apps/…`), and a proxy
+ * merging slashes would forward the merged path anyway. Both paths name the same
+ * resource, so accepting a signature over either lets nobody do anything new.
+ */
+export function mergeSlashes(path: string): string {
+  return path.replace(/\/{2,}/g, '/');
 }
 
 /** A chunked body's size is unknown until read; its body_md5 is then required by the body check. */

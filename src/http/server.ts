@@ -74,7 +74,9 @@ export class HttpServer implements Service {
       keepAliveTimeout: timeouts.keepAliveMs,
       http: { headersTimeout: timeouts.headersMs, connectionsCheckingInterval: 1000 },
       genReqId: () => randomUUID(),
-      routerOptions: { maxParamLength: 512 },
+      // Clients that build `host/` + `/apps/…` send `//apps/…`, and nginx merges such slashes
+      // by default: route them as one (the signature check accepts both paths, see authenticate.ts).
+      routerOptions: { maxParamLength: 512, ignoreDuplicateSlashes: true },
       return503OnClosing: true,
       forceCloseConnections: true,
     });
