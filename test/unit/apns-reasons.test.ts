@@ -1,10 +1,10 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { classifyResponse, parseRetryAfter, reasonLabel } from '../../src/providers/apns/reasons.js';
-import type { ResponseVerdict } from '../../src/providers/apns/reasons.js';
+import type { AnswerOutcome } from '../../src/providers/apns/reasons.js';
 
 const NOW = Date.UTC(2026, 0, 1, 12, 0, 0);
-const answer = (status: number, body?: Record<string, unknown>, headers: Record<string, string> = {}): ResponseVerdict =>
+const answer = (status: number, body?: Record<string, unknown>, headers: Record<string, string> = {}): AnswerOutcome =>
   classifyResponse({ status, headers, body: body ? JSON.stringify(body) : '' }, NOW);
 
 describe('APNs reason table', () => {
@@ -34,22 +34,22 @@ describe('APNs reason table', () => {
     assert.deepEqual(answer(403, { reason: 'ExpiredProviderToken' }), { type: 'expired-provider-token', status: 403 });
   });
 
-  it('429, 500 and 503 are retryable with the retry-after delay; Shutdown retires the connection', () => {
-    assert.deepEqual(answer(429, { reason: 'TooManyRequests' }, { 'retry-after': '2' }), { type: 'retryable', reason: 'TooManyRequests', status: 429, retryAfterMs: 2_000, retireSession: false });
-    assert.deepEqual(answer(429, { reason: 'TooManyProviderTokenUpdates' }), { type: 'retryable', reason: 'TooManyProviderTokenUpdates', status: 429, retireSession: false });
-    assert.deepEqual(answer(500, { reason: 'InternalServerError' }), { type: 'retryable', reason: 'InternalServerError', status: 500, retireSession: false });
-    assert.deepEqual(answer(503, { reason: 'Shutdown' }, { 'retry-after': '5' }), { type: 'retryable', reason: 'Shutdown', status: 503, retryAfterMs: 5_000, retireSession: true });
-    assert.deepEqual(answer(502), { type: 'retryable', reason: 'Status502', status: 502, retireSession: false });
+  it('429, 500 and 503 are retry outcomes with the retry-after delay; Shutdown retires the connection', () => {
+    assert.deepEqual(answer(429, { reason: 'TooManyRequests' }, { 'retry-after': '2' }), { type: 'retry', reason: 'TooManyRequests', status: 429, retryAfterMs: 2_000, retireSession: false });
+    assert.deepEqual(answer(429, { reason: 'TooManyProviderTokenUpdates' }), { type: 'retry', reason: 'TooManyProviderTokenUpdates', status: 429, retireSession: false });
+    assert.deepEqual(answer(500, { reason: 'InternalServerError' }), { type: 'retry', reason: 'InternalServerError', status: 500, retireSession: false });
+    assert.deepEqual(answer(503, { reason: 'Shutdown' }, { 'retry-after': '5' }), { type: 'retry', reason: 'Shutdown', status: 503, retryAfterMs: 5_000, retireSession: true });
+    assert.deepEqual(answer(502), { type: 'retry', reason: 'Status502', status: 502, retireSession: false });
   });
 
   it('keeps the reason of a 500 and survives bodies that are not JSON', () => {
     assert.equal((answer(500, { reason: 'InternalServerError' }) as { reason: string }).reason, 'InternalServerError');
-    assert.deepEqual(classifyResponse({ status: 500, headers: {}, body: '<html>oops' }, NOW), { type: 'retryable', reason: 'InternalServerError', status: 500, retireSession: false });
+    assert.deepEqual(classifyResponse({ status: 500, headers: {}, body: '<html>oops' }, NOW), { type: 'retry', reason: 'InternalServerError', status: 500, retireSession: false });
     assert.deepEqual(classifyResponse({ status: 400, headers: {}, body: '"BadTopic"' }, NOW), { type: 'rejected', reason: 'Status400', status: 400, invalidToken: false });
   });
 
   it('IdleTimeout is about the connection: retry on a fresh one', () => {
-    assert.deepEqual(answer(400, { reason: 'IdleTimeout' }), { type: 'retryable', reason: 'IdleTimeout', status: 400, retireSession: true });
+    assert.deepEqual(answer(400, { reason: 'IdleTimeout' }), { type: 'retry', reason: 'IdleTimeout', status: 400, retireSession: true });
   });
 
   it('parses retry-after in seconds or as an HTTP date', () => {

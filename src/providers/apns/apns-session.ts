@@ -1,38 +1,8 @@
 /**
- * One HTTP/2 connection to APNs — Herald's own thin client on node:http2.
- *
- * Herald does not send through @parse/node-apn (8.1.0): each of the behaviours Apple
- * requires sits inside its Client, where options and wrapping cannot reach it
- * (lib/client.js, lib/provider.js, lib/credentials/token/prepare.js):
- *
- * 1. retry-after: Client#request reads `headers['Retry-After']`, but node's HTTP/2
- *    headers are lower case, so the value is always undefined and its retries of
- *    429/5xx go out 0 ms apart. Its retries can be switched off
- *    (connectionRetryLimit: 0), but write() then deletes `retryAfter` from the error
- *    ("Never propagate retryAfter outside of client"), so a caller cannot honour it.
- * 2. In-flight bound: Provider#send starts `recipients.map(...)` at once under
- *    Promise.allSettled; nothing looks at the server's SETTINGS_MAX_CONCURRENT_STREAMS.
- *    Chunking from outside bounds one caller, not two batches of the same app, and
- *    cannot follow the server's limit as it changes.
- * 3. Dead sessions: the heartbeat's failed ping is only logged; the session stays in
- *    use, and a stalled request ends as "apn write timeout" without the session being
- *    replaced or the request resent.
- * 4. GOAWAY: the handler closes the session while `this.session` still points at it;
- *    requests above the last stream id fail with REFUSED_STREAM and are not retried
- *    (status '(error)' is not in its retry list), so they are lost to the caller, who
- *    cannot tell them from requests Apple may have processed.
- * 5. Tokens: prepareToken signs one JWT per Client, renews it at 55 minutes and on
- *    every ExpiredProviderToken; several clients (connections, apps) on one key each
- *    hold their own token and renew independently (TooManyProviderTokenUpdates).
- * 6. Results: the reason of a 500 is replaced by a generic message, and certificate
- *    validation (APNKey) accepts RSA keys only.
- *
- * This client does only transport: it opens a TLS HTTP/2 session, waits for the
- * server's first SETTINGS (Apple's stream limit starts at 1 for token connections),
- * pings it, and reports for every request whether Apple answered, whether the request
- * certainly never reached Apple (safe to resend), or whether it may have (see
- * StreamOutcome). Pooling, retries and classification live in session-pool.ts and
- * batch-run.ts. node-apn stays the benchmark baseline.
+ * One HTTP/2 connection to APNs: Herald's own thin client on node:http2 (docs/apns.md,
+ * "Why not node-apn"). Transport only: it reports for every request a `StreamResult`
+ * (answered, certainly never processed, or possibly processed); pooling, resends and
+ * classification live in session-pool.ts, batch-run.ts and attempt-verdict.ts.
  */
 import { connect, constants } from 'node:http2';
 import type { ClientHttp2Session, ClientHttp2Stream, IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http2';
@@ -61,7 +31,7 @@ export type RetireReason = 'goaway' | 'ping' | 'stalled' | 'error' | 'closed' | 
  */
 export const STALLED_STREAMS_LIMIT = 3;
 
-export type StreamOutcome =
+export type StreamResult =
   | { kind: 'response'; status: number; headers: IncomingHttpHeaders; body: string }
   /** Certainly not processed by the server (refused, above GOAWAY's last stream id, never sent): resend freely. */
   | { kind: 'unsent'; cause: string }
@@ -151,7 +121,7 @@ export class ApnsSession {
   }
 
   /** Sends one request on a reserved slot. Never rejects. */
-  request(headers: OutgoingHttpHeaders, body: Buffer, timeoutMs: number): Promise<StreamOutcome> {
+  request(headers: OutgoingHttpHeaders, body: Buffer, timeoutMs: number): Promise<StreamResult> {
     let stream: ClientHttp2Stream;
     try {
       stream = this.session.request(headers, { endStream: false });
@@ -194,7 +164,7 @@ export class ApnsSession {
         clearTimeout(timer);
         this.releaseSlot();
         if (status !== undefined) resolve({ kind: 'response', status, headers: responseHeaders, body: responseBody });
-        else resolve(this.outcomeWithoutAnswer(stream, timedOut, streamError));
+        else resolve(this.resultWithoutAnswer(stream, timedOut, streamError));
       });
       stream.end(body);
     });
@@ -260,7 +230,7 @@ export class ApnsSession {
     }
   }
 
-  private outcomeWithoutAnswer(stream: ClientHttp2Stream, timedOut: boolean, streamError: unknown): StreamOutcome {
+  private resultWithoutAnswer(stream: ClientHttp2Stream, timedOut: boolean, streamError: unknown): StreamResult {
     if (timedOut) return { kind: 'lost', cause: 'timeout' };
     if (stream.rstCode === constants.NGHTTP2_REFUSED_STREAM) return { kind: 'unsent', cause: 'refused-stream' };
     const id = stream.id;

@@ -1,7 +1,7 @@
 import { backoffDelay } from '../../lib/backoff.js';
 import type { PushOutcome } from '../provider.js';
 import type { ApnsApp } from './apns-app.js';
-import type { ApnsSession, StreamOutcome } from './apns-session.js';
+import type { ApnsSession, StreamResult } from './apns-session.js';
 import type { ConnectError } from './connection-errors.js';
 import type { WorkItem } from './batch-run.js';
 import { classifyResponse, reasonLabel } from './reasons.js';
@@ -9,10 +9,11 @@ import { decideRetry } from './retry-policy.js';
 
 /** What happened to one request. */
 export type AttemptReport =
-  | { kind: 'stream'; outcome: StreamOutcome; jwt: string | undefined; session?: ApnsSession }
+  | { kind: 'stream'; result: StreamResult; jwt: string | undefined; session?: ApnsSession }
   | { kind: 'connect-failed'; error: ConnectError; retryAt: number };
 
-export type AttemptVerdict = { kind: 'done'; outcome: PushOutcome } | { kind: 'again'; delayMs: number };
+/** The token's `PushOutcome` (it leaves the batch run), or a resend on this run after `delayMs`. */
+export type AttemptVerdict = { kind: 'outcome'; outcome: PushOutcome } | { kind: 'resend'; delayMs: number };
 
 /** Metrics and events of one batch, already bound to its app and notification. */
 export interface Reporter {
@@ -60,13 +61,13 @@ export function judgeAttempt(
     const delay = Math.max(decision.kind === 'again' ? decision.delayMs : decision.afterMs, minDelayMs);
     if (decision.kind === 'again' && delay <= app.retry.maxInlineWaitMs) {
       reporter.retry(reason);
-      return { kind: 'again', delayMs: delay };
+      return { kind: 'resend', delayMs: delay };
     }
-    return { kind: 'done', outcome: { type: 'retry', reason, afterMs: delay, ...(status === undefined ? {} : { status }), ...(item.lostOnce ? { unconfirmed: true } : {}) } };
+    return { kind: 'outcome', outcome: { type: 'retry', reason, afterMs: delay, ...(status === undefined ? {} : { status }), ...(item.lostOnce ? { unconfirmed: true } : {}) } };
   };
   const refuse = (reason: string, status?: number): AttemptVerdict => {
     gate.refuse(reason, status);
-    return { kind: 'done', outcome: { type: 'credentials', reason, afterMs: app.cooldownMs, ...(status === undefined ? {} : { status }) } };
+    return { kind: 'outcome', outcome: { type: 'credentials', reason, afterMs: app.cooldownMs, ...(status === undefined ? {} : { status }) } };
   };
 
   if (report.kind === 'connect-failed') {
@@ -79,34 +80,34 @@ export function judgeAttempt(
     return retryLater(reason, undefined, undefined, Math.max(0, report.retryAt - now()));
   }
 
-  const outcome = report.outcome;
-  switch (outcome.kind) {
+  const result = report.result;
+  switch (result.kind) {
     case 'unsent': {
       gate.probeInconclusive();
-      reporter.request('none', unsentLabels[outcome.cause] ?? 'NotSent');
-      if (outcome.cause === 'stopping') return { kind: 'done', outcome: { type: 'retry', reason: 'ShuttingDown' } };
+      reporter.request('none', unsentLabels[result.cause] ?? 'NotSent');
+      if (result.cause === 'stopping') return { kind: 'outcome', outcome: { type: 'retry', reason: 'ShuttingDown' } };
       const answers = app.pool.answered;
       item.unsentWithoutProgress = item.answersAtLastUnsent === answers ? item.unsentWithoutProgress + 1 : 0;
       item.answersAtLastUnsent = answers;
       const delayMs = item.unsentWithoutProgress === 0 ? 0 : backoffDelay(item.unsentWithoutProgress, app.retry.backoff);
       if (item.unsentWithoutProgress >= MAX_UNSENT_WITHOUT_PROGRESS) {
-        return { kind: 'done', outcome: { type: 'retry', reason: 'Unsent', afterMs: delayMs, ...(item.lostOnce ? { unconfirmed: true } : {}) } };
+        return { kind: 'outcome', outcome: { type: 'retry', reason: 'Unsent', afterMs: delayMs, ...(item.lostOnce ? { unconfirmed: true } : {}) } };
       }
       reporter.retry('unsent');
-      return { kind: 'again', delayMs };
+      return { kind: 'resend', delayMs };
     }
     case 'lost': {
       gate.probeInconclusive();
-      reporter.request('none', outcome.cause === 'timeout' ? 'Timeout' : 'ConnectionLost');
+      reporter.request('none', result.cause === 'timeout' ? 'Timeout' : 'ConnectionLost');
       item.attempts += 1;
       if (item.lostResends === 0 && item.attempts < app.retry.maxAttempts) {
         item.lostResends = 1;
         item.lostOnce = true;
         reporter.retry('lost');
-        return { kind: 'again', delayMs: 0 };
+        return { kind: 'resend', delayMs: 0 };
       }
       item.lostOnce = true;
-      return { kind: 'done', outcome: { type: 'retry', reason: 'Unconfirmed', unconfirmed: true, afterMs: backoffDelay(item.attempts, app.retry.backoff) } };
+      return { kind: 'outcome', outcome: { type: 'retry', reason: 'Unconfirmed', unconfirmed: true, afterMs: backoffDelay(item.attempts, app.retry.backoff) } };
     }
     case 'credentials':
       reporter.request('none', 'ClientCertificateRefused');
@@ -115,33 +116,32 @@ export function judgeAttempt(
       break;
   }
 
-  const verdict = classifyResponse(outcome, now());
-  const label = verdict.type === 'delivered' ? 'Success' : verdict.type === 'expired-provider-token' ? 'ExpiredProviderToken' : reasonLabel(verdict.reason);
-  reporter.request(String(outcome.status), label, seconds);
-  switch (verdict.type) {
+  const answer = classifyResponse(result, now());
+  const label = answer.type === 'delivered' ? 'Success' : answer.type === 'expired-provider-token' ? 'ExpiredProviderToken' : reasonLabel(answer.reason);
+  reporter.request(String(result.status), label, seconds);
+  switch (answer.type) {
     case 'delivered':
       gate.accept();
-      return { kind: 'done', outcome: { type: 'delivered', apnsId: verdict.apnsId ?? item.apnsId } };
+      return { kind: 'outcome', outcome: { type: 'delivered', apnsId: answer.apnsId ?? item.apnsId } };
     case 'rejected': {
       gate.accept();
-      if (verdict.invalidToken) reporter.invalidToken(item.token, verdict.reason, verdict.timestamp);
-      const { reason, status, invalidToken } = verdict;
-      return { kind: 'done', outcome: { type: 'rejected', reason, status, invalidToken, ...(verdict.timestamp === undefined ? {} : { timestamp: verdict.timestamp }) } };
+      if (answer.invalidToken) reporter.invalidToken(item.token, answer.reason, answer.timestamp);
+      return { kind: 'outcome', outcome: answer };
     }
     case 'credentials':
-      return refuse(verdict.reason, verdict.status);
+      return refuse(answer.reason, answer.status);
     case 'expired-provider-token':
       if (!item.tokenRenewed && report.jwt !== undefined && app.token?.renewAfterRejection(report.jwt)) {
         item.tokenRenewed = true;
         gate.probeInconclusive();
         reporter.retry('ExpiredProviderToken');
-        return { kind: 'again', delayMs: 0 };
+        return { kind: 'resend', delayMs: 0 };
       }
-      return refuse('ExpiredProviderToken', verdict.status);
-    case 'retryable':
+      return refuse('ExpiredProviderToken', answer.status);
+    case 'retry':
       gate.probeInconclusive();
-      if (verdict.retireSession) report.session?.retire('shutdown');
+      if (answer.retireSession) report.session?.retire('shutdown');
       item.attempts += 1;
-      return retryLater(verdict.reason, verdict.retryAfterMs, verdict.status);
+      return retryLater(answer.reason, answer.retryAfterMs, answer.status);
   }
 }

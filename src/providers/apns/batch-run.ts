@@ -213,22 +213,22 @@ export class BatchRun {
     try {
       const lease = await this.app.pool.acquire(this.stopping);
       if (lease.kind === 'stopped') {
-        report = { kind: 'stream', outcome: { kind: 'unsent', cause: 'stopping' }, jwt: undefined };
+        report = { kind: 'stream', result: { kind: 'unsent', cause: 'stopping' }, jwt: undefined };
       } else if (lease.kind === 'connect-failed') {
         report = { kind: 'connect-failed', error: lease.error, retryAt: this.app.pool.connectRetryAt };
       } else {
         const jwt = this.app.token?.current();
-        const outcome = await lease.session.request(this.headers(item, jwt), this.notification.body, this.app.config.requestTimeoutMs);
-        if (outcome.kind === 'response') this.app.pool.recordAnswer();
-        report = { kind: 'stream', outcome, jwt, session: lease.session };
+        const result = await lease.session.request(this.headers(item, jwt), this.notification.body, this.app.config.requestTimeoutMs);
+        if (result.kind === 'response') this.app.pool.recordAnswer();
+        report = { kind: 'stream', result, jwt, session: lease.session };
       }
     } catch (err) {
       // Bugs only: acquire and request report failures as values.
-      report = { kind: 'stream', outcome: { kind: 'lost', cause: (err as Error).message }, jwt: undefined };
+      report = { kind: 'stream', result: { kind: 'lost', cause: (err as Error).message }, jwt: undefined };
     }
     try {
       const verdict = judgeAttempt(this.app, item, report, this.reporter, this.now, (this.now() - started) / 1000);
-      if (verdict.kind === 'done') this.finish(item, verdict.outcome);
+      if (verdict.kind === 'outcome') this.finish(item, verdict.outcome);
       else this.requeue(item, verdict.delayMs);
     } finally {
       this.reporter.inFlight(-1);

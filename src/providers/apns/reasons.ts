@@ -1,16 +1,23 @@
+import type { PushOutcome } from '../provider.js';
+
+type Push<T extends PushOutcome['type']> = Extract<PushOutcome, { type: T }>;
+
 /**
  * Apple's answer → what Herald does about it. One table, read once per response,
- * instead of status checks spread through the sending code.
+ * instead of status checks spread through the sending code. Its kinds are the
+ * `PushOutcome` the answer becomes (attempt-verdict.ts adds the resend policy), plus
+ * `expired-provider-token`, which never leaves the provider.
  */
-export type ResponseVerdict =
+export type AnswerOutcome =
+  /** `apnsId` is undefined when Apple sent none: the request's own id stands in. */
   | { type: 'delivered'; apnsId: string | undefined }
-  | { type: 'rejected'; reason: string; status: number; invalidToken: boolean; timestamp?: number }
+  | (Push<'rejected'> & { status: number })
   /** The whole app's credentials are refused: stop sending for it. */
-  | { type: 'credentials'; reason: string; status: number }
+  | (Pick<Push<'credentials'>, 'type' | 'reason'> & { status: number })
+  /** Transient: send again later, no sooner than `retryAfterMs` when Apple said so. */
+  | (Pick<Push<'retry'>, 'type' | 'reason'> & { status: number; retryAfterMs?: number; retireSession: boolean })
   /** The JWT is too old: refresh it and resend once. */
-  | { type: 'expired-provider-token'; status: number }
-  /** Transient: resend later, no sooner than `retryAfterMs` when Apple said so. */
-  | { type: 'retryable'; reason: string; status: number; retryAfterMs?: number; retireSession: boolean };
+  | { type: 'expired-provider-token'; status: number };
 
 /** Apple's documented reasons; anything else is reported as `Other` in metric labels. */
 export const knownReasons: ReadonlySet<string> = new Set([
@@ -32,7 +39,7 @@ export interface ApnsResponse {
   body: string;
 }
 
-export function classifyResponse(response: ApnsResponse, now: number = Date.now()): ResponseVerdict {
+export function classifyResponse(response: ApnsResponse, now: number = Date.now()): AnswerOutcome {
   const { status } = response;
   const apnsId = headerValue(response.headers['apns-id']);
   if (status === 200) return { type: 'delivered', apnsId };
@@ -46,11 +53,11 @@ export function classifyResponse(response: ApnsResponse, now: number = Date.now(
     return reason === 'ExpiredProviderToken' ? { type: 'expired-provider-token', status } : { type: 'credentials', reason, status };
   }
   // IdleTimeout is about the connection, not the notification: it was never processed.
-  if (status === 400 && reason === 'IdleTimeout') return { type: 'retryable', reason, status, retireSession: true };
+  if (status === 400 && reason === 'IdleTimeout') return { type: 'retry', reason, status, retireSession: true };
   if (status === 429 || status >= 500) {
     const retryAfterMs = parseRetryAfter(headerValue(response.headers['retry-after']), now);
     return {
-      type: 'retryable',
+      type: 'retry',
       reason,
       status,
       ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
@@ -60,7 +67,7 @@ export function classifyResponse(response: ApnsResponse, now: number = Date.now(
   }
   if (status >= 400 && status < 500) return { type: 'rejected', reason, status, invalidToken: tokenUnusable.has(reason) };
   // 1xx/3xx/unknown 2xx: not something APNs answers; treat as transient.
-  return { type: 'retryable', reason, status, retireSession: false };
+  return { type: 'retry', reason, status, retireSession: false };
 }
 
 /** Seconds or an HTTP date → milliseconds from now; undefined when absent or unreadable. */
