@@ -2,8 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { HeraldClientError } from './client-error.js';
 import type { Cluster, Redis } from 'ioredis';
 import { HttpTransport } from './http-transport.js';
-import { RedisTransport } from './redis-transport.js';
-import type { RedisSettings } from './redis-transport.js';
+import { LazyTransport } from './lazy-transport.js';
+import { checkRedisOptions } from './redis-options.js';
+import type { RedisSettings, RedisTransportOptions } from './redis-options.js';
 import type { Transport } from './transport.js';
 import type { NotificationInput, NotificationStatus, NotifyResult } from './types.js';
 
@@ -51,12 +52,16 @@ export class HeraldClient {
     if ('redis' in options) {
       if (!options.app) throw new HeraldClientError('invalid', 'HeraldClient needs app');
       this.app = options.app;
-      this.transport = new RedisTransport({
+      const redis: RedisTransportOptions = {
         redis: options.redis,
         app: options.app,
         ...(options.prefix === undefined ? {} : { prefix: options.prefix }),
         ...(options.keyPrefix === undefined ? {} : { keyPrefix: options.keyPrefix }),
-      });
+      };
+      // Bad settings are refused here; BullMQ and ioredis load on the first call, so a
+      // producer over HTTP never needs them installed.
+      checkRedisOptions(redis);
+      this.transport = new LazyTransport(async () => new (await import('./redis-transport.js')).RedisTransport(redis));
       return;
     }
     const app = options.appId ?? options.app;

@@ -6,41 +6,12 @@ import type { Notification } from '../notifications/contract/notification-schema
 import { parseNotification } from '../notifications/contract/parse-notification.js';
 import { BullmqQueueDriver } from '../queue/bullmq-queue-driver.js';
 import type { RedisConnect } from '../queue/bullmq-queue-driver.js';
-import { hasHashTag } from '../lib/hash-tag.js';
-import { createRedisClient, redisConfigured } from '../redis/redis-client.js';
-import type { RedisConfig } from '../redis/redis-client.js';
+import { createRedisClient } from '../redis/redis-client.js';
 import { HeraldClientError } from './client-error.js';
+import { checkRedisOptions } from './redis-options.js';
+import type { RedisTransportOptions } from './redis-options.js';
 import type { Transport } from './transport.js';
 import type { NotificationStatus, NotifyResult } from './types.js';
-
-/**
- * Herald's `redis` settings (the same keys as its configuration), for a Redis
- * behind Sentinel or a Cluster: `{ mode: 'sentinel', sentinels, sentinelName }`,
- * `{ mode: 'cluster', clusterNodes }`, or `{ url }`.
- */
-export interface RedisSettings {
-  url?: string;
-  mode?: 'single' | 'sentinel' | 'cluster';
-  sentinels?: ReadonlyArray<{ host: string; port: number }>;
-  sentinelName?: string;
-  clusterNodes?: ReadonlyArray<{ host: string; port: number }>;
-  /** Herald's `redis.keyPrefix`; used for status unless the client's `keyPrefix` is given. */
-  keyPrefix?: string;
-}
-
-export interface RedisTransportOptions {
-  /**
-   * A redis:// URL or Herald's `redis` settings (the client opens and closes its
-   * connections, made as the daemon makes them), or a connection of yours (left open).
-   */
-  redis: string | RedisSettings | Redis | Cluster;
-  /** Herald's `queue.prefix`; default `herald`. */
-  prefix?: string;
-  /** Herald's `redis.keyPrefix`, under which notification status lives; default `herald`. */
-  keyPrefix?: string;
-  app: string;
-}
-
 
 /**
  * Adds `notify` jobs to the `notifications` BullMQ queue straight in Redis, as the
@@ -59,32 +30,22 @@ export class RedisTransport implements Transport {
   private ready: Promise<void> | undefined;
 
   constructor(private readonly options: RedisTransportOptions) {
-    const given = options.redis;
-    const prefix = options.prefix ?? 'herald';
+    const checked = checkRedisOptions(options);
     let connect: RedisConnect;
-    let keyPrefix = options.keyPrefix;
-    let cluster: boolean;
-    if (isConnection(given)) {
-      cluster = given.isCluster;
+    if ('connection' in checked) {
+      const given = checked.connection;
       this.ownsConnection = false;
       this.connection = given;
       // The queue closes the connection it is given, so it gets its own.
       connect = () => quiet(given.isCluster ? (given as Cluster).duplicate() : (given as Redis).duplicate());
     } else {
-      const config = redisConfig(given);
-      cluster = config.mode === 'cluster';
-      keyPrefix ??= config.keyPrefix;
       this.ownsConnection = true;
       // Failures reach the caller as rejected calls, so reconnection errors are not printed.
-      const open = (purpose: 'commands' | 'blocking', name: string): Redis | Cluster => createRedisClient(config, purpose, name, { onError: ignore, lazyConnect: true });
+      const open = (purpose: 'commands' | 'blocking', name: string): Redis | Cluster => createRedisClient(checked.config, purpose, name, { onError: ignore, lazyConnect: true });
       this.connection = open('commands', 'client');
       connect = (purpose) => open(purpose, 'client-queue');
     }
-    if (cluster && !hasHashTag(prefix)) {
-      // Not connected yet (lazy); a connection of the caller's is left alone.
-      if (this.ownsConnection) this.connection.disconnect();
-      throw new HeraldClientError('invalid', `prefix '${prefix}' needs a {hash tag} on a Redis Cluster (Herald's queue.prefix, e.g. "{herald}")`);
-    }
+    const prefix = checked.prefix;
     this.prefix = prefix;
     this.queue = new BullmqQueueDriver<Notification>({
       name: NOTIFY_QUEUE,
@@ -96,7 +57,7 @@ export class RedisTransport implements Transport {
       backoff: () => 0,
       connect,
     });
-    this.keyPrefix = keyPrefix ?? 'herald';
+    this.keyPrefix = checked.keyPrefix;
   }
 
   async notify(notification: Record<string, unknown>): Promise<NotifyResult> {
@@ -162,30 +123,6 @@ function ignore(): void {}
 function quiet<C extends Redis | Cluster>(connection: C): C {
   connection.on('error', ignore);
   return connection;
-}
-
-/** An ioredis connection (Redis or Cluster), told apart from settings by its methods. */
-function isConnection(value: RedisTransportOptions['redis']): value is Redis | Cluster {
-  return typeof value === 'object' && typeof (value as { duplicate?: unknown }).duplicate === 'function';
-}
-
-/** A URL or settings as a complete `redis` configuration, refused when it names no Redis. */
-function redisConfig(given: string | RedisSettings): RedisConfig {
-  const settings = typeof given === 'string' ? { url: given } : given;
-  const config: RedisConfig = {
-    ...(settings.url === undefined ? {} : { url: settings.url }),
-    mode: settings.mode ?? 'single',
-    sentinels: (settings.sentinels ?? []).map(({ host, port }) => ({ host, port })),
-    ...(settings.sentinelName === undefined ? {} : { sentinelName: settings.sentinelName }),
-    clusterNodes: (settings.clusterNodes ?? []).map(({ host, port }) => ({ host, port })),
-    keyPrefix: settings.keyPrefix ?? 'herald',
-  };
-  if (config.url !== undefined && !/^rediss?:\/\/./.test(config.url)) throw new HeraldClientError('invalid', 'redis must be a redis:// or rediss:// URL');
-  if (!redisConfigured(config)) throw new HeraldClientError('invalid', 'redis names no server: give a url, or mode sentinel with sentinels and sentinelName, or mode cluster with clusterNodes');
-  if (config.mode === 'sentinel' && (config.sentinels.length === 0 || config.sentinelName === undefined)) {
-    throw new HeraldClientError('invalid', 'redis mode sentinel needs sentinels and sentinelName');
-  }
-  return config;
 }
 
 function delayOf(notification: Notification): { delayMs?: number } {

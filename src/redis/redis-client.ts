@@ -26,9 +26,7 @@ export function reconnectDelay(attempt: number): number {
 }
 
 /** True when the configuration points Herald at a Redis (any deployment shape). */
-export function redisConfigured(config: RedisConfig): boolean {
-  return config.url !== undefined || config.mode === 'sentinel' || (config.mode === 'cluster' && config.clusterNodes.length > 0);
-}
+export { redisConfigured } from '../lib/redis-configured.js';
 
 /** The ioredis options Herald sets; everything else keeps ioredis' default. */
 interface ConnectionSettings {
