@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import { HeraldError } from '../errors.js';
-import { appEnv, envBindings } from './env.js';
+import { appEnv, envBindings, parseEnvValue } from './env.js';
 import { DEMO_APP, configSchema } from './schema.js';
 import type { ApnsConfig, RawConfig } from './schema.js';
 import { formatPath } from '../lib/format-path.js';
@@ -34,11 +34,26 @@ type Json = Record<string, unknown>;
 
 /** Loads file → env overrides → secret files, validates once, and returns a deep-frozen config. */
 export function loadConfig(options: LoadOptions = {}): HeraldConfig {
+  return loadConfigWithOrigins(options).config;
+}
+
+export interface LoadedConfig {
+  config: HeraldConfig;
+  /**
+   * Where each leaf value came from, by path (`server.port`, `apps[0].secret`): `default`,
+   * `file /abs/path`, `env HERALD_X` (or `env HERALD_X_FILE`) or `secret file /path`.
+   * Lists of scalars are one leaf. For `herald config`; never holds a value.
+   */
+  origins: ReadonlyMap<string, string>;
+}
+
+export function loadConfigWithOrigins(options: LoadOptions = {}): LoadedConfig {
   const env = options.env ?? process.env;
   const file = options.file ?? env.HERALD_CONFIG;
   const sources = new Map<string, string>();
   const fileLabel = file ? `file ${resolve(file)}` : 'defaults';
   const raw: Json = file ? readConfigFile(file) : {};
+  const inFile = new Set(leafPaths(raw).map(([path]) => path));
 
   const problems: string[] = [];
   applyEnv(raw, env, sources, problems);
@@ -52,7 +67,40 @@ export function loadConfig(options: LoadOptions = {}): HeraldConfig {
   const apps = (parsed.data.apps ?? [defaultDemoApp()]).map((app, index) => resolveAppSecrets(app, index, problems, fileLabel));
   if (problems.length > 0) throw invalid(problems);
 
-  return deepFreeze({ ...parsed.data, apps, demo, source: file ? resolve(file) : 'defaults' });
+  const config = deepFreeze({ ...parsed.data, apps, demo, source: file ? resolve(file) : 'defaults' });
+  return { config, origins: originsOf(config, parsed.data.apps, inFile, sources, fileLabel) };
+}
+
+function originsOf(config: HeraldConfig, rawApps: RawConfig['apps'], inFile: ReadonlySet<string>, sources: ReadonlyMap<string, string>, fileLabel: string): Map<string, string> {
+  const secretFiles = new Map<string, string>();
+  (rawApps ?? []).forEach((app, index) => {
+    if (app.secretFile !== undefined) secretFiles.set(`apps[${index}].secret`, `secret file ${app.secretFile}`);
+    if (app.apns?.passphraseFile !== undefined) secretFiles.set(`apps[${index}].apns.passphrase`, `secret file ${app.apns.passphraseFile}`);
+  });
+  const origins = new Map<string, string>();
+  const { demo: _demo, source: _source, ...values } = config;
+  for (const [path] of leafPaths(values)) {
+    let origin = secretFiles.get(path) ?? (inFile.has(path) ? fileLabel : config.demo && path.startsWith('apps[') ? 'default (demo app)' : 'default');
+    for (const [key, label] of sources) {
+      if (path === key || path.startsWith(`${key}.`) || path.startsWith(`${key}[`)) origin = label;
+    }
+    origins.set(path, origin);
+  }
+  return origins;
+}
+
+/** Every leaf of a JSON-like value with its path; arrays of scalars count as one leaf. */
+export function leafPaths(value: unknown, prefix = ''): Array<[string, unknown]> {
+  if (Array.isArray(value)) {
+    if (value.every((item) => item === null || typeof item !== 'object')) return prefix === '' ? [] : [[prefix, value]];
+    return value.flatMap((item, index) => leafPaths(item, `${prefix}[${index}]`));
+  }
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value as Json).filter(([, inner]) => inner !== undefined);
+    if (entries.length === 0) return prefix === '' ? [] : [[prefix, value]];
+    return entries.flatMap(([key, inner]) => leafPaths(inner, prefix === '' ? key : `${prefix}.${key}`));
+  }
+  return prefix === '' ? [] : [[prefix, value]];
 }
 
 function readConfigFile(file: string): Json {
@@ -99,15 +147,24 @@ function describeParseError(err: unknown, text: string): string {
 
 function applyEnv(raw: Json, env: NodeJS.ProcessEnv, sources: Map<string, string>, problems: string[]): void {
   for (const binding of envBindings) {
-    const value = readEnvValue(binding.env, env, binding.secret === true, problems);
-    if (value === undefined) continue;
-    const key = binding.path.join('.');
-    let typed: unknown = value;
-    if (binding.kind !== 'string') {
-      typed = /^-?\d+$/.test(value.trim()) ? Number(value) : value;
+    const given = [binding.env, ...binding.aliases].filter((name) => env[name] !== undefined || (binding.secret && env[`${name}_FILE`] !== undefined));
+    if (given.length > 1) {
+      problems.push(`${binding.path.join('.')}: give one of ${given.join(', ')}, not several (from env)`);
+      continue;
     }
-    setPath(raw, binding.path, typed);
-    sources.set(key, `env ${binding.env}`);
+    const name = given[0];
+    if (name === undefined) continue;
+    const value = readEnvValue(name, env, binding.secret, problems);
+    if (value === undefined) continue;
+    const fromFile = env[name] === undefined;
+    const label = `env ${name}${fromFile ? '_FILE' : ''}`;
+    const parsed = parseEnvValue(binding, value);
+    if (!parsed.ok) {
+      problems.push(`${binding.path.join('.')}: ${parsed.error}${binding.secret ? '' : `, got '${value.length > 60 ? `${value.slice(0, 57)}...` : value}'`} (${label})`);
+      continue;
+    }
+    setPath(raw, binding.path, parsed.value);
+    sources.set(binding.path.join('.'), label);
   }
   const id = env[appEnv.id];
   const key = env[appEnv.key];
@@ -121,6 +178,8 @@ function applyEnv(raw: Json, env: NodeJS.ProcessEnv, sources: Map<string, string
   const existing = Array.isArray(raw.apps) ? (raw.apps[0] as Json | undefined) : undefined;
   raw.apps = [{ ...(existing ?? {}), id, key, secret, secretFile: undefined }];
   sources.set('apps', `env ${appEnv.id}`);
+  sources.set('apps[0].key', `env ${appEnv.key}`);
+  sources.set('apps[0].secret', `env ${env[appEnv.secret] === undefined ? `${appEnv.secret}_FILE` : appEnv.secret}`);
 }
 
 function readEnvValue(name: string, env: NodeJS.ProcessEnv, secret: boolean, problems: string[]): string | undefined {
