@@ -1,9 +1,21 @@
 #!/usr/bin/env node
-// Writes schema/notification.schema.json from the zod schema (src/notifications/contract/notification-schema.ts).
-// Run: node --import tsx scripts/gen-schema.mjs   (test/unit/notification-schema.test.ts fails while the file is stale)
-import { writeFileSync } from 'node:fs';
+// Writes the generated artefacts from the zod schemas:
+//   schema/notification.schema.json  (src/notifications/contract/notification-schema.ts)
+//   schema/herald-config.schema.json (src/config/schema.ts)
+//   the HERALD_* table in docs/configuration.md (src/config/env.ts derives it from the config schema)
+// Run: node --import tsx scripts/gen-schema.mjs   (test/unit/notification-schema.test.ts and
+// test/unit/config-schema-docs.test.ts fail while a file is stale)
+import { readFileSync, writeFileSync } from 'node:fs';
 
 const { notificationJsonSchemaText } = await import('../src/notifications/contract/notification-json-schema.ts');
-const target = new URL('../schema/notification.schema.json', import.meta.url);
-writeFileSync(target, notificationJsonSchemaText());
-console.log(`wrote ${target.pathname}`);
+const { configJsonSchemaText } = await import('../src/config/config-json-schema.ts');
+const { withEnvTable } = await import('../src/config/env-table.ts');
+
+const write = (relative, text) => {
+  const target = new URL(relative, import.meta.url);
+  writeFileSync(target, text);
+  console.log(`wrote ${target.pathname}`);
+};
+write('../schema/notification.schema.json', notificationJsonSchemaText());
+write('../schema/herald-config.schema.json', configJsonSchemaText());
+write('../docs/configuration.md', withEnvTable(readFileSync(new URL('../docs/configuration.md', import.meta.url), 'utf8')));
