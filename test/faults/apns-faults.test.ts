@@ -126,13 +126,17 @@ async function withFaultOn(mock: ApnsMock, proxy: HandshakeFaultProxy): Promise<
     const status = await h.finished('fault-tls', 120_000);
     const counts = ledger(mock, tokens);
     const ready = await h.readiness();
-    report('apns-tls-handshake-failures', counts, { state: status.state, handshakesFailed: proxy.handshakesFailed, ready: ready.ready });
+    // As in the other cases: on a loaded machine a request may time out after Apple accepted
+    // it; only such acceptances, which never reached Herald, may be sent again.
+    const unseen = mock.accepted().length - (await h.metric('herald_apns_requests_total', { status: '200' }));
+    report('apns-tls-handshake-failures', counts, { state: status.state, handshakesFailed: proxy.handshakesFailed, ready: ready.ready, unseenAcceptances: unseen });
     assert.equal(proxy.handshakesFailed, 3);
     assert.equal(h.herald.child.exitCode, null);
     assert.deepEqual(ready, { ready: true, failing: [] });
     assert.equal(status.state, 'completed');
     assert.equal(counts.missing, 0);
-    assert.equal(counts.acceptedTwice, 0);
+    assert.ok(unseen >= 0);
+    assert.ok(counts.acceptedTwice <= unseen, `${counts.acceptedTwice} tokens accepted twice, but only ${unseen} acceptances never reached Herald`);
   } finally {
     await h.stop();
   }
