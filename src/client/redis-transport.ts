@@ -53,7 +53,7 @@ export class RedisTransport implements Transport {
       prefix,
       // A producer never consumes: parse, attempts and backoff belong to the daemon's workers.
       parse: (data) => ({ ok: true, value: data as Notification }),
-      maxAttempts: 1,
+      maxJobAttempts: 1,
       backoff: () => 0,
       connect,
     });

@@ -49,7 +49,11 @@ export class NotificationPipeline {
   constructor(o: NotificationPipelineOptions) {
     const log = o.log;
     const finisher = new NotificationFinisher({ store: o.store, events: o.events, metrics: o.metrics, log });
-    const context = { apps: o.apps, finisher, metrics: o.metrics, log, maxAttempts: o.queue.maxAttempts };
+    // queue.maxAttempts caps both: runs of a job whose handler keeps failing, and
+    // sending rounds of a token the provider keeps asking to retry.
+    const maxJobAttempts = o.queue.maxAttempts;
+    const maxTokenRounds = o.queue.maxAttempts;
+    const context = { apps: o.apps, finisher, metrics: o.metrics, log, maxJobAttempts };
     const notifications: QueueDriver<Notification> = o.createQueue(notifyQueueSettings(context));
     const chunks: QueueDriver<ChunkJob> = o.createQueue(chunkQueueSettings(context));
     const sender = new ChunkSender({
@@ -59,7 +63,7 @@ export class NotificationPipeline {
       finisher,
       metrics: o.metrics,
       log,
-      maxAttempts: o.queue.maxAttempts,
+      maxTokenRounds,
       backoff: (retries) => backoffDelay(retries, tokenBackoff),
     });
     const dispatcher = new Dispatcher({ ...o, chunks, finisher, chunkSize: o.queue.chunkSize, sendInline: sender.handle });

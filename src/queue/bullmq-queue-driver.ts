@@ -231,7 +231,7 @@ export class BullmqQueueDriver<T> implements QueueDriver<T> {
       result = await handler({ id, data: parsed.value, attempt, enqueuedAt: job.timestamp }, signal);
     } catch (error) {
       this.options.onError?.({ id, error });
-      result = { type: 'retry', afterMs: this.options.backoff(attempt), reason: error instanceof Error ? error.message : String(error) };
+      result = { type: 'failed-attempt', afterMs: this.options.backoff(attempt), reason: error instanceof Error ? error.message : String(error) };
     }
     switch (result.type) {
       case 'done':
@@ -240,8 +240,8 @@ export class BullmqQueueDriver<T> implements QueueDriver<T> {
       case 'delay':
         await job.moveToDelayed(Date.now() + Math.max(0, result.afterMs), token);
         throw new DelayedError();
-      case 'retry':
-        if (attempt >= this.options.maxAttempts) return this.fail(job, id, result.reason, parsed.value);
+      case 'failed-attempt':
+        if (attempt >= this.options.maxJobAttempts) return this.fail(job, id, result.reason, parsed.value);
         await this.bookkeeping().hincrby(this.attemptsKey, id, 1);
         await job.moveToDelayed(Date.now() + Math.max(0, result.afterMs), token);
         throw new DelayedError();

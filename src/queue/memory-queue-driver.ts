@@ -158,7 +158,7 @@ export class MemoryQueueDriver<T> implements QueueDriver<T> {
       result = await handler({ id: job.id, data: parsed.value, attempt: job.attempt, enqueuedAt: job.enqueuedAt }, this.stopController.signal);
     } catch (error) {
       this.options.onError?.({ id: job.id, error });
-      result = { type: 'retry', afterMs: this.options.backoff(job.attempt), reason: error instanceof Error ? error.message : String(error) };
+      result = { type: 'failed-attempt', afterMs: this.options.backoff(job.attempt), reason: error instanceof Error ? error.message : String(error) };
     }
     this.apply(job, result, parsed.value);
   }
@@ -171,8 +171,8 @@ export class MemoryQueueDriver<T> implements QueueDriver<T> {
       case 'delay':
         this.schedule(job, Math.max(0, result.afterMs));
         return;
-      case 'retry':
-        if (job.attempt >= this.options.maxAttempts) {
+      case 'failed-attempt':
+        if (job.attempt >= this.options.maxJobAttempts) {
           this.finish(job, 'failed');
           this.options.onFailed?.({ id: job.id, reason: result.reason, data });
           return;

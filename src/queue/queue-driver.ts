@@ -57,7 +57,7 @@ export type JobState = 'waiting' | 'delayed' | 'active' | 'completed' | 'failed'
 export interface QueueJob<T> {
   readonly id: string;
   readonly data: T;
-  /** 1 on the first run; grows by one per `retry` result or thrown error, never for `delay`. */
+  /** 1 on the first run; grows by one per `failed-attempt` result or thrown error, never for `delay`. */
   readonly attempt: number;
   /** When the job was first enqueued (ms since the epoch). */
   readonly enqueuedAt: number;
@@ -73,8 +73,8 @@ export type JobHandler<T> = (job: QueueJob<T>, signal: AbortSignal) => Promise<J
 export type JobResult =
   /** Finished: the job is completed. */
   | { type: 'done' }
-  /** Failed this time: counts an attempt; after `maxAttempts` the job fails with `reason`. */
-  | { type: 'retry'; afterMs: number; reason: string }
+  /** This attempt failed: counts an attempt; after `maxJobAttempts` the job fails with `reason`. */
+  | { type: 'failed-attempt'; afterMs: number; reason: string }
   /** Not a failure: come back in `afterMs` (a send time, a provider's retry-after). Counts no attempt. */
   | { type: 'delay'; afterMs: number }
   /** Permanently failed: no further attempt. */
@@ -82,7 +82,7 @@ export type JobResult =
 
 export type ParseResult<T> = { ok: true; value: T } | { ok: false; error: string };
 
-/** Settings shared by both drivers. A handler that throws is treated as `retry` with `backoff`. */
+/** Settings shared by both drivers. A handler that throws is treated as `failed-attempt` with `backoff`. */
 export interface QueueDriverSettings<T> {
   /** Queue name, e.g. `notifications`. No `:`. */
   name: string;
@@ -90,8 +90,8 @@ export interface QueueDriverSettings<T> {
   jobName: string;
   /** Validates (and may normalise) job data read back from the queue; `job.id` is the id it was queued under. */
   parse(data: unknown, job: { id: string }): ParseResult<T>;
-  /** Attempts before a job that keeps asking for `retry` (or throwing) is failed. */
-  maxAttempts: number;
+  /** Attempts before a job that keeps answering `failed-attempt` (or throwing) is failed. */
+  maxJobAttempts: number;
   /** Delay before re-running a job whose handler threw. */
   backoff(attempt: number): number;
   /** A job whose data failed `parse`; the driver has already failed it. `data` is what was read, unvalidated. */

@@ -24,7 +24,7 @@ export function webhookQueueSettings(settings: WebhookSettings, log: Logger): Qu
     name: WEBHOOK_QUEUE_NAME,
     jobName: WEBHOOK_JOB_NAME,
     parse: parseWebhookJob,
-    maxAttempts: settings.maxAttempts + EXTRA_ATTEMPTS_FOR_INFRASTRUCTURE,
+    maxJobAttempts: settings.maxAttempts + EXTRA_ATTEMPTS_FOR_INFRASTRUCTURE,
     backoff: (attempt) => backoffDelay(attempt, policy),
     onInvalid: ({ id, error }) => log.error({ job: id, error }, 'webhook job data is invalid: dropped'),
     onFailed: ({ id, reason, data }) => {

@@ -140,7 +140,7 @@ export class WebhookService implements Service {
         { app: job.app, target: targetOf(job.url), attempt: queued.attempt, maxAttempts: settings.maxAttempts, error: outcome.error, retryInMs: afterMs },
         'webhook delivery failed: will retry',
       );
-      return { type: 'retry', afterMs, reason: outcome.error };
+      return { type: 'failed-attempt', afterMs, reason: outcome.error };
     }
     return this.toDeadLetters(queued, job, outcome.error);
   }

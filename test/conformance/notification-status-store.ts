@@ -76,7 +76,7 @@ export function statusStoreConformance(label: string, factory: StatusStoreFactor
         { index: 0, kind: 'delivered' },
         { index: 1, kind: 'failed', reason: 'Unregistered', invalid: { token: 'aa', reason: 'Unregistered', timestamp: 1_700_000_000 } },
         { index: 2, kind: 'expired' },
-        { index: 3, kind: 'retry', at: 5_000, retries: 2 },
+        { index: 3, kind: 'rescheduled', at: 5_000, retries: 2 },
       ]);
       // A crashed worker's re-run reports the same tokens again, some differently.
       await store.record(p, [
@@ -110,7 +110,7 @@ export function statusStoreConformance(label: string, factory: StatusStoreFactor
       const store = await factory(60);
       const p = plan({ tokens: 1, chunks: 1 });
       await store.create(p);
-      await store.record(p, [{ index: 0, kind: 'retry', at: 10, retries: 1 }]);
+      await store.record(p, [{ index: 0, kind: 'rescheduled', at: 10, retries: 1 }]);
       await store.record(p, [{ index: 0, kind: 'delivered' }]);
       assert.deepEqual(await store.progress(p, 0, 1), [{ settled: true }]);
       assert.equal((await store.get(p))?.apns.sent, 1);

@@ -37,7 +37,7 @@ function recorder(overrides: Partial<QueueDriverSettings<Payload>> = {}): Record
       name: 'conformance',
       jobName: 'work',
       parse: parsePayload,
-      maxAttempts: 3,
+      maxJobAttempts: 3,
       backoff: () => 10,
       onInvalid: (e) => rec.invalid.push({ id: e.id, error: e.error }),
       onFailed: (e) => rec.failed.push({ id: e.id, reason: e.reason }),
@@ -104,11 +104,11 @@ export function queueDriverConformance(label: string, factory: QueueDriverFactor
     });
 
     it('retries with growing attempt numbers and fails after maxAttempts', async () => {
-      const rec = recorder({ maxAttempts: 3 });
+      const rec = recorder({ maxJobAttempts: 3 });
       const attempts: number[] = [];
       const driver = await open(rec, async (job) => {
         attempts.push(job.attempt);
-        return { type: 'retry', afterMs: 20, reason: 'endpoint busy' };
+        return { type: 'failed-attempt', afterMs: 20, reason: 'endpoint busy' };
       });
       await driver.enqueue('flaky', { n: 1 });
       await waitFor(async () => (await driver.state('flaky')) === 'failed', { what: 'flaky failed' });
@@ -118,7 +118,7 @@ export function queueDriverConformance(label: string, factory: QueueDriverFactor
 
     it('re-runs a job that asked for a delay without counting an attempt', async () => {
       const attempts: number[] = [];
-      const driver = await open(recorder({ maxAttempts: 1 }), async (job) => {
+      const driver = await open(recorder({ maxJobAttempts: 1 }), async (job) => {
         attempts.push(job.attempt);
         return attempts.length < 3 ? { type: 'delay', afterMs: 20 } : { type: 'done' };
       });

@@ -23,7 +23,7 @@ describe('far delays', () => {
   it('the memory queue holds a job delayed 40 days while a 20 ms one runs, without overflow warnings', async () => {
     const warnings = overflowWarnings();
     const ran: string[] = [];
-    const queue = new MemoryQueueDriver<string>({ name: 'far', jobName: 'j', parse: (data) => ({ ok: true, value: String(data) }), maxAttempts: 1, backoff: () => 0 });
+    const queue = new MemoryQueueDriver<string>({ name: 'far', jobName: 'j', parse: (data) => ({ ok: true, value: String(data) }), maxJobAttempts: 1, backoff: () => 0 });
     queue.consume(async (job) => {
       ran.push(job.id);
       return { type: 'done' };

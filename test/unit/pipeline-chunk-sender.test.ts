@@ -8,7 +8,7 @@ import type { HeraldEvents } from '../../src/events.js';
 import { MemoryStatusStore } from '../../src/notifications/status/memory-status-store.js';
 import { NotificationFinisher } from '../../src/notifications/pipeline/finisher.js';
 import { CHECKPOINT_WINDOW } from '../../src/notifications/pipeline/send-budget.js';
-import type { NotificationRef, TokenOutcome } from '../../src/notifications/status/status-store.js';
+import type { NotificationRef, TokenCheckpoint } from '../../src/notifications/status/status-store.js';
 import { silentLogger } from '../../src/log/logger.js';
 import { createMetrics } from '../../src/metrics/metrics.js';
 import type { Provider, PushBatch, PushOutcome, PushResult } from '../../src/providers/provider.js';
@@ -46,7 +46,7 @@ class ScriptedProvider implements Provider {
 /** The memory store, counting outcomes as they are recorded. */
 class CountingStore extends MemoryStatusStore {
   recorded = 0;
-  override async record(ref: NotificationRef, outcomes: readonly TokenOutcome[]): Promise<void> {
+  override async record(ref: NotificationRef, outcomes: readonly TokenCheckpoint[]): Promise<void> {
     await super.record(ref, outcomes);
     this.recorded += outcomes.length;
   }
@@ -61,7 +61,7 @@ function setup(provider: Provider | undefined, options: { tokens?: number; clock
   const metrics = createMetrics({ defaults: false });
   const log = silentLogger();
   const finisher = new NotificationFinisher({ store, events, metrics, log, now: () => clock.now });
-  const sender = new ChunkSender({ apps, store, provider, finisher, metrics, log, maxAttempts: 3, backoff: (n) => n * 1_000, now: () => clock.now });
+  const sender = new ChunkSender({ apps, store, provider, finisher, metrics, log, maxTokenRounds: 3, backoff: (n) => n * 1_000, now: () => clock.now });
   const count = options.tokens ?? 4;
   const tokens = Array.from({ length: count }, (_, i) => i.toString(16).padStart(64, '0'));
   const job: ChunkJob = { v: 1, notification: 'n-1', app: app.id, createdAt: clock.now, chunk: 0, from: 0, tokens, apns: { payload: { aps: { alert: 'hi' } } } };
@@ -188,7 +188,7 @@ describe('ChunkSender', () => {
 class OutageStore extends CountingStore {
   down = false;
   failedWrites = 0;
-  override async record(ref: NotificationRef, outcomes: readonly TokenOutcome[]): Promise<void> {
+  override async record(ref: NotificationRef, outcomes: readonly TokenCheckpoint[]): Promise<void> {
     if (this.down) {
       this.failedWrites += 1;
       throw new Error('Connection is closed.');
@@ -222,7 +222,7 @@ describe('ChunkSender while checkpoint writes fail', () => {
     const metrics = createMetrics({ defaults: false });
     const log = silentLogger();
     const finisher = new NotificationFinisher({ store, events, metrics, log });
-    const sender = new ChunkSender({ apps, store, provider, finisher, metrics, log, maxAttempts: 3, backoff: () => 1_000 });
+    const sender = new ChunkSender({ apps, store, provider, finisher, metrics, log, maxTokenRounds: 3, backoff: () => 1_000 });
     const tokens = Array.from({ length: 2_000 }, (_, i) => i.toString(16).padStart(64, '0'));
     await store.create({ id: 'n-1', app: app.id, createdAt: 0, tokens: 2_000, chunks: 2 });
     const chunk = (n: number): ChunkJob => ({ v: 1, notification: 'n-1', app: app.id, createdAt: 0, chunk: n, from: n * 1_000, tokens: tokens.slice(n * 1_000, (n + 1) * 1_000), apns: { payload: { aps: { alert: 'hi' } } } });

@@ -31,7 +31,7 @@ function setup(now = 1_000_000, sendInline?: ConstructorParameters<typeof Dispat
   events.on('notification.accepted', (e) => accepted.push(e));
   const metrics = createMetrics({ defaults: false });
   const log = silentLogger();
-  const chunks = new MemoryQueueDriver<ChunkJob>({ name: 'chunks', jobName: 'chunk', parse: parseChunkJob, maxAttempts: 3, backoff: () => 0 });
+  const chunks = new MemoryQueueDriver<ChunkJob>({ name: 'chunks', jobName: 'chunk', parse: parseChunkJob, maxJobAttempts: 3, backoff: () => 0 });
   const publisher = new RecordingPublisher();
   const finisher = new NotificationFinisher({ store, events, metrics, log, now: () => now });
   const dispatcher = new Dispatcher({ apps, store, chunks, publisher, finisher, events, metrics, log, chunkSize: 3, now: () => now, ...(sendInline ? { sendInline } : {}) });

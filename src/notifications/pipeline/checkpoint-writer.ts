@@ -1,24 +1,24 @@
 import { setLongTimeout } from '../../lib/long-timer.js';
 import type { LongTimer } from '../../lib/long-timer.js';
-import type { NotificationRef, StatusStore, TokenOutcome } from '../status/status-store.js';
+import type { NotificationRef, StatusStore, TokenCheckpoint } from '../status/status-store.js';
 
 /** A failed write is tried again after this, doubling up to the cap, until Redis answers. */
 const REWRITE_BASE_MS = 100;
 const REWRITE_MAX_MS = 2_000;
 
 /**
- * Writes token outcomes to the status store as they arrive: everything that arrives
+ * Writes token checkpoints to the status store as they arrive: everything that arrives
  * within one turn of the event loop goes out in one write, so the checkpoint trails the
- * provider by about one Redis round trip. `onRecorded` hears how many outcomes each
- * write settled, and only once they are recorded: a failed write keeps its outcomes (and
+ * provider by about one Redis round trip. `onRecorded` hears how many checkpoints each
+ * write settled, and only once they are recorded: a failed write keeps its checkpoints (and
  * their tokens' place in the send budget) and is written again until Redis answers, so
- * a token whose outcome is unknown to the store always counts against the budget.
+ * a token whose checkpoint is unknown to the store always counts against the budget.
  * While a write is failing, `failed` is true and nothing more should be sent.
  */
 export class CheckpointWriter {
-  private buffer: TokenOutcome[] = [];
+  private buffer: TokenCheckpoint[] = [];
   /** Outcomes whose write failed, waiting for the next rewrite. */
-  private unrecorded: TokenOutcome[] = [];
+  private unrecorded: TokenCheckpoint[] = [];
   private scheduled: NodeJS.Immediate | undefined;
   private rewrite: LongTimer | undefined;
   private rewrites = 0;
@@ -36,15 +36,15 @@ export class CheckpointWriter {
     return this.unrecorded.length > 0 || this.rewrite !== undefined;
   }
 
-  add(outcome: TokenOutcome): void {
-    this.buffer.push(outcome);
+  add(checkpoint: TokenCheckpoint): void {
+    this.buffer.push(checkpoint);
     this.scheduled ??= setImmediate(() => this.write());
   }
 
   /**
-   * Writes what is buffered and waits until every outcome is recorded, waiting out a
+   * Writes what is buffered and waits until every checkpoint is recorded, waiting out a
    * failing store. Only when `signal` aborts (the process is stopping) does it give up:
-   * the outcomes it holds are released and the last write error is thrown (their tokens
+   * the checkpoints it holds are released and the last write error is thrown (their tokens
    * will be sent again by the job's next run: at most the send budget).
    */
   async flush(signal?: AbortSignal): Promise<void> {
@@ -63,11 +63,11 @@ export class CheckpointWriter {
   /**
    * Ends the writer: waits until everything written so far is recorded, then hands what
    * is still buffered to `last` (one write that records it and more), and counts it
-   * recorded once that landed. When `last` fails, its outcomes are recorded on their own
+   * recorded once that landed. When `last` fails, its checkpoints are recorded on their own
    * (waiting for the store like `flush`) before its error is thrown, so the job's retry
    * finds them settled instead of sending them again.
    */
-  async finish<T>(last: (outcomes: readonly TokenOutcome[]) => Promise<T>, signal?: AbortSignal): Promise<T> {
+  async finish<T>(last: (checkpoints: readonly TokenCheckpoint[]) => Promise<T>, signal?: AbortSignal): Promise<T> {
     clearImmediate(this.scheduled);
     this.scheduled = undefined;
     const pending = this.buffer;

@@ -8,7 +8,7 @@ import { CheckpointWriter } from './checkpoint-writer.js';
 import type { NotificationFinisher } from './finisher.js';
 import { CHECKPOINT_WINDOW, SendBudget } from './send-budget.js';
 import { TokenRound } from './token-round.js';
-import type { StatusStore, TokenOutcome, TokenProgress } from '../status/status-store.js';
+import type { StatusStore, TokenCheckpoint, TokenProgress } from '../status/status-store.js';
 
 export interface ChunkSenderOptions {
   apps: AppStore;
@@ -18,8 +18,8 @@ export interface ChunkSenderOptions {
   finisher: NotificationFinisher;
   metrics: Metrics;
   log: Logger;
-  /** Rounds a token may be rescheduled before it is failed with its last reason. */
-  maxAttempts: number;
+  /** Sending rounds a token gets before it is failed with its last reason. */
+  maxTokenRounds: number;
   /** Delay before resending a token whose provider gave no retry-after. */
   backoff(retries: number): number;
   now?: () => number;
@@ -91,8 +91,8 @@ export class ChunkSender {
       this.o.metrics.chunksRetried.inc({ app: chunk.app, reason: retryReason ?? 'waiting' });
       return { type: 'delay', afterMs: Math.max(0, nextDueAt - this.now()) };
     }
-    // The last outcomes are recorded by the write that completes the chunk.
-    if (writer) return writer.finish((outcomes) => this.complete(chunk, outcomes), signal);
+    // The last checkpoints are recorded by the write that completes the chunk.
+    if (writer) return writer.finish((checkpoints) => this.complete(chunk, checkpoints), signal);
     return this.complete(chunk);
   };
 
@@ -105,8 +105,8 @@ export class ChunkSender {
     return budget;
   }
 
-  private async complete(chunk: ChunkJob, outcomes?: readonly TokenOutcome[]): Promise<JobResult> {
-    await this.o.finisher.completeChunk({ app: chunk.app, id: chunk.notification }, chunk.chunk, outcomes);
+  private async complete(chunk: ChunkJob, checkpoints?: readonly TokenCheckpoint[]): Promise<JobResult> {
+    await this.o.finisher.completeChunk({ app: chunk.app, id: chunk.notification }, chunk.chunk, checkpoints);
     return { type: 'done' };
   }
 }

@@ -1,7 +1,7 @@
 import type { Logger } from '../../log/logger.js';
 import type { Metrics } from '../../metrics/metrics.js';
 import type { EventBus } from '../../events.js';
-import type { Finalization, NotificationRef, StatusStore, TokenOutcome } from '../status/status-store.js';
+import type { Finalization, NotificationRef, StatusStore, TokenCheckpoint } from '../status/status-store.js';
 
 /**
  * Closes a notification once: whoever settles its last chunk (or fails it) is told so
@@ -14,10 +14,10 @@ export class NotificationFinisher {
 
   /**
    * `chunk` undefined: a notification without APNs chunks, finished once its realtime part is done.
-   * `outcomes`: the chunk's last token outcomes, recorded in the same step.
+   * `checkpoints`: the chunk's last token checkpoints, recorded in the same step.
    */
-  async completeChunk(ref: NotificationRef, chunk: number | undefined, outcomes?: readonly TokenOutcome[]): Promise<void> {
-    this.announce(ref.id, await this.o.store.completeChunk(ref, chunk, this.now(), outcomes));
+  async completeChunk(ref: NotificationRef, chunk: number | undefined, checkpoints?: readonly TokenCheckpoint[]): Promise<void> {
+    this.announce(ref.id, await this.o.store.completeChunk(ref, chunk, this.now(), checkpoints));
   }
 
   async fail(ref: NotificationRef, reason: string): Promise<void> {

@@ -19,7 +19,7 @@ export interface NotificationQueueContext {
   metrics: Metrics;
   log: Logger;
   /** Attempts of a job whose handler keeps throwing (Redis trouble, bugs). */
-  maxAttempts: number;
+  maxJobAttempts: number;
   backoff?: BackoffPolicy;
 }
 
@@ -46,7 +46,7 @@ export function notifyQueueSettings(c: NotificationQueueContext): QueueDriverSet
       if (checked.limit) c.metrics.inputLimitRefusals.inc({ reason: checked.limit, type: 'job' });
       return { ok: false, error: `${checked.path || 'notification'}: ${checked.error}` };
     },
-    maxAttempts: c.maxAttempts,
+    maxJobAttempts: c.maxJobAttempts,
     backoff: (attempt) => backoffDelay(attempt, c.backoff ?? defaultBackoff),
     onInvalid: ({ id, error, data }) => {
       c.metrics.invalidJobs.inc();
@@ -68,7 +68,7 @@ export function chunkQueueSettings(c: NotificationQueueContext): QueueDriverSett
     name: CHUNK_QUEUE,
     jobName: CHUNK_JOB,
     parse: parseChunkJob,
-    maxAttempts: c.maxAttempts,
+    maxJobAttempts: c.maxJobAttempts,
     backoff: (attempt) => backoffDelay(attempt, c.backoff ?? defaultBackoff),
     onInvalid: ({ id, error }) => {
       c.metrics.invalidJobs.inc();

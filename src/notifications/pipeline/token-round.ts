@@ -3,7 +3,7 @@ import type { Provider, PushResult } from '../../providers/provider.js';
 import type { ChunkJob } from './chunk-job.js';
 import type { CheckpointWriter } from './checkpoint-writer.js';
 import type { SendBudget } from './send-budget.js';
-import type { TokenOutcome, TokenProgress } from '../status/status-store.js';
+import type { TokenCheckpoint, TokenProgress } from '../status/status-store.js';
 
 export interface TokenRoundOptions {
   chunk: ChunkJob;
@@ -12,7 +12,8 @@ export interface TokenRoundOptions {
   provider: Provider | undefined;
   budget: SendBudget;
   writer: CheckpointWriter;
-  maxAttempts: number;
+  /** Sending rounds a token gets before it is failed with its last reason. */
+  maxTokenRounds: number;
   backoff(retries: number): number;
   now: () => number;
 }
@@ -77,13 +78,13 @@ export class TokenRound {
         const offset = offsets[result.index];
         if (offset === undefined) continue;
         accounted += 1;
-        const outcome = this.judge(result, chunk.from + offset, this.o.progress[offset]);
-        if (outcome === 'hand-back') {
+        const checkpoint = this.judge(result, chunk.from + offset, this.o.progress[offset]);
+        if (checkpoint === 'hand-back') {
           this.handedBack = true;
           budget.release(1);
           continue;
         }
-        writer.add(outcome);
+        writer.add(checkpoint);
       }
     } finally {
       budget.release(offsets.length - accounted);
@@ -97,7 +98,7 @@ export class TokenRound {
     return provider.send({ app: chunk.app, notificationId: chunk.notification, tokens, ...apnsFields({ ...chunk.apns, tokens }) }, signal);
   }
 
-  private judge(result: PushResult, index: number, before: TokenProgress | undefined): TokenOutcome | 'hand-back' {
+  private judge(result: PushResult, index: number, before: TokenProgress | undefined): TokenCheckpoint | 'hand-back' {
     const outcome = result.outcome;
     switch (outcome.type) {
       case 'delivered':
@@ -109,11 +110,11 @@ export class TokenRound {
       case 'credentials': {
         if (outcome.type === 'retry' && handBackReasons.has(outcome.reason)) return 'hand-back';
         const retries = (before && !before.settled ? before.retries : 0) + 1;
-        if (retries >= this.o.maxAttempts) return { index, kind: 'failed', reason: outcome.reason };
+        if (retries >= this.o.maxTokenRounds) return { index, kind: 'failed', reason: outcome.reason };
         const at = this.o.now() + (outcome.afterMs ?? this.o.backoff(retries));
         this.nextDueAt = Math.min(this.nextDueAt, at);
         this.retryReason ??= outcome.reason;
-        return { index, kind: 'retry', retries, at };
+        return { index, kind: 'rescheduled', retries, at };
       }
     }
   }

@@ -9,7 +9,7 @@ import type {
   NotificationState,
   StoredStatus,
   StatusStore,
-  TokenOutcome,
+  TokenCheckpoint,
   TokenProgress,
 } from './status-store.js';
 
@@ -142,32 +142,32 @@ export class MemoryStatusStore implements StatusStore {
     });
   }
 
-  async record(ref: NotificationRef, outcomes: readonly TokenOutcome[]): Promise<void> {
+  async record(ref: NotificationRef, checkpoints: readonly TokenCheckpoint[]): Promise<void> {
     const e = this.entry(ref);
     if (!e) return;
-    for (const outcome of outcomes) {
-      if (e.settled.has(outcome.index)) continue;
-      if (outcome.kind === 'retry') {
-        e.retries.set(outcome.index, { retries: outcome.retries, dueAt: outcome.at });
-        e.attempts = Math.max(e.attempts, outcome.retries + 1);
+    for (const checkpoint of checkpoints) {
+      if (e.settled.has(checkpoint.index)) continue;
+      if (checkpoint.kind === 'rescheduled') {
+        e.retries.set(checkpoint.index, { retries: checkpoint.retries, dueAt: checkpoint.at });
+        e.attempts = Math.max(e.attempts, checkpoint.retries + 1);
         continue;
       }
-      e.settled.add(outcome.index);
-      e.retries.delete(outcome.index);
-      if (outcome.kind === 'delivered') {
+      e.settled.add(checkpoint.index);
+      e.retries.delete(checkpoint.index);
+      if (checkpoint.kind === 'delivered') {
         e.sent += 1;
         continue;
       }
       e.failed += 1;
-      const reason = outcome.kind === 'expired' ? 'Expired' : outcome.reason;
+      const reason = checkpoint.kind === 'expired' ? 'Expired' : checkpoint.reason;
       e.failures.set(reason, (e.failures.get(reason) ?? 0) + 1);
-      if (outcome.kind === 'expired') e.expired += 1;
-      else if (outcome.invalid) e.invalid.push({ ...outcome.invalid });
+      if (checkpoint.kind === 'expired') e.expired += 1;
+      else if (checkpoint.invalid) e.invalid.push({ ...checkpoint.invalid });
     }
   }
 
-  async completeChunk(ref: NotificationRef, chunk: number | undefined, now: number, outcomes: readonly TokenOutcome[] = []): Promise<Finalization> {
-    await this.record(ref, outcomes);
+  async completeChunk(ref: NotificationRef, chunk: number | undefined, now: number, checkpoints: readonly TokenCheckpoint[] = []): Promise<Finalization> {
+    await this.record(ref, checkpoints);
     const e = this.entry(ref);
     if (!e) return { finished: false };
     if (chunk !== undefined) e.chunksDone.add(chunk);

@@ -10,7 +10,7 @@ import type {
   NotificationState,
   StoredStatus,
   StatusStore,
-  TokenOutcome,
+  TokenCheckpoint,
   TokenProgress,
 } from './status-store.js';
 
@@ -90,18 +90,18 @@ export class RedisStatusStore implements StatusStore {
     return values.map(parseCheckpoint);
   }
 
-  async record(ref: NotificationRef, outcomes: readonly TokenOutcome[]): Promise<void> {
-    if (outcomes.length === 0) return;
+  async record(ref: NotificationRef, checkpoints: readonly TokenCheckpoint[]): Promise<void> {
+    if (checkpoints.length === 0) return;
     const key = this.key(ref);
     const args: Array<string | number> = [this.retentionSeconds];
-    for (const outcome of outcomes) args.push(...encodeOutcome(outcome));
+    for (const checkpoint of checkpoints) args.push(...encodeCheckpoint(checkpoint));
     await recordScript.run(this.redis, [key, `${key}:tokens`, `${key}:invalid`], args);
   }
 
-  async completeChunk(ref: NotificationRef, chunk: number | undefined, now: number, outcomes: readonly TokenOutcome[] = []): Promise<Finalization> {
+  async completeChunk(ref: NotificationRef, chunk: number | undefined, now: number, checkpoints: readonly TokenCheckpoint[] = []): Promise<Finalization> {
     const key = this.key(ref);
     const args: Array<string | number> = [chunk === undefined ? '' : chunk, this.retentionSeconds, now];
-    for (const outcome of outcomes) args.push(...encodeOutcome(outcome));
+    for (const checkpoint of checkpoints) args.push(...encodeCheckpoint(checkpoint));
     const reply = (await completeChunkScript.run(this.redis, [key, `${key}:chunks`, `${key}:tokens`, `${key}:invalid`], args)) as [number, string?, string?, number?, number?, number?];
     if (reply[0] !== 1) return { finished: false };
     const [, app = '', state = 'completed', sent = 0, failed = 0, expired = 0] = reply;
@@ -133,15 +133,15 @@ function parseCheckpoint(value: string | null): TokenProgress {
   return { settled: true };
 }
 
-function encodeOutcome(outcome: TokenOutcome): [number, string, string, string] {
-  switch (outcome.kind) {
+function encodeCheckpoint(checkpoint: TokenCheckpoint): [number, string, string, string] {
+  switch (checkpoint.kind) {
     case 'delivered':
-      return [outcome.index, 'd', '', ''];
+      return [checkpoint.index, 'd', '', ''];
     case 'expired':
-      return [outcome.index, 'x', 'Expired', ''];
-    case 'retry':
-      return [outcome.index, 'r', '', `${outcome.retries}:${outcome.at}`];
+      return [checkpoint.index, 'x', 'Expired', ''];
+    case 'rescheduled':
+      return [checkpoint.index, 'r', '', `${checkpoint.retries}:${checkpoint.at}`];
     case 'failed':
-      return [outcome.index, 'f', outcome.reason, outcome.invalid ? JSON.stringify(outcome.invalid) : ''];
+      return [checkpoint.index, 'f', checkpoint.reason, checkpoint.invalid ? JSON.stringify(checkpoint.invalid) : ''];
   }
 }

@@ -20,13 +20,16 @@ export interface NotificationPlan extends NotificationRef {
   active?: boolean;
 }
 
-/** One token's outcome, by its index in the notification's (normalised) token list. */
-export type TokenOutcome =
+/**
+ * What one token's `PushOutcome` means for its notification (token-round.ts decides),
+ * by its index in the notification's (normalised) token list: written to the checkpoint.
+ */
+export type TokenCheckpoint =
   | { index: number; kind: 'delivered' }
   | { index: number; kind: 'failed'; reason: string; invalid?: InvalidToken }
   | { index: number; kind: 'expired' }
-  /** Not settled: send again at `at`; `retries` counts the rescheduling rounds so far for this token. */
-  | { index: number; kind: 'retry'; at: number; retries: number };
+  /** Not settled (the provider said `retry` or `credentials`): send again at `at`; `retries` counts the rescheduling rounds so far for this token. */
+  | { index: number; kind: 'rescheduled'; at: number; retries: number };
 
 /** A token's checkpoint: settled (never sent again), or how often it was rescheduled and when it is due. */
 export type TokenProgress = { settled: true } | { settled: false; retries: number; dueAt: number };
@@ -66,14 +69,14 @@ export interface StatusStore extends Service {
   firstSend(ref: NotificationRef, at: number): Promise<boolean>;
   /** Checkpoints of tokens `from` … `from + count - 1`. */
   progress(ref: NotificationRef, from: number, count: number): Promise<TokenProgress[]>;
-  /** Records outcomes as they arrive; a token settled before keeps its first outcome. */
-  record(ref: NotificationRef, outcomes: readonly TokenOutcome[]): Promise<void>;
+  /** Records checkpoints as they arrive; a token settled before keeps its first checkpoint. */
+  record(ref: NotificationRef, checkpoints: readonly TokenCheckpoint[]): Promise<void>;
   /**
-   * Records the chunk's last `outcomes` (as `record` would), marks chunk `chunk` as settled
+   * Records the chunk's last `checkpoints` (as `record` would), marks chunk `chunk` as settled
    * (undefined: there are no chunks) and, when it was the last, finishes the notification,
    * all in one step. Exactly one caller is told `finished: true`.
    */
-  completeChunk(ref: NotificationRef, chunk: number | undefined, now: number, outcomes?: readonly TokenOutcome[]): Promise<Finalization>;
+  completeChunk(ref: NotificationRef, chunk: number | undefined, now: number, checkpoints?: readonly TokenCheckpoint[]): Promise<Finalization>;
   /** Fails the whole notification (creating the record when needed) unless it finished already. */
   fail(ref: NotificationRef, reason: string, now: number): Promise<Finalization>;
 }
