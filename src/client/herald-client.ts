@@ -6,7 +6,7 @@ import { LazyTransport } from './lazy-transport.js';
 import { checkRedisOptions } from './redis-options.js';
 import type { RedisSettings, RedisTransportOptions } from './redis-options.js';
 import type { Transport } from './transport.js';
-import type { NotificationInput, NotificationStatus, NotifyResult } from './types.js';
+import type { CancelResult, NotificationInput, NotificationStatus, NotifyResult } from './types.js';
 
 /** Through the signed HTTP API (the same credentials as the pusher SDK). */
 export interface HttpClientOptions {
@@ -99,6 +99,16 @@ export class HeraldClient {
   /** The notification's state and counts; undefined when the id is unknown or its status expired. */
   async status(id: string): Promise<NotificationStatus | undefined> {
     return this.transport.status(id);
+  }
+
+  /**
+   * Cancels a notification still queued (a `sendAt` not yet due): `{cancelled: true}`, or
+   * `{cancelled: false, state}` with the state that refused it (`active`, `completed`,
+   * `failed`), `state` undefined when the id is unknown. A cancelled notification then
+   * reads `failed` with error `cancelled`.
+   */
+  async cancel(id: string): Promise<CancelResult> {
+    return this.transport.cancel(id);
   }
 
   async close(): Promise<void> {

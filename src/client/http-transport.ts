@@ -2,7 +2,7 @@ import { HeraldClientError } from './client-error.js';
 import { signedRequest } from './signed-request.js';
 import type { AppCredentials, SignedResponse } from './signed-request.js';
 import { parseNotificationStatus } from './status-schema.js';
-import type { NotificationStatus, NotifyResult } from './types.js';
+import type { CancelResult, NotificationState, NotificationStatus, NotifyResult } from './types.js';
 import type { Transport } from './transport.js';
 
 export interface HttpTransportOptions extends AppCredentials {
@@ -34,9 +34,18 @@ export class HttpTransport implements Transport {
     return status;
   }
 
+  async cancel(id: string): Promise<CancelResult> {
+    const response = await this.request('DELETE', `/notifications/${encodeURIComponent(id)}`);
+    if (response.status === 204) return { cancelled: true };
+    if (response.status === 404 && !isUnknownApp(response)) return { cancelled: false, state: undefined };
+    const state = (response.body as { state?: unknown } | undefined)?.state;
+    if (response.status === 409 && typeof state === 'string') return { cancelled: false, state: state as NotificationState };
+    throw refusal(response);
+  }
+
   async close(): Promise<void> {}
 
-  private async request(method: 'GET' | 'POST', path: string, body?: unknown): Promise<SignedResponse> {
+  private async request(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<SignedResponse> {
     const { url, timeoutMs, fetch } = this.options;
     try {
       return await signedRequest(url, this.options, method, path, {

@@ -4,4 +4,4 @@ export type { HeraldClientOptions, HttpClientOptions, RedisClientOptions } from 
 export type { RedisSettings } from './redis-options.js';
 export { HeraldClientError } from './client-error.js';
 export type { HeraldClientErrorCode } from './client-error.js';
-export type { InvalidToken, NotificationInput, NotificationState, NotificationStatus, NotifyResult } from './types.js';
+export type { CancelResult, InvalidToken, NotificationInput, NotificationState, NotificationStatus, NotifyResult } from './types.js';

@@ -1,6 +1,6 @@
 import { HeraldClientError } from './client-error.js';
 import type { Transport } from './transport.js';
-import type { NotificationStatus, NotifyResult } from './types.js';
+import type { CancelResult, NotificationStatus, NotifyResult } from './types.js';
 
 /**
  * A transport made on first use, so a module it needs (the Redis transport, which
@@ -18,6 +18,10 @@ export class LazyTransport implements Transport {
 
   async status(id: string): Promise<NotificationStatus | undefined> {
     return (await this.transport()).status(id);
+  }
+
+  async cancel(id: string): Promise<CancelResult> {
+    return (await this.transport()).cancel(id);
   }
 
   async close(): Promise<void> {

@@ -1,6 +1,7 @@
 import type { Cluster, Redis } from 'ioredis';
 import { NOTIFY_JOB, NOTIFY_QUEUE, notifyJobId } from '../notifications/contract/job-ids.js';
 import { statusView } from '../notifications/contract/status-view.js';
+import { CANCEL_STATUS_LUA, cancelArgs, parseCancelReply } from '../notifications/contract/cancel-script.js';
 import { INVALID_TOKENS_SHOWN, readStatusRecord, statusKey } from '../notifications/contract/status.js';
 import type { Notification } from '../notifications/contract/notification-schema.js';
 import { parseNotification } from '../notifications/contract/parse-notification.js';
@@ -11,7 +12,7 @@ import { HeraldClientError } from './client-error.js';
 import { checkRedisOptions } from './redis-options.js';
 import type { RedisTransportOptions } from './redis-options.js';
 import type { Transport } from './transport.js';
-import type { NotificationStatus, NotifyResult } from './types.js';
+import type { CancelResult, NotificationStatus, NotifyResult } from './types.js';
 
 /**
  * Adds `notify` jobs to the `notifications` BullMQ queue straight in Redis, as the
@@ -93,6 +94,31 @@ export class RedisTransport implements Transport {
     }
   }
 
+  /**
+   * The daemon's own step (contract/cancel-script.ts): the status record says cancelled
+   * before the job is removed, so a worker that raced it sends nothing. A job not yet run
+   * has no record: one is created cancelled, kept Herald's default status retention (24 h).
+   */
+  async cancel(id: string): Promise<CancelResult> {
+    await this.connect();
+    const ref = { app: this.options.app, id };
+    const key = statusKey(this.keyPrefix, ref);
+    const jobId = notifyJobId(ref);
+    try {
+      const run = async (create: boolean): Promise<CancelResult> =>
+        parseCancelReply(await this.connection.eval(CANCEL_STATUS_LUA, 1, key, ...cancelArgs(Date.now(), create ? { app: ref.app, createdAt: Date.now(), ttlSeconds: DEFAULT_STATUS_RETENTION_SECONDS } : undefined)));
+      let result = await run(false);
+      if (!result.cancelled && result.state === undefined) {
+        const state = await this.queue.state(jobId);
+        if (state === 'waiting' || state === 'delayed') result = await run(true);
+      }
+      if (result.cancelled) await this.queue.remove(jobId).catch(() => false);
+      return result;
+    } catch (err) {
+      throw new HeraldClientError('unavailable', `Redis did not answer: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    }
+  }
+
   async close(): Promise<void> {
     // Also when never started: the queue opened its connection when it was constructed.
     await this.queue.stop(AbortSignal.timeout(5_000)).catch(() => undefined);
@@ -116,6 +142,9 @@ export class RedisTransport implements Transport {
     return this.ready;
   }
 }
+
+/** Herald's default `queue.statusRetentionSeconds`: how long a record the client creates is kept. */
+const DEFAULT_STATUS_RETENTION_SECONDS = 24 * 3600;
 
 function ignore(): void {}
 

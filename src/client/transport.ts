@@ -1,4 +1,4 @@
-import type { NotificationStatus, NotifyResult } from './types.js';
+import type { CancelResult, NotificationStatus, NotifyResult } from './types.js';
 
 /** How the client reaches Herald: its HTTP API, or the BullMQ queue on Redis directly. */
 export interface Transport {
@@ -6,5 +6,7 @@ export interface Transport {
   notify(notification: Record<string, unknown>): Promise<NotifyResult>;
   /** Undefined when the id is unknown or its status has expired. */
   status(id: string): Promise<NotificationStatus | undefined>;
+  /** Cancels a notification still queued; refused (with its state) once it started or finished. */
+  cancel(id: string): Promise<CancelResult>;
   close(): Promise<void>;
 }

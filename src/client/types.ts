@@ -8,6 +8,8 @@ import type { NotificationInput as SchemaInput } from '../notifications/contract
 export type NotificationInput = Omit<SchemaInput, 'v' | 'app'> & { v?: 1; app?: string };
 
 export type { InvalidToken, NotificationState, NotificationStatus } from '../notifications/contract/status.js';
+/** `cancel`: done, or the state that refused it (`state` undefined: the id is unknown). */
+export type { CancelResult } from '../notifications/contract/cancel-script.js';
 
 export interface NotifyResult {
   id: string;

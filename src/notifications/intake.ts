@@ -7,13 +7,20 @@ import { parseNotification } from './contract/parse-notification.js';
 import type { QueueDriver } from '../queue/queue-driver.js';
 import type { EventBus } from '../events.js';
 import { notifyJobId } from './contract/job-ids.js';
-import type { NotificationRef, StoredStatus, StatusStore } from './status/status-store.js';
+import { CANCELLED } from './contract/status.js';
+import type { NotificationRef, NotificationState, StoredStatus, StatusStore } from './status/status-store.js';
 
 export type AcceptResult =
   | { status: 'accepted'; id: string }
   /** Known id of this app: nothing was queued. */
   | { status: 'duplicate'; id: string }
   | { status: 'invalid'; error: string; path: string };
+
+export type CancelOutcome =
+  | { status: 'cancelled' }
+  | { status: 'unknown' }
+  /** Started or finished already (a cancelled one is `failed`): nothing changed. */
+  | { status: 'refused'; state: NotificationState };
 
 export interface AcceptOptions {
   /** The id of a notification that has none (HTTP: derived from the request's signature, so a replay repeats it). */
@@ -79,6 +86,28 @@ export class NotificationService {
   /** The status of one of `app`'s notifications. */
   async status(app: App, id: string): Promise<StoredStatus | undefined> {
     return this.o.store.get({ app: app.id, id });
+  }
+
+  /**
+   * Cancels one of `app`'s notifications while it is still queued (a `sendAt` one not yet
+   * due). The status record is the arbiter: once it says failed/cancelled no worker sends
+   * it, so removing the queue job afterwards only spares a run, and may fail harmlessly.
+   */
+  async cancel(app: App, id: string): Promise<CancelOutcome> {
+    const ref = { app: app.id, id };
+    const jobId = notifyJobId(ref);
+    let result = await this.o.store.cancel(ref, this.now());
+    if (!result.cancelled && result.state === undefined) {
+      // No record: a job another producer queued straight into BullMQ gets one when a worker runs it.
+      const job = await this.o.queue.state(jobId);
+      if (job === 'waiting' || job === 'delayed') result = await this.o.store.cancel(ref, this.now(), this.now());
+    }
+    if (!result.cancelled) return result.state === undefined ? { status: 'unknown' } : { status: 'refused', state: result.state };
+    await this.o.queue.remove(jobId).catch(() => false);
+    // Finished as failed, so `accepted - finished` stays what is in flight and webhooks hear of it.
+    this.o.metrics.notifications.inc({ app: app.id, status: 'failed' });
+    this.o.events.emit('notification.failed', { app: app.id, id, sent: 0, failed: 0, reason: CANCELLED });
+    return { status: 'cancelled' };
   }
 
   private duplicate(ref: NotificationRef): AcceptResult {

@@ -117,6 +117,16 @@ export class BullmqQueueDriver<T> implements QueueDriver<T> {
     this.concurrency = Math.max(1, options.concurrency);
   }
 
+  async remove(id: string): Promise<boolean> {
+    assertJobId(id);
+    return this.writing(async () => {
+      const state = await this.queue.getJobState(id);
+      if (state !== 'waiting' && state !== 'delayed' && state !== 'prioritized') return false;
+      // BullMQ refuses (0) a job a worker has locked meanwhile: it is running, not removed.
+      return (await this.queue.remove(id)) === 1;
+    });
+  }
+
   async state(id: string): Promise<JobState | undefined> {
     const state = await this.queue.getJobState(id);
     switch (state) {

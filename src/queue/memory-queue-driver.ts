@@ -69,6 +69,15 @@ export class MemoryQueueDriver<T> implements QueueDriver<T> {
     this.pump();
   }
 
+  async remove(id: string): Promise<boolean> {
+    const job = this.jobs.get(id);
+    if (job?.state !== 'waiting' && job?.state !== 'delayed') return false;
+    job.timer?.clear();
+    // `ready` may still name it: pump skips ids it no longer knows.
+    this.jobs.delete(id);
+    return true;
+  }
+
   async state(id: string): Promise<JobState | undefined> {
     return this.jobs.get(id)?.state;
   }

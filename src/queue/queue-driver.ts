@@ -27,6 +27,11 @@ export interface QueueDriver<T> extends Service {
    * time; a handler's slot is freed as soon as it returns, also when it asks for a delay.
    */
   consume(handler: JobHandler<T>, options: ConsumeOptions): void;
+  /**
+   * Removes a job that is not running (waiting or delayed): true when it was removed;
+   * false when it is running, finished or unknown. Its id is then free again.
+   */
+  remove(id: string): Promise<boolean>;
   /** Where a job is now, or undefined once it is unknown to the queue. */
   state(id: string): Promise<JobState | undefined>;
   /** Number of jobs per state, for metrics. */

@@ -239,5 +239,56 @@ export function statusStoreConformance(label: string, factory: StatusStoreFactor
       await waitFor(async () => (await store.get(p)) === undefined, { timeoutMs: 5_000, what: 'record expired' });
       assert.deepEqual(await store.progress(p, 0, 1), [{ settled: false, retries: 0, dueAt: 0 }]);
     });
+
+    it('cancels a queued notification in one step: failed with error cancelled, and no worker can start it after', async () => {
+      const store = await factory(60);
+      const p = plan({ notBefore: Date.now() + 60_000 });
+      await store.create(p);
+      assert.deepEqual(await store.cancel(p, 5_000), { cancelled: true });
+      const status = await store.get(p);
+      assert.deepEqual([status?.state, status?.error, status?.finishedAt], ['failed', 'cancelled', 5_000]);
+      // The worker's two ways in: both see it finished and leave it so.
+      assert.deepEqual(await store.create({ ...p, active: true }), { created: false, state: 'failed' });
+      assert.equal(await store.markActive(p), 'failed');
+      assert.deepEqual(await store.completeChunk(p, undefined, 6_000), { finished: false });
+      assert.deepEqual(await store.fail(p, 'late', 6_000), { finished: false });
+      assert.equal((await store.get(p))?.error, 'cancelled');
+      assert.deepEqual(await store.cancel(p, 7_000), { cancelled: false, state: 'failed' });
+      assert.equal(await store.known(p), true);
+    });
+
+    it('refuses to cancel a started or finished notification, and an unknown one unless told it is waiting', async () => {
+      const store = await factory(60);
+      const active = plan({ active: true });
+      await store.create(active);
+      assert.deepEqual(await store.cancel(active, 1), { cancelled: false, state: 'active' });
+      assert.equal((await store.get(active))?.state, 'active');
+      const queued = plan();
+      await store.create(queued);
+      assert.equal(await store.markActive(queued), 'queued');
+      assert.deepEqual(await store.cancel(queued, 1), { cancelled: false, state: 'active' });
+      const unknown = plan();
+      assert.deepEqual(await store.cancel(unknown, 1), { cancelled: false, state: undefined });
+      assert.equal(await store.known(unknown), false);
+      assert.equal(await store.markActive(unknown), undefined);
+      // A job queued straight into BullMQ has no record yet: the caller saw it waiting.
+      assert.deepEqual(await store.cancel(unknown, 2_000, 1_500), { cancelled: true });
+      const created = await store.get(unknown);
+      assert.deepEqual([created?.state, created?.error, created?.createdAt, created?.app], ['failed', 'cancelled', 1_500, 'app-a']);
+      assert.deepEqual(await store.create({ ...unknown, active: true }), { created: false, state: 'failed' });
+    });
+
+    it('lets exactly one of a racing cancel and worker start win', async () => {
+      const store = await factory(60);
+      for (let i = 0; i < 20; i += 1) {
+        const p = plan();
+        await store.create(p);
+        const starting = i % 2 ? store.markActive(p) : store.create({ ...p, active: true }).then((r) => (r.created ? undefined : r.state));
+        const [cancel, before] = await Promise.all([store.cancel(p, 1), starting]);
+        const startedFirst = before === 'queued';
+        assert.notEqual(cancel.cancelled, startedFirst, `round ${i}`);
+        assert.equal((await store.get(p))?.state, cancel.cancelled ? 'failed' : 'active');
+      }
+    });
   });
 }

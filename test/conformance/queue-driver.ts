@@ -240,6 +240,33 @@ export function queueDriverConformance(label: string, factory: QueueDriverFactor
       assert.deepEqual(await fixture.driver.counts(), { waiting: 2, delayed: 1, active: 0, completed: 0, failed: 0 });
     });
 
+    it('removes a delayed or waiting job so it never runs, but not a running or finished one', async () => {
+      let release: () => void = () => undefined;
+      const ran: string[] = [];
+      const driver = await open(recorder(), async (job) => {
+        ran.push(job.id);
+        if (job.id === 'busy') await new Promise<void>((resolve) => (release = resolve));
+        return { type: 'done' };
+      });
+      await driver.enqueue('later', { n: 1 }, { delayMs: 300 });
+      assert.equal(await driver.remove('later'), true);
+      assert.equal(await driver.state('later'), undefined);
+      assert.equal(await driver.remove('later'), false);
+      assert.equal(await driver.remove('never-queued'), false);
+      await driver.enqueue('busy', { n: 2 });
+      await waitFor(async () => (await driver.state('busy')) === 'active', { what: 'busy running' });
+      assert.equal(await driver.remove('busy'), false);
+      release();
+      await waitFor(async () => (await driver.state('busy')) === 'completed', { what: 'busy completed' });
+      assert.equal(await driver.remove('busy'), false);
+      // A job due after the removed one's time: once it ran, the removed one would have too.
+      await driver.enqueue('after-it', { n: 3 }, { delayMs: 400 });
+      await waitFor(async () => (await driver.state('after-it')) === 'completed', { what: 'after-it completed' });
+      assert.deepEqual(ran, ['busy', 'after-it']);
+      // Its id is free again.
+      assert.deepEqual(await driver.enqueue('later', { n: 4 }), { id: 'later', duplicate: false });
+    });
+
     it('reports health once consuming', async () => {
       const driver = await open(recorder(), async () => ({ type: 'done' }));
       assert.deepEqual(driver.health(), { ok: true });

@@ -79,6 +79,27 @@ async function deliverBoth(client: HeraldClientType, mock: ApnsMock, subscriber:
   assert.deepEqual(acceptedEvents(hooks).find((e) => e.notification_id === id), { name: 'notification_completed', notification_id: id, sent: 3, failed: 0 });
 }
 
+/**
+ * cancel(): a scheduled notification is cancelled and never sent; a finished one is
+ * refused with its state; an unknown id says so. A later notification due after the
+ * cancelled one's send time is the condition waited on: once it is delivered, the
+ * cancelled one would have been too.
+ */
+async function cancelScheduled(client: HeraldClientType, mock: ApnsMock, label: string): Promise<void> {
+  const [token = '', markerToken = ''] = deviceTokens(2, `cancel-${label}`);
+  const sendAt = Date.now() + 1_500;
+  const id = await client.notify({ id: `cancel-${label}`, sendAt: new Date(sendAt).toISOString(), apns: { tokens: [token], payload: { aps: { alert: 'never' } } } });
+  assert.deepEqual(await client.cancel(id), { cancelled: true });
+  assert.deepEqual(await client.cancel(id), { cancelled: false, state: 'failed' });
+  const status = await client.status(id);
+  assert.deepEqual([status?.state, status?.error], ['failed', 'cancelled']);
+  const marker = await client.notify({ sendAt: new Date(sendAt + 300).toISOString(), apns: { tokens: [markerToken], payload: { aps: { alert: 'after' } } } });
+  await waitFor(async () => (await client.status(marker))?.state === 'completed', { timeoutMs: 20_000, what: 'the later notification delivered' });
+  assert.deepEqual(await client.cancel(marker), { cancelled: false, state: 'completed' });
+  assert.equal(mock.requests.filter((r) => r.token === token).length, 0, 'the cancelled notification never reached APNs');
+  assert.deepEqual(await client.cancel('never-sent'), { cancelled: false, state: undefined });
+}
+
 describe('herald/client', () => {
   let creds: TestCredentials;
   let mock: ApnsMock;
@@ -196,6 +217,10 @@ describe('herald/client', () => {
     it('status() of an unknown id is undefined', async () => {
       assert.equal(await client.status('never-sent'), undefined);
     });
+
+    it('cancel() cancels a scheduled notification, which is never sent', async () => {
+      await cancelScheduled(client, mock, 'http');
+    });
   });
 
   describe('straight into BullMQ on Redis (daemon in Redis mode)', () => {
@@ -243,6 +268,11 @@ describe('herald/client', () => {
       assert.ok(['list', 'none'].includes(await connection.type('hq:notifications:wait')));
       const later = await client.notify({ realtime: { channels: ['news'], event: 'later', data: 1 } });
       await waitFor(async () => (await client.status(later))?.state === 'completed', { what: 'a later notification completed' });
+    });
+
+    it('cancel() cancels a scheduled notification (its delayed job removed), which is never sent', async () => {
+      await cancelScheduled(client, mock, 'redis');
+      assert.equal(await connection.exists('hq:notifications:n:shop:cancel-redis'), 0, 'the delayed job is gone');
     });
 
     it('reports a duplicate id without queueing it again', async () => {

@@ -111,7 +111,7 @@ export class PipelineHarness {
   }
 
   /** A signed request with a raw body (which may be anything, even broken JSON). */
-  async api(method: 'GET' | 'POST', path: string, body?: string | object, app: { id: string; key: string; secret: string } = pushApp): Promise<ApiAnswer> {
+  async api(method: 'GET' | 'POST' | 'DELETE', path: string, body?: string | object, app: { id: string; key: string; secret: string } = pushApp): Promise<ApiAnswer> {
     const raw = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
     const fullPath = `/apps/${app.id}${path}`;
     const query = new URLSearchParams(signQuery(app, method, fullPath, raw));

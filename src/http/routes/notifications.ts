@@ -15,8 +15,8 @@ export interface NotificationRoutesOptions {
 }
 
 /**
- * `POST /apps/{id}/notifications` and `GET /apps/{id}/notifications/{nid}`, signed like
- * the Pusher API (the server's preHandler has verified the app before these run).
+ * `POST /apps/{id}/notifications`, `GET` and `DELETE /apps/{id}/notifications/{nid}`,
+ * signed like the Pusher API (the server's onRequest hook has verified the app before these run).
  */
 export function notificationRoutes(o: NotificationRoutesOptions): RouteModule {
   return (server, helpers) => {
@@ -37,11 +37,12 @@ export function notificationRoutes(o: NotificationRoutesOptions): RouteModule {
         o.log.error({ reqId: request.id, app: app.id, notification: id, err }, 'notification not queued');
         return sendError(reply, 503, 'The notification queue is unavailable: the notification may not be queued; send it again with this id (a repeat is never queued twice)', { id });
       }
+      // Location: where its status is (and where it can be cancelled), for a new one and a repeat alike.
       switch (result.status) {
         case 'accepted':
-          return reply.code(202).send({ id: result.id });
+          return reply.code(202).header('location', notificationPath(app.id, result.id)).send({ id: result.id });
         case 'duplicate':
-          return reply.code(200).send({ id: result.id });
+          return reply.code(200).header('location', notificationPath(app.id, result.id)).send({ id: result.id });
         case 'invalid':
           return sendError(reply, 400, result.error, { path: result.path });
       }
@@ -64,7 +65,38 @@ export function notificationRoutes(o: NotificationRoutesOptions): RouteModule {
       if (!status) return sendError(reply, 404, `Unknown notification '${nid.slice(0, 128)}'`);
       return reply.code(200).send(statusView(status));
     });
+
+    // Cancels a notification still queued (a `sendAt` not yet due): 204; 409 once it started or finished.
+    server.delete('/apps/:appId/notifications/:nid', async (request, reply) => {
+      const app = helpers.appOf(request);
+      const { nid } = request.params as { nid: string };
+      let outcome;
+      try {
+        outcome = await o.service.cancel(app, nid);
+      } catch (err) {
+        if (isRedisUnavailable(err)) {
+          o.log.warn({ reqId: request.id, app: app.id, message: errorMessage(err) }, 'notification not cancelled: Redis is unavailable');
+          return sendRedisUnavailable(reply, 'Redis is unavailable: the notification was not cancelled; try again');
+        }
+        o.log.error({ reqId: request.id, app: app.id, err }, 'notification not cancelled');
+        return sendError(reply, 503, 'The notification status store is unavailable: the notification was not cancelled; try again');
+      }
+      switch (outcome.status) {
+        case 'cancelled':
+          o.log.info({ reqId: request.id, app: app.id, notification: nid }, 'notification cancelled');
+          return reply.code(204).send();
+        case 'unknown':
+          return sendError(reply, 404, `Unknown notification '${nid.slice(0, 128)}'`);
+        case 'refused':
+          return sendError(reply, 409, `Notification '${nid.slice(0, 128)}' is ${outcome.state}: only a queued notification can be cancelled`, { state: outcome.state });
+      }
+    });
   };
+}
+
+/** The notification's URL path (ids may hold characters a path must escape). */
+function notificationPath(app: string, id: string): string {
+  return `/apps/${encodeURIComponent(app)}/notifications/${encodeURIComponent(id)}`;
 }
 
 /** The body's own id; only read once the body was accepted as valid. */

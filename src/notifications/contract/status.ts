@@ -61,6 +61,12 @@ export interface StoredStatus {
   error?: string;
 }
 
+/**
+ * The `error` of a notification cancelled before it was sent: its state is `failed`, so
+ * clients that know the four states keep working and every "finished" check covers it.
+ */
+export const CANCELLED = 'cancelled';
+
 /** Invalid tokens listed in a status (the first ones; the count is in `failures`). */
 export const INVALID_TOKENS_SHOWN = 1_000;
 

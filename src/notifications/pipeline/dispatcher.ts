@@ -67,14 +67,20 @@ export class Dispatcher {
       this.o.metrics.notifications.inc({ app: app.id, status: 'accepted' });
       this.o.events.emit('notification.accepted', { app: app.id, id: n.id });
     } else if (created.state === 'completed' || created.state === 'failed') {
+      // Finished, or cancelled while queued (failed, error `cancelled`): never sent.
       this.o.metrics.notifications.inc({ app: app.id, status: 'duplicate' });
-      this.o.log.info({ notification: n.id, app: app.id, state: created.state }, 'notification already delivered: job ignored');
+      this.o.log.info({ notification: n.id, app: app.id, state: created.state }, 'notification already finished or cancelled: job ignored');
       return { type: 'done' };
     }
 
     if (!active) {
       if (sendAt > this.now()) return { type: 'delay', afterMs: sendAt - this.now() };
-      await this.o.store.markActive(ref);
+      // Queued → active in one step: a cancel that got there first leaves it failed.
+      const before = await this.o.store.markActive(ref);
+      if (before === 'completed' || before === 'failed') {
+        this.o.log.info({ notification: n.id, app: app.id, state: before }, 'notification already finished or cancelled: job ignored');
+        return { type: 'done' };
+      }
     }
 
     if (n.realtime && !(await this.o.store.realtimeDone(ref))) {

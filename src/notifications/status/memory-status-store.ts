@@ -1,6 +1,7 @@
-import { INVALID_TOKENS_SHOWN } from '../contract/status.js';
+import { CANCELLED, INVALID_TOKENS_SHOWN } from '../contract/status.js';
 import { finalState } from './status-store.js';
 import type {
+  CancelResult,
   CreateResult,
   Finalization,
   InvalidToken,
@@ -99,9 +100,25 @@ export class MemoryStatusStore implements StatusStore {
     };
   }
 
-  async markActive(ref: NotificationRef): Promise<void> {
+  async markActive(ref: NotificationRef): Promise<NotificationState | undefined> {
     const e = this.entry(ref);
+    const before = e?.state;
     if (e?.state === 'queued') e.state = 'active';
+    return before;
+  }
+
+  async cancel(ref: NotificationRef, now: number, createdAt?: number): Promise<CancelResult> {
+    let e = this.entry(ref);
+    if (!e && createdAt !== undefined) {
+      e = this.fresh({ id: ref.id, app: ref.app, createdAt, tokens: 0, chunks: 0 }, 'queued');
+      this.entries.set(entryKey(ref), e);
+    }
+    if (e?.state !== 'queued') return { cancelled: false, state: e?.state };
+    e.state = 'failed';
+    e.error = CANCELLED;
+    e.finishedAt = now;
+    // The expiry stays (the retention beyond its send time): the id stays known, as in Redis.
+    return { cancelled: true };
   }
 
   async realtimeDone(ref: NotificationRef): Promise<boolean> {

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
+import { CANCEL_STATUS_LUA } from '../contract/cancel-script.js';
 
 /**
  * The status store's atomic steps. Keys of one notification share a hash tag, so each
@@ -41,11 +42,15 @@ redis.call('expire', KEYS[1], ARGV[5])
 return {1}
 `);
 
-/** KEYS: record. */
+/** KEYS: record. → the state before ('' when there is no record). */
 export const markActiveScript = new StatusScript(`
-if redis.call('hget', KEYS[1], 'state') == 'queued' then redis.call('hset', KEYS[1], 'state', 'active') end
-return 0
+local state = redis.call('hget', KEYS[1], 'state')
+if state == 'queued' then redis.call('hset', KEYS[1], 'state', 'active') end
+return state or ''
 `);
+
+/** See contract/cancel-script.ts (herald/client's Redis mode runs the same script). */
+export const cancelScript = new StatusScript(CANCEL_STATUS_LUA);
 
 /**
  * Records token outcomes given as ARGV[first …], four per outcome: index, code (d f x r),

@@ -1,8 +1,10 @@
 import type { Cluster, Redis } from 'ioredis';
 import { whenReady } from '../../redis/redis-client.js';
-import { completeChunkScript, createScript, failScript, markActiveScript, recordScript } from './redis-status-scripts.js';
+import { cancelScript, completeChunkScript, createScript, failScript, markActiveScript, recordScript } from './redis-status-scripts.js';
+import { cancelArgs, parseCancelReply } from '../contract/cancel-script.js';
 import { INVALID_TOKENS_SHOWN, readStatusRecord, statusKey } from '../contract/status.js';
 import type {
+  CancelResult,
   CreateResult,
   Finalization,
   NotificationPlan,
@@ -58,8 +60,14 @@ export class RedisStatusStore implements StatusStore {
     return (await this.redis.exists(this.key(ref))) === 1;
   }
 
-  async markActive(ref: NotificationRef): Promise<void> {
-    await markActiveScript.run(this.redis, [this.key(ref)], []);
+  async markActive(ref: NotificationRef): Promise<NotificationState | undefined> {
+    const before = (await markActiveScript.run(this.redis, [this.key(ref)], [])) as string;
+    return before === '' ? undefined : (before as NotificationState);
+  }
+
+  async cancel(ref: NotificationRef, now: number, createdAt?: number): Promise<CancelResult> {
+    const create = createdAt === undefined ? undefined : { app: ref.app, createdAt, ttlSeconds: this.retentionSeconds };
+    return parseCancelReply(await cancelScript.run(this.redis, [this.key(ref)], cancelArgs(now, create)));
   }
 
   async realtimeDone(ref: NotificationRef): Promise<boolean> {

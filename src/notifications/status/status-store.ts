@@ -1,8 +1,9 @@
 import type { Service } from '../../lib/service.js';
 import type { NotificationRef } from '../contract/notification-schema.js';
 import type { InvalidToken, NotificationState, StoredStatus } from '../contract/status.js';
+import type { CancelResult } from '../contract/cancel-script.js';
 
-export type { InvalidToken, NotificationRef, NotificationState, StoredStatus };
+export type { CancelResult, InvalidToken, NotificationRef, NotificationState, StoredStatus };
 
 
 /** What is known when a notification is first seen. */
@@ -52,8 +53,16 @@ export interface StatusStore extends Service {
   get(ref: NotificationRef): Promise<StoredStatus | undefined>;
   /** Whether the app's id is known (one key lookup, for the idempotency check at accept time). */
   known(ref: NotificationRef): Promise<boolean>;
-  /** queued → active; no effect on any other state. */
-  markActive(ref: NotificationRef): Promise<void>;
+  /** queued → active; no effect on any other state. Answers the state before (undefined: unknown). */
+  markActive(ref: NotificationRef): Promise<NotificationState | undefined>;
+  /**
+   * queued → failed with error `cancelled` (CANCELLED), in one step; any other state is
+   * left as is. A worker starts a notification only through `create(active)` or
+   * `markActive`, so one that raced the cancel finds it failed and sends nothing.
+   * `createdAt` given: a missing record is created cancelled (the caller saw its job still
+   * waiting; a job queued straight into BullMQ has no record until a worker runs it).
+   */
+  cancel(ref: NotificationRef, now: number, createdAt?: number): Promise<CancelResult>;
   /** Whether the realtime part was published already (a re-run must not publish it again). */
   realtimeDone(ref: NotificationRef): Promise<boolean>;
   recordRealtime(ref: NotificationRef, result: { channels: number } | { error: string }): Promise<void>;
