@@ -7,17 +7,26 @@ Commands:
   start [--config FILE]   run the gateway (default command)
   check [--config FILE]   validate the configuration and APNs credentials, print each app
   health [--config FILE]  exit 0 when this host's Herald answers GET /health (container HEALTHCHECK)
-  send  --app ID ...      enqueue one notification through the HTTP API and wait for its status
+  reload [--pid PID | --pid-file FILE | --config FILE]
+                          send SIGHUP: the running Herald re-reads its configuration and applies the apps
+  config [--config FILE] [--json]
+                          print the effective configuration (secrets masked) and where each value came from
+  send  [--app ID] ...    enqueue one notification through the HTTP API and wait for its status
   webhooks dead-letters [--replay] [--app ID]
                           list (or replay) webhook batches whose every attempt failed
 
 Options:
   --config FILE   YAML or JSON configuration (also HERALD_CONFIG)
   --help          show help for a command
+  --version, -v   print Herald's version
 
 Without a config file Herald starts the embedded demo app on 127.0.0.1:6001.`;
 
 async function main(argv: string[]): Promise<number> {
+  if (argv[0] === '--version' || argv[0] === '-v' || argv[0] === 'version') {
+    console.log((await import('./version.js')).packageVersion());
+    return 0;
+  }
   const command = argv[0] && !argv[0].startsWith('-') ? argv[0] : 'start';
   const rest = argv[0] === command ? argv.slice(1) : argv;
   if (command === 'help' || (command === 'start' && rest.includes('--help') && argv[0] !== 'start')) {
@@ -33,8 +42,12 @@ async function main(argv: string[]): Promise<number> {
       return (await import('./check.js')).runCheck(parseCommon(rest, checkUsage));
     case 'health':
       return (await import('./health.js')).runHealth(parseCommon(rest, healthUsage));
+    case 'reload':
+      return (await import('./reload.js')).runReload(rest);
     case 'send':
       return (await import('./send.js')).runSend(rest);
+    case 'config':
+      return (await import('./config.js')).runConfig(rest);
     case 'webhooks':
       return (await import('./dead-letters.js')).runWebhooks(rest);
     default:

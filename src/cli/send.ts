@@ -4,9 +4,13 @@ import { HeraldClient } from '../client/herald-client.js';
 import { HeraldClientError } from '../client/client-error.js';
 import type { NotificationInput, NotificationStatus } from '../client/types.js';
 import { sleep } from '../lib/deadline.js';
+import { appEnv } from '../config/env.js';
+import { pushTypes } from '../lib/apns-push-types.js';
 import { resolveAppTarget } from './app-target.js';
 
-const sendUsage = `Usage: herald send --app ID --token HEX [--title T --body B | --payload JSON]
+const pushTypeList = Object.keys(pushTypes).join(', ');
+
+const sendUsage = `Usage: herald send [--app ID] --token HEX [--title T --body B | --payload JSON|- | --payload-file FILE]
                    [--channel C --event E --data JSON] [options]
 
 Enqueues one notification through the HTTP API (signed like the Pusher API),
@@ -14,11 +18,23 @@ prints its id, then waits for its final status, printing progress while tokens
 are being delivered.
 
 Notification:
-  --app ID             the app (required)
+  --app ID             the app (default: HERALD_APP_ID; one of the two is required)
   --token HEX          a device token; repeat, or separate with commas
   --tokens-file FILE   device tokens, one per line
   --title T, --body B  an alert payload {"aps":{"alert":{"title","body"}}}
-  --payload JSON       the whole APNs payload instead of --title/--body
+  --payload JSON       the whole APNs payload instead of --title/--body; '-' reads it from stdin
+  --payload-file FILE  the whole APNs payload from a file
+
+APNs delivery (with --token):
+  --push-type TYPE     apns-push-type: ${pushTypeList} (default alert)
+  --priority N         apns-priority: 10 immediately, 5 power-considerate, 1 low
+                       (default 10; 5 for background)
+  --topic T            apns-topic (default: the app's topic with the push type's suffix,
+                       e.g. .voip, .push-type.liveactivity)
+  --expiration WHEN    drop it after this time: UNIX seconds or ISO 8601
+                       (2026-12-24T18:00:00Z); 0 = try once
+  --collapse-id ID     apns-collapse-id: a newer push with the same id replaces this one
+  --send-at WHEN       not before this ISO 8601 time (2026-12-24T08:00:00+01:00)
   --channel C          a realtime channel; repeat, or separate with commas
   --event E            the realtime event name
   --data JSON          the realtime event data (JSON; quote a string: '"hi"'); needed with --channel
@@ -46,6 +62,13 @@ const options = {
   title: { type: 'string' },
   body: { type: 'string' },
   payload: { type: 'string' },
+  'payload-file': { type: 'string' },
+  'push-type': { type: 'string' },
+  priority: { type: 'string' },
+  topic: { type: 'string' },
+  expiration: { type: 'string' },
+  'collapse-id': { type: 'string' },
+  'send-at': { type: 'string' },
   channel: { type: 'string', multiple: true },
   event: { type: 'string' },
   data: { type: 'string' },
@@ -73,12 +96,13 @@ export async function runSend(args: string[]): Promise<number> {
     console.log(sendUsage);
     return 0;
   }
-  if (!values.app) return usageError('--app is required');
+  const app = values.app ?? process.env[appEnv.id];
+  if (!app) return usageError(`--app is required (or set ${appEnv.id})`);
   const timeoutSeconds = values.timeout === undefined ? 300 : Number(values.timeout);
   if (!Number.isFinite(timeoutSeconds) || timeoutSeconds <= 0) return usageError(`--timeout must be a positive number of seconds, got '${values.timeout}'`);
-  const built = buildNotification(values);
+  const built = buildNotification(values, readStdin);
   if (!built.ok) return usageError(built.error);
-  const resolved = resolveAppTarget({ app: values.app, url: values.url, key: values.key, secret: values.secret, config: values.config });
+  const resolved = resolveAppTarget({ app, url: values.url, key: values.key, secret: values.secret, config: values.config });
   if (!resolved.ok) return usageError(resolved.error);
 
   const { target } = resolved;
@@ -111,9 +135,13 @@ export async function runSend(args: string[]): Promise<number> {
 
 type Built = { ok: true; notification: NotificationInput } | { ok: false; error: string };
 
-function buildNotification(values: SendValues): Built {
+function buildNotification(values: SendValues, stdin: () => string): Built {
   const notification: NotificationInput = {};
   if (values.id !== undefined) notification.id = values.id;
+  const payloadText = readPayloadText(values, stdin);
+  if (!payloadText.ok) return payloadText;
+  const delivery = apnsDelivery(values);
+  if (!delivery.ok) return delivery;
   const tokens = splitList(values.token ?? []);
   if (values['tokens-file'] !== undefined) {
     try {
@@ -123,13 +151,14 @@ function buildNotification(values: SendValues): Built {
     }
   }
   const alert = values.title !== undefined || values.body !== undefined;
-  if (values.payload !== undefined && alert) return { ok: false, error: 'give --title/--body or --payload, not both' };
+  const payloadFlag = values['payload-file'] !== undefined ? '--payload-file' : '--payload';
+  if (payloadText.text !== undefined && alert) return { ok: false, error: `give --title/--body or ${payloadFlag}, not both` };
   if (tokens.length > 0) {
     let payload: Record<string, unknown>;
-    if (values.payload !== undefined) {
-      const parsed = parseJson(values.payload);
+    if (payloadText.text !== undefined) {
+      const parsed = parseJson(payloadText.text);
       if (!parsed.ok || typeof parsed.value !== 'object' || parsed.value === null || Array.isArray(parsed.value)) {
-        return { ok: false, error: '--payload must be a JSON object, e.g. {"aps":{"alert":"hi"}}' };
+        return { ok: false, error: `${payloadFlag} must be a JSON object, e.g. {"aps":{"alert":"hi"}}` };
       }
       payload = parsed.value as Record<string, unknown>;
     } else if (alert) {
@@ -137,9 +166,11 @@ function buildNotification(values: SendValues): Built {
     } else {
       return { ok: false, error: '--token needs --title/--body or --payload' };
     }
-    notification.apns = { tokens, payload };
-  } else if (values.payload !== undefined || alert) {
+    notification.apns = { tokens, payload, ...delivery.fields };
+  } else if (payloadText.text !== undefined || alert) {
     return { ok: false, error: '--title, --body and --payload need at least one --token' };
+  } else if (Object.keys(delivery.fields).length > 0) {
+    return { ok: false, error: '--push-type, --priority, --topic, --expiration and --collapse-id need at least one --token' };
   }
   const channels = splitList(values.channel ?? []);
   if (channels.length > 0 || values.event !== undefined || values.data !== undefined) {
@@ -151,7 +182,71 @@ function buildNotification(values: SendValues): Built {
     notification.realtime = { channels, event: values.event, data: parsed.value };
   }
   if (!notification.apns && !notification.realtime) return { ok: false, error: 'nothing to send: give --token (APNs) and/or --channel with --event (realtime)' };
+  if (values['send-at'] !== undefined) {
+    const at = parseTimeMs(values['send-at']);
+    if (at === undefined) return { ok: false, error: `--send-at must be an ISO 8601 time such as 2026-12-24T08:00:00Z, got '${values['send-at']}'` };
+    notification.sendAt = new Date(at).toISOString();
+  }
   return { ok: true, notification };
+}
+
+type PayloadText = { ok: true; text: string | undefined } | { ok: false; error: string };
+
+/** --payload JSON, --payload - (stdin) or --payload-file FILE: the text, still to be parsed. */
+function readPayloadText(values: SendValues, stdin: () => string): PayloadText {
+  const file = values['payload-file'];
+  if (file !== undefined && values.payload !== undefined) return { ok: false, error: 'give --payload or --payload-file, not both' };
+  try {
+    if (file !== undefined) return { ok: true, text: readFileSync(file, 'utf8') };
+    if (values.payload === '-') return { ok: true, text: stdin() };
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? 'error';
+    return { ok: false, error: file !== undefined ? `--payload-file: cannot read ${file}: ${code}` : `--payload -: cannot read stdin: ${code}` };
+  }
+  return { ok: true, text: values.payload };
+}
+
+type ApnsFields = Pick<NonNullable<NotificationInput['apns']>, 'pushType' | 'priority' | 'topic' | 'expiration' | 'collapseId'>;
+
+/** The per-notification APNs headers. Herald checks them again (priority per push type, sizes); these catch typos early. */
+function apnsDelivery(values: SendValues): { ok: true; fields: ApnsFields } | { ok: false; error: string } {
+  const fields: ApnsFields = {};
+  const pushType = values['push-type'];
+  if (pushType !== undefined) {
+    if (!Object.hasOwn(pushTypes, pushType)) return { ok: false, error: `--push-type must be one of ${pushTypeList}, got '${pushType}'` };
+    fields.pushType = pushType;
+  }
+  if (values.priority !== undefined) {
+    const priority = Number(values.priority);
+    if (priority !== 1 && priority !== 5 && priority !== 10) return { ok: false, error: `--priority must be 1, 5 or 10, got '${values.priority}'` };
+    fields.priority = priority;
+  }
+  if (values.topic !== undefined) fields.topic = values.topic;
+  if (values['collapse-id'] !== undefined) fields.collapseId = values['collapse-id'];
+  if (values.expiration !== undefined) {
+    const expiration = parseExpiration(values.expiration);
+    if (expiration === undefined) return { ok: false, error: `--expiration must be UNIX seconds or an ISO 8601 time, got '${values.expiration}'` };
+    fields.expiration = expiration;
+  }
+  return { ok: true, fields };
+}
+
+/** UNIX seconds or an ISO 8601 date-time, as whole UNIX seconds (apns-expiration's unit). */
+function parseExpiration(text: string): number | undefined {
+  if (/^\d+$/.test(text)) return Number(text);
+  const ms = parseTimeMs(text);
+  return ms === undefined ? undefined : Math.floor(ms / 1000);
+}
+
+/** An ISO 8601 date or date-time (a time without zone is local), as UNIX milliseconds. */
+function parseTimeMs(text: string): number | undefined {
+  if (!/^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/i.test(text)) return undefined;
+  const ms = Date.parse(text);
+  return Number.isFinite(ms) && ms >= 0 ? ms : undefined;
+}
+
+function readStdin(): string {
+  return readFileSync(0, 'utf8');
 }
 
 /** Polls until the notification is completed or failed; reports progress on stderr whenever the counts move. */

@@ -82,6 +82,8 @@ function originsOf(config: HeraldConfig, rawApps: RawConfig['apps'], inFile: Rea
   for (const [path] of leafPaths(values)) {
     let origin = secretFiles.get(path) ?? (inFile.has(path) ? fileLabel : config.demo && path.startsWith('apps[') ? 'default (demo app)' : 'default');
     for (const [key, label] of sources) {
+      // 'apps' names the env app for error messages; its keys not set by env are defaults.
+      if (key === 'apps') continue;
       if (path === key || path.startsWith(`${key}.`) || path.startsWith(`${key}[`)) origin = label;
     }
     origins.set(path, origin);
@@ -178,6 +180,7 @@ function applyEnv(raw: Json, env: NodeJS.ProcessEnv, sources: Map<string, string
   const existing = Array.isArray(raw.apps) ? (raw.apps[0] as Json | undefined) : undefined;
   raw.apps = [{ ...(existing ?? {}), id, key, secret, secretFile: undefined }];
   sources.set('apps', `env ${appEnv.id}`);
+  sources.set('apps[0].id', `env ${appEnv.id}`);
   sources.set('apps[0].key', `env ${appEnv.key}`);
   sources.set('apps[0].secret', `env ${env[appEnv.secret] === undefined ? `${appEnv.secret}_FILE` : appEnv.secret}`);
 }
@@ -228,7 +231,8 @@ function readSecretFile(path: string, key: string, problems: string[], fileLabel
 }
 
 function defaultDemoApp(): RawApp {
-  const parsed = configSchema.parse({ apps: [{ ...DEMO_APP }] });
+  // A dry-run APNs target, so a fresh machine can watch a push travel (docs/console.md).
+  const parsed = configSchema.parse({ apps: [{ ...DEMO_APP, apns: { dryRun: true } }] });
   const app = parsed.apps?.[0];
   if (!app) throw new HeraldError('HERALD_INTERNAL', 'demo app did not parse');
   return app;

@@ -13,6 +13,10 @@ export interface HeraldProcess {
   readonly httpPort: number;
   readonly metricsPort: number;
   readonly baseUrl: string;
+  /** The YAML file it was started with (`--config`). */
+  readonly configFile: string;
+  /** Rewrites that file with `config`, under the same defaults as at start (ports 0, JSON logs); for reload tests. */
+  rewriteConfig(config: Record<string, unknown>): void;
   /** Every stdout/stderr line so far (JSON log lines and banners). */
   readonly lines: string[];
   /** Parsed JSON log lines so far. */
@@ -29,15 +33,15 @@ export interface HeraldProcess {
 export async function startHeraldProcess(
   options: { config?: Record<string, unknown>; env?: Record<string, string>; args?: string[]; timeoutMs?: number } = {},
 ): Promise<HeraldProcess> {
-  const config = {
-    ...options.config,
-    server: { host: '127.0.0.1', port: 0, ...(options.config?.server as object | undefined) },
-    metrics: { host: '127.0.0.1', port: 0, ...(options.config?.metrics as object | undefined) },
-    log: { format: 'json', level: 'info', ...(options.config?.log as object | undefined) },
-  };
+  const withDefaults = (given: Record<string, unknown> | undefined): Record<string, unknown> => ({
+    ...given,
+    server: { host: '127.0.0.1', port: 0, ...(given?.server as object | undefined) },
+    metrics: { host: '127.0.0.1', port: 0, ...(given?.metrics as object | undefined) },
+    log: { format: 'json', level: 'info', ...(given?.log as object | undefined) },
+  });
   const dir = mkdtempSync(join(tmpdir(), 'herald-test-'));
   const file = join(dir, 'herald.yaml');
-  writeFileSync(file, stringify(config));
+  writeFileSync(file, stringify(withDefaults(options.config)));
   const child = spawn(process.execPath, [cliPath, 'start', '--config', file, ...(options.args ?? [])], {
     cwd: repoRoot,
     env: { ...process.env, ...options.env },
@@ -80,6 +84,8 @@ export async function startHeraldProcess(
     httpPort,
     metricsPort,
     baseUrl: `http://127.0.0.1:${httpPort}`,
+    configFile: file,
+    rewriteConfig: (config) => writeFileSync(file, stringify(withDefaults(config))),
     lines,
     exited,
     logs: () =>
@@ -108,8 +114,8 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs the built CLI to completion without the test environment's HERALD_* variables, plus `env`. */
-export function runCli(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
+/** Runs the built CLI to completion without the test environment's HERALD_* variables, plus `env`; `input` is its stdin. */
+export function runCli(args: string[], env: Record<string, string> = {}, input?: string): Promise<CliResult> {
   return new Promise((resolve) => {
     const clean = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('HERALD_')));
     const child = spawn(process.execPath, [cliPath, ...args], { cwd: repoRoot, env: { ...clean, ...env } });
@@ -117,6 +123,7 @@ export function runCli(args: string[], env: Record<string, string> = {}): Promis
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    if (input !== undefined) child.stdin.end(input);
     child.on('exit', (code) => resolve({ code, stdout, stderr }));
   });
 }
