@@ -30,6 +30,7 @@ import { channelRoutes } from './http/routes/channels.js';
 import { eventRoutes } from './http/routes/events.js';
 import { userRoutes } from './http/routes/users.js';
 import { healthRoutes } from './http/routes/health.js';
+import { openApiRoutes } from './http/routes/openapi.js';
 import { notificationRoutes } from './http/routes/notifications.js';
 import { refusalOf } from './gateway/publish-validation.js';
 import { HttpServer } from './http/server.js';
@@ -70,6 +71,7 @@ export async function startHerald(config: HeraldConfig, log: Logger): Promise<Ru
     metrics,
   });
   http.addRoutes(healthRoutes(readiness));
+  http.addRoutes(openApiRoutes());
 
   // Every Redis connection (gateway, queues, stores) is made here, in the configured shape (docs/scaling.md).
   const redis = redisConfigured(config.redis) ? new RedisConnections({ config: config.redis, log, metrics }) : undefined;
