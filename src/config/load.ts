@@ -149,12 +149,9 @@ function describeParseError(err: unknown, text: string): string {
 
 function applyEnv(raw: Json, env: NodeJS.ProcessEnv, sources: Map<string, string>, problems: string[]): void {
   for (const binding of envBindings) {
-    const given = [binding.env, ...binding.aliases].filter((name) => env[name] !== undefined || (binding.secret && env[`${name}_FILE`] !== undefined));
-    if (given.length > 1) {
-      problems.push(`${binding.path.join('.')}: give one of ${given.join(', ')}, not several (from env)`);
-      continue;
-    }
-    const name = given[0];
+    // The long name wins over a short alias: an image may set HERALD_HOST as its default
+    // while a deployment sets HERALD_SERVER_HOST.
+    const name = [binding.env, ...binding.aliases].find((candidate) => env[candidate] !== undefined || (binding.secret && env[`${candidate}_FILE`] !== undefined));
     if (name === undefined) continue;
     const value = readEnvValue(name, env, binding.secret, problems);
     if (value === undefined) continue;

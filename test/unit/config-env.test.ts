@@ -68,12 +68,14 @@ describe('HERALD_* variables for every scalar config key', () => {
     for (const reserved of ['HERALD_CONFIG', 'HERALD_URL', 'HERALD_APP_ID', 'HERALD_APP_KEY', 'HERALD_APP_SECRET']) assert.ok(!all.includes(reserved), reserved);
   });
 
-  it('keeps the short names HERALD_HOST, HERALD_PORT and HERALD_SHUTDOWN_GRACE_MS, and refuses a short and a long name together', () => {
+  it('keeps the short names HERALD_HOST, HERALD_PORT and HERALD_SHUTDOWN_GRACE_MS; the long name wins when both are set', () => {
     const config = loadConfig({ env: { HERALD_HOST: '0.0.0.0', HERALD_PORT: '7100', HERALD_SHUTDOWN_GRACE_MS: '2000' } });
     assert.equal(config.server.host, '0.0.0.0');
     assert.equal(config.server.port, 7100);
     assert.equal(config.server.shutdownGraceMs, 2000);
-    assert.match(invalidMessage({ HERALD_PORT: '1', HERALD_SERVER_PORT: '2' }), /server\.port: give one of HERALD_SERVER_PORT, HERALD_PORT, not several/);
+    const both = loadConfigWithOrigins({ env: { HERALD_PORT: '7101', HERALD_SERVER_PORT: '7102' } });
+    assert.equal(both.config.server.port, 7102);
+    assert.equal(both.origins.get('server.port'), 'env HERALD_SERVER_PORT');
   });
 
   it('parses by type and names the variable in every refusal', () => {
