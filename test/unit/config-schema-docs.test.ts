@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
+import { Ajv2020 } from 'ajv/dist/2020.js';
 import { parse } from 'yaml';
 import { configJsonSchemaText } from '../../src/config/config-json-schema.js';
 import { envBindings } from '../../src/config/env.js';
@@ -32,6 +33,16 @@ describe('herald.yaml JSON Schema and the HERALD_* table', () => {
     assert.deepEqual(undeclared(example, schema, ''), []);
     assert.equal(schema.additionalProperties, false);
     assert.equal(schema.properties?.server?.properties?.port?.type, 'integer');
+  });
+
+  it('accepts config/herald.example.yaml and refuses what Herald refuses key by key (validated with ajv, as an editor would)', () => {
+    const validate = new Ajv2020({ strict: false, validateFormats: false, allErrors: true }).compile(JSON.parse(configJsonSchemaText()) as object);
+    const example = parse(readFileSync(new URL('../../config/herald.example.yaml', import.meta.url), 'utf8')) as unknown;
+    assert.ok(validate(example), JSON.stringify(validate.errors));
+    for (const wrong of [{ server: { port: 70_000 } }, { server: { prot: 1 } }, { log: { level: 'loud' } }, { apps: [{ id: 'a b', key: 'k', secret: 'long-enough' }] }, { gateway: { trustedProxies: 'x' } }]) {
+      assert.equal(validate(wrong), false, JSON.stringify(wrong));
+    }
+    assert.ok(validate({ server: { port: 7000 }, apps: [{ id: 'a', key: 'k', secret: 'long-enough' }] }), JSON.stringify(validate.errors));
   });
 
   it('docs/configuration.md lists every variable, current with the schema', () => {
