@@ -1,4 +1,4 @@
-import { StaticAppStore } from './apps/app-store.js';
+import { SwappableAppStore } from './apps/app-store.js';
 import type { HeraldConfig } from './config/load.js';
 import { DEMO_APP } from './config/schema.js';
 import { EventBus } from './events.js';
@@ -41,12 +41,16 @@ import type { Logger } from './log/logger.js';
 import { MetricsServer } from './metrics/metrics-server.js';
 import { createMetrics } from './metrics/metrics.js';
 import { ApnsProvider } from './providers/apns/apns-provider.js';
+import { ConfigReloader } from './reload/config-reloader.js';
+import type { ReloadOutcome } from './reload/config-reloader.js';
 
 export interface RunningHerald {
   readonly httpPort: number;
   readonly metricsPort: number | undefined;
   /** Stops services in reverse order of start, each bounded by the grace period. */
   stop(graceMs?: number): Promise<void>;
+  /** Re-reads the configuration with `load` and applies its apps (SIGHUP; docs/runbook.md). */
+  reload(load: () => HeraldConfig): ReloadOutcome;
 }
 
 /** The composition root: the only place that picks implementations and wires them together. */
@@ -54,7 +58,7 @@ export async function startHerald(config: HeraldConfig, log: Logger): Promise<Ru
   const metrics = createMetrics();
   metrics.buildInfo.set({ version }, 1);
   const events = new EventBus((event, err) => log.error({ event, err }, 'event subscriber failed'));
-  const apps = new StaticAppStore(config.apps);
+  const apps = new SwappableAppStore(config.apps);
   const readiness = new Readiness();
 
   const http = new HttpServer({
@@ -130,12 +134,11 @@ export async function startHerald(config: HeraldConfig, log: Logger): Promise<Ru
   http.addRoutes(userRoutes(publisher));
 
   // APNs: credentials are opened and checked at start-up; connections open on the first push.
-  const apnsProvider = config.apps.some((app) => app.apns)
-    ? // Waits longer than a second (a retry-after) go back to the queue, so a chunk holds no worker slot meanwhile.
-      new ApnsProvider({ apps: config.apps, log: log.child({ module: 'apns' }), metrics, events, retry: { maxInlineWaitMs: 1_000 } })
-    : undefined;
+  // Made even when no app sends through APNs, so a reload can add one (docs/runbook.md).
+  // Waits longer than a second (a retry-after) go back to the queue, so a chunk holds no worker slot meanwhile.
+  const apnsProvider = new ApnsProvider({ apps: config.apps, log: log.child({ module: 'apns' }), metrics, events, retry: { maxInlineWaitMs: 1_000 } });
   // One app's refused credentials are a warning, not unreadiness: every pod would leave the Service for one tenant.
-  if (apnsProvider) readiness.registerWarnings('apns', () => apnsProvider.refusedCredentials());
+  readiness.registerWarnings('apns', () => apnsProvider.refusedCredentials());
 
   // Notifications: a Redis status store with Redis, an in-process one without.
   const statusStore = redis
@@ -172,7 +175,7 @@ export async function startHerald(config: HeraldConfig, log: Logger): Promise<Ru
   // The gateway comes after http so it stops first: sockets get 4200 before the listener closes.
   // Webhooks start before the gateway and stop after it, so its last channel events are still sent.
   // Redis connections come up before, and close after, everything that uses them.
-  const services: Service[] = [...(metricsServer ? [metricsServer] : []), ...(redis ? [redis] : []), ...(apnsProvider ? [apnsProvider] : []), deadLetters, webhookQueue, webhooks, adapter, channelState, channelCache, ...notifications.services, http, gateway];
+  const services: Service[] = [...(metricsServer ? [metricsServer] : []), ...(redis ? [redis] : []), apnsProvider, deadLetters, webhookQueue, webhooks, adapter, channelState, channelCache, ...notifications.services, http, gateway];
   const started: Service[] = [];
   try {
     for (const service of services) {
@@ -200,8 +203,16 @@ export async function startHerald(config: HeraldConfig, log: Logger): Promise<Ru
     'listening',
   );
 
+  // SIGHUP: the apps (and their APNs credentials) change at runtime; everything else needs a restart.
+  const reloadTargets = {
+    apps,
+    apns: { reload: (next: HeraldConfig['apps']) => apnsProvider.reload(next) },
+    closeApp: gateway.closeApp.bind(gateway),
+  };
+  const reloader = new ConfigReloader({ initial: config, targets: reloadTargets, log, metrics });
   let stopping: Promise<void> | undefined;
   return {
+    reload: (load) => reloader.reload(load),
     httpPort: http.port,
     metricsPort: metricsServer?.port,
     stop(graceMs = config.server.shutdownGraceMs) {

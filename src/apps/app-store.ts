@@ -2,7 +2,7 @@ import type { AppConfig } from '../config/load.js';
 
 export type App = AppConfig;
 
-/** Looks apps up by id (HTTP API) and by key (WebSocket). Static from config; a cached remote store can replace it. */
+/** Looks apps up by id (HTTP API) and by key (WebSocket). From config, replaced whole on reload; a cached remote store can replace it. */
 export interface AppStore {
   byId(id: string): App | undefined;
   byKey(key: string): App | undefined;
@@ -28,5 +28,34 @@ export class StaticAppStore implements AppStore {
 
   all(): readonly App[] {
     return this.apps;
+  }
+}
+
+/**
+ * The configured apps, replaced whole when the configuration is reloaded (SIGHUP).
+ * Readers look an app up on every use, so a replacement applies to the next
+ * handshake, request or job; a connection keeps the app it was accepted with.
+ */
+export class SwappableAppStore implements AppStore {
+  private current: StaticAppStore;
+
+  constructor(apps: readonly App[]) {
+    this.current = new StaticAppStore(apps);
+  }
+
+  replace(apps: readonly App[]): void {
+    this.current = new StaticAppStore(apps);
+  }
+
+  byId(id: string): App | undefined {
+    return this.current.byId(id);
+  }
+
+  byKey(key: string): App | undefined {
+    return this.current.byKey(key);
+  }
+
+  all(): readonly App[] {
+    return this.current.all();
   }
 }

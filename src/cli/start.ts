@@ -3,6 +3,7 @@ import type { HeraldConfig } from '../config/load.js';
 import { isHeraldError } from '../errors.js';
 import { createLogger } from '../log/logger.js';
 import { startHerald } from '../main.js';
+import { removePidFile, writePidFile } from './pid-file.js';
 import type { RunningHerald } from '../main.js';
 
 export async function runStart(options: { config?: string }): Promise<number> {
@@ -25,6 +26,7 @@ export async function runStart(options: { config?: string }): Promise<number> {
     log.info({ signal, graceMs: config.server.shutdownGraceMs }, 'shutting down');
     running.stop().then(
       () => {
+        if (config.server.pidFile !== undefined) removePidFile(config.server.pidFile);
         log.info('stopped');
         process.exit(0);
       },
@@ -45,6 +47,12 @@ export async function runStart(options: { config?: string }): Promise<number> {
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
+  // SIGHUP re-reads the same sources as start-up (file, env, secret files) and applies the apps; see docs/runbook.md.
+  // Before start-up completes there is nothing to reload, and Node's default for SIGHUP would exit.
+  process.on('SIGHUP', () => {
+    if (herald) herald.reload(() => loadConfig({ file: options.config }));
+    else log.warn('SIGHUP before start-up completed: ignored');
+  });
 
   try {
     herald = await startHerald(config, log);
@@ -54,6 +62,7 @@ export async function runStart(options: { config?: string }): Promise<number> {
     return 1;
   }
   if (config.demo) printDemoBanner(config, herald.httpPort, herald.metricsPort);
+  if (config.server.pidFile !== undefined) writePidFile(config.server.pidFile, log);
   if (pendingSignal) shutdown(herald, pendingSignal);
   return 0;
 }

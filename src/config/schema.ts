@@ -146,6 +146,8 @@ export const configSchema = z
         requestTimeoutMs: positiveInt.max(600_000).default(30_000),
         // Idle keep-alive connections close after this; keep it above the load balancer's idle timeout.
         keepAliveTimeoutMs: positiveInt.max(600_000).default(72_000),
+        // Written at start-up (removed at exit) so `herald reload` finds the process to send SIGHUP.
+        pidFile: z.string().min(1).optional(),
       })
       .refine((server) => server.headersTimeoutMs <= server.requestTimeoutMs, {
         message: 'must not exceed server.requestTimeoutMs',

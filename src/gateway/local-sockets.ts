@@ -57,6 +57,11 @@ export class LocalSockets<S extends LocalSocket> {
     if (app && app.sockets.size === 0) this.apps.delete(socket.appId);
   }
 
+  /** A copy: closing a socket removes it from the live set. */
+  ofApp(appId: string): S[] {
+    return [...(this.apps.get(appId)?.sockets ?? [])];
+  }
+
   all(): IterableIterator<S> {
     return this.byId.values();
   }

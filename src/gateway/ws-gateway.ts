@@ -12,6 +12,7 @@ import type { Adapter, FanoutMessage } from './adapter/adapter.js';
 import { ClientEvents } from './client-events.js';
 import { ConnectionsPerAddress, clientAddressResolver } from './client-address.js';
 import { Close, closeReason, closeReasonLabel } from './close-codes.js';
+import type { CloseCode } from './close-codes.js';
 import { Connection } from './connection.js';
 import { Fanout } from './fanout.js';
 import { FrameRouter } from './frame-router.js';
@@ -121,6 +122,16 @@ export class WsGateway implements Service {
     this.sweeper = undefined;
     this.counts.stop();
     this.occupancy.flush();
+  }
+
+  /**
+   * Closes every socket of an app on this node (the app was removed, disabled or
+   * re-keyed by a reload); returns how many. The code tells pusher-js whether to reconnect.
+   */
+  closeApp(appId: string, code: CloseCode, message: string): number {
+    const sockets = this.sockets.ofApp(appId);
+    for (const conn of sockets) conn.close(code, message);
+    return sockets.length;
   }
 
   /** For HttpServer.onUpgrade. */

@@ -1,4 +1,5 @@
 import { setMaxListeners } from 'node:events';
+import { isDeepStrictEqual } from 'node:util';
 import type { AppConfig } from '../../config/load.js';
 import type { EventBus } from '../../events.js';
 import { HeraldError } from '../../errors.js';
@@ -38,7 +39,13 @@ export const DEFAULT_CREDENTIALS_COOLDOWN_MS = 60_000;
 interface PoolEntry {
   readonly pool: SessionPool;
   readonly apps: ApnsApp[];
+  /** What the pool was built from: a reload keeps the pool while this is unchanged. */
+  readonly settings: string;
+  /** Replaced by a reload: closes once the batches running on it are done. */
+  retired: boolean;
 }
+
+type LoadedApp = { app: AppConfig; credentials: ApnsCredentials };
 
 /**
  * Delivers notifications through APNs for every app with an `apns` block. Apps that
@@ -48,8 +55,12 @@ interface PoolEntry {
 export class ApnsProvider implements Provider, Service {
   readonly name = 'apns';
   readonly kind = 'apns' as const;
-  private readonly apps = new Map<string, ApnsApp>();
-  private readonly pools = new Map<string, PoolEntry>();
+  private apps = new Map<string, ApnsApp>();
+  private pools = new Map<string, PoolEntry>();
+  /** Batches being sent, per pool: a pool a reload replaced closes when its count reaches 0. */
+  private readonly running = new Map<SessionPool, number>();
+  private readonly draining = new Set<PoolEntry>();
+  private readonly drained = new Set<Promise<void>>();
   private readonly stopping = new AbortController();
   private readonly now: () => number;
   private started = false;
@@ -62,26 +73,57 @@ export class ApnsProvider implements Provider, Service {
 
   /** Opens and checks every app's credentials; throws HERALD_CREDENTIALS_INVALID listing every bad one. */
   async start(): Promise<void> {
-    const problems: string[] = [];
-    const loaded: Array<{ app: AppConfig; credentials: ApnsCredentials }> = [];
-    for (const app of this.options.apps) {
-      if (!app.apns) continue;
-      try {
-        loaded.push({ app, credentials: loadApnsCredentials(app.id, app.apns, this.now()) });
-      } catch (err) {
-        if (!(err instanceof HeraldError)) throw err;
-        problems.push(err.message);
-      }
-    }
-    if (problems.length > 0) throw new HeraldError('HERALD_CREDENTIALS_INVALID', `APNs credentials cannot be used:\n  - ${problems.join('\n  - ')}`);
-    const groups = new Map<string, typeof loaded>();
-    for (const entry of loaded) groups.set(entry.credentials.poolKey, [...(groups.get(entry.credentials.poolKey) ?? []), entry]);
     const tokens = new Map<string, ProviderToken>();
-    for (const [key, members] of groups) {
-      const pool = this.createPool(key, members);
-      for (const { app, credentials } of members) this.addApp(app, credentials, pool, tokens);
+    for (const [key, members] of groupByPool(this.loadAll(this.options.apps))) {
+      const entry = this.createPool(key, members);
+      this.pools.set(key, entry);
+      for (const { app, credentials } of members) this.apps.set(app.id, this.addApp(app, credentials, entry, tokens));
     }
     this.started = true;
+  }
+
+  /**
+   * Takes a reloaded configuration. Every app's credentials are opened and checked
+   * first: any problem throws (as start() does) and nothing changes. A credential
+   * whose pool settings are unchanged keeps its pool and open sessions; a new or
+   * changed one (a renewed certificate, a new key) gets a new pool, and the old pool
+   * drains: batches already sending on it finish there, then it closes.
+   */
+  reload(apps: readonly AppConfig[]): void {
+    const loaded = this.loadAll(apps);
+    const nextApps = new Map<string, ApnsApp>();
+    const nextPools = new Map<string, PoolEntry>();
+    const tokens = new Map<string, ProviderToken>();
+    for (const [key, members] of groupByPool(loaded)) {
+      const current = this.pools.get(key);
+      const fresh = this.createPool(key, members);
+      let entry = fresh;
+      if (current && current.settings === fresh.settings) {
+        // Building the pool opens nothing (sessions open on the first push), so an unused one is just dropped.
+        entry = current;
+        for (const app of current.apps) if (app.token) tokens.set(tokenKey(app.credentials), app.token);
+      }
+      nextPools.set(key, entry);
+      const served: ApnsApp[] = [];
+      for (const { app, credentials } of members) {
+        const old = this.apps.get(app.id);
+        // Unchanged: keep it whole, with its limiter and its credential gate's state.
+        const kept = old && old.pool === entry.pool && isDeepStrictEqual(old.config, app.apns) ? old : undefined;
+        const made = kept ?? this.addApp(app, credentials, entry, tokens);
+        served.push(made);
+        nextApps.set(app.id, made);
+      }
+      entry.apps.splice(0, entry.apps.length, ...served);
+    }
+    for (const [key, entry] of this.pools) if (nextPools.get(key) !== entry) this.retire(entry);
+    for (const id of this.apps.keys()) {
+      if (nextApps.has(id)) continue;
+      this.options.metrics.apnsCredentialsOk.remove({ app: id });
+      this.options.metrics.apnsSessions.remove({ app: id });
+      this.options.metrics.apnsCertExpiry.remove({ app: id });
+    }
+    this.apps = nextApps;
+    this.pools = nextPools;
   }
 
   async stop(deadline: AbortSignal): Promise<void> {
@@ -92,7 +134,8 @@ export class ApnsProvider implements Provider, Service {
     const abort = (): void => this.stopping.abort(new HeraldError('HERALD_SHUTTING_DOWN'));
     if (deadline.aborted) abort();
     else deadline.addEventListener('abort', abort, { once: true });
-    await Promise.all([...this.pools.values()].map(({ pool }) => pool.close(deadline)));
+    await Promise.all([...this.pools.values(), ...this.draining].map(({ pool }) => pool.close(deadline)));
+    await Promise.all(this.drained);
     abort();
   }
 
@@ -128,19 +171,76 @@ export class ApnsProvider implements Provider, Service {
       return everyToken(batch, { type: 'rejected', reason: prepared.problem.reason, invalidToken: false, detail: prepared.problem.detail });
     }
     const run = new BatchRun(app, batch, prepared.notification, signal, this.stopping.signal, this.reporter(app.id, batch.notificationId), this.now);
-    return run.results();
+    return this.tracked(app.pool, run.results());
   }
 
-  private addApp(config: AppConfig, credentials: ApnsCredentials, entry: PoolEntry, tokens: Map<string, ProviderToken>): void {
+  /** Every app's credentials opened and checked; throws HERALD_CREDENTIALS_INVALID listing every bad one. */
+  private loadAll(apps: readonly AppConfig[]): LoadedApp[] {
+    const problems: string[] = [];
+    const loaded: LoadedApp[] = [];
+    for (const app of apps) {
+      if (!app.apns) continue;
+      try {
+        loaded.push({ app, credentials: loadApnsCredentials(app.id, app.apns, this.now()) });
+      } catch (err) {
+        if (!(err instanceof HeraldError)) throw err;
+        problems.push(err.message);
+      }
+    }
+    if (problems.length > 0) throw new HeraldError('HERALD_CREDENTIALS_INVALID', `APNs credentials cannot be used:\n  - ${problems.join('\n  - ')}`);
+    return loaded;
+  }
+
+  /**
+   * Counts the batch against its pool from the moment it is handed out, so a reload
+   * never closes a pool a batch is about to use; the count drops when the batch ends.
+   */
+  private tracked(pool: SessionPool, results: AsyncIterable<PushResult>): AsyncIterable<PushResult> {
+    this.running.set(pool, (this.running.get(pool) ?? 0) + 1);
+    const done = (): void => {
+      const left = (this.running.get(pool) ?? 1) - 1;
+      if (left > 0) {
+        this.running.set(pool, left);
+        return;
+      }
+      this.running.delete(pool);
+      const entry = [...this.draining].find((candidate) => candidate.pool === pool);
+      if (entry) this.closeDrained(entry);
+    };
+    return (async function* () {
+      try {
+        yield* results;
+      } finally {
+        done();
+      }
+    })();
+  }
+
+  private retire(entry: PoolEntry): void {
+    entry.retired = true;
+    this.draining.add(entry);
+    this.options.log.info({ apps: entry.apps.map((app) => app.id), running: this.running.get(entry.pool) ?? 0 }, 'apns pool replaced by reload: draining');
+    if (!this.running.has(entry.pool)) this.closeDrained(entry);
+  }
+
+  /** Nothing is sending on it any more: its sessions close (GOAWAY), bounded by the longest request timeout. */
+  private closeDrained(entry: PoolEntry): void {
+    if (!this.draining.delete(entry)) return;
+    const timeoutMs = Math.max(1_000, ...entry.apps.map((app) => app.config.requestTimeoutMs));
+    const closing = entry.pool.close(AbortSignal.timeout(timeoutMs)).catch((err: unknown) => this.options.log.warn({ err }, 'apns pool did not close cleanly'));
+    this.drained.add(closing);
+    void closing.then(() => this.drained.delete(closing));
+  }
+
+  private addApp(config: AppConfig, credentials: ApnsCredentials, entry: PoolEntry, tokens: Map<string, ProviderToken>): ApnsApp {
     const apns = config.apns;
-    if (!apns) return;
+    if (!apns) throw new HeraldError('HERALD_INTERNAL', `app ${config.id} has no apns block`);
     const { log, metrics } = this.options;
     let token: ProviderToken | undefined;
     if (credentials.auth.mode === 'token') {
       const { key, keyId, teamId } = credentials.auth;
-      const tokenKey = credentials.poolKey.split('@')[0] as string;
-      token = tokens.get(tokenKey) ?? new ProviderToken({ key, keyId, teamId, now: this.now });
-      tokens.set(tokenKey, token);
+      token = tokens.get(tokenKey(credentials)) ?? new ProviderToken({ key, keyId, teamId, now: this.now });
+      tokens.set(tokenKey(credentials), token);
     }
     const cooldownMs = this.options.credentialsCooldownMs ?? DEFAULT_CREDENTIALS_COOLDOWN_MS;
     const app: ApnsApp = {
@@ -159,41 +259,44 @@ export class ApnsProvider implements Provider, Service {
       cooldownMs,
     };
     entry.apps.push(app);
-    this.apps.set(config.id, app);
     metrics.apnsCredentialsOk.set({ app: config.id }, 1);
     metrics.apnsSessions.set({ app: config.id }, entry.pool.openSessions);
     this.logCredentials(credentials);
+    return app;
   }
 
   /** One pool per credential and endpoint; sized and timed by the most demanding app sharing it. */
-  private createPool(key: string, members: ReadonlyArray<{ app: AppConfig; credentials: ApnsCredentials }>): PoolEntry {
+  private createPool(key: string, members: readonly LoadedApp[]): PoolEntry {
     const { log, metrics } = this.options;
     const configs = members.flatMap(({ app }) => (app.apns ? [app.apns] : []));
     const smallest = (pick: (apns: (typeof configs)[number]) => number): number => Math.min(...configs.map(pick));
     const { endpoint, auth } = (members[0] as (typeof members)[number]).credentials;
     const tls = auth.mode === 'certificate' ? { ...auth.tls } : {};
     const apps: ApnsApp[] = [];
+    const size = Math.max(...configs.map((apns) => apns.connections));
+    const session = {
+      host: endpoint.host,
+      port: endpoint.port,
+      tls: { ...tls, ...(endpoint.ca === undefined ? {} : { ca: endpoint.ca }) },
+      connectTimeoutMs: smallest((apns) => apns.requestTimeoutMs),
+      pingIntervalMs: smallest((apns) => apns.pingIntervalMs),
+      pingTimeoutMs: smallest((apns) => Math.min(apns.pingIntervalMs, apns.requestTimeoutMs)),
+    };
     const pool = new SessionPool({
       key,
-      size: Math.max(...configs.map((apns) => apns.connections)),
-      session: {
-        host: endpoint.host,
-        port: endpoint.port,
-        tls: { ...tls, ...(endpoint.ca === undefined ? {} : { ca: endpoint.ca }) },
-        connectTimeoutMs: smallest((apns) => apns.requestTimeoutMs),
-        pingIntervalMs: smallest((apns) => apns.pingIntervalMs),
-        pingTimeoutMs: smallest((apns) => Math.min(apns.pingIntervalMs, apns.requestTimeoutMs)),
-      },
+      size,
+      session,
       clientCertificate: auth.mode === 'certificate',
       connectBackoff: this.options.retry?.backoff ?? defaultRetryTuning.backoff,
       log,
       now: this.now,
       onCapacity: () => apps.forEach((app) => app.limiter.changed()),
-      onSessionCount: (count) => apps.forEach((app) => metrics.apnsSessions.set({ app: app.id }, count)),
+      // A pool a reload replaced no longer speaks for its apps' session gauge.
+      onSessionCount: (count) => apps.forEach((app) => entry.retired || metrics.apnsSessions.set({ app: app.id }, count)),
       onReplaced: (reason) => apps.forEach((app) => metrics.apnsSessionsReplaced.inc({ app: app.id, reason })),
     });
-    const entry = { pool, apps };
-    this.pools.set(key, entry);
+    // The key holds the credential's fingerprint or key hash, so equal settings mean the same credential.
+    const entry: PoolEntry = { pool, apps, settings: JSON.stringify({ key, size, session: { ...session, tls: Object.keys(session.tls).sort() } }), retired: false };
     return entry;
   }
 
@@ -230,6 +333,17 @@ export class ApnsProvider implements Provider, Service {
       inFlight: (delta) => metrics.apnsInFlight.inc({ app }, delta),
     };
   }
+}
+
+function groupByPool(loaded: readonly LoadedApp[]): Map<string, LoadedApp[]> {
+  const groups = new Map<string, LoadedApp[]>();
+  for (const entry of loaded) groups.set(entry.credentials.poolKey, [...(groups.get(entry.credentials.poolKey) ?? []), entry]);
+  return groups;
+}
+
+/** Apps on the same team and key share one JWT, whatever their endpoint. */
+function tokenKey(credentials: ApnsCredentials): string {
+  return credentials.poolKey.split('@')[0] as string;
 }
 
 async function* everyToken(batch: PushBatch, outcome: PushResult['outcome']): AsyncGenerator<PushResult> {
