@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { HeraldClient } from '../client/herald-client.js';
 import { HeraldClientError } from '../client/client-error.js';
@@ -135,7 +135,7 @@ export async function runSend(args: string[]): Promise<number> {
 
 type Built = { ok: true; notification: NotificationInput } | { ok: false; error: string };
 
-function buildNotification(values: SendValues, stdin: () => string): Built {
+function buildNotification(values: SendValues, stdin: () => string | undefined): Built {
   const notification: NotificationInput = {};
   if (values.id !== undefined) notification.id = values.id;
   const payloadText = readPayloadText(values, stdin);
@@ -193,17 +193,49 @@ function buildNotification(values: SendValues, stdin: () => string): Built {
 type PayloadText = { ok: true; text: string | undefined } | { ok: false; error: string };
 
 /** --payload JSON, --payload - (stdin) or --payload-file FILE: the text, still to be parsed. */
-function readPayloadText(values: SendValues, stdin: () => string): PayloadText {
+function readPayloadText(values: SendValues, stdin: () => string | undefined): PayloadText {
   const file = values['payload-file'];
   if (file !== undefined && values.payload !== undefined) return { ok: false, error: 'give --payload or --payload-file, not both' };
   try {
-    if (file !== undefined) return { ok: true, text: readFileSync(file, 'utf8') };
-    if (values.payload === '-') return { ok: true, text: stdin() };
+    const text = file !== undefined ? readBounded(openSync(file, 'r'), true) : values.payload === '-' ? stdin() : values.payload;
+    if (text === undefined && (file !== undefined || values.payload === '-')) {
+      return { ok: false, error: `${file !== undefined ? '--payload-file' : '--payload -'}: more than ${MAX_PAYLOAD_INPUT_BYTES} bytes; an APNs payload is at most 5 KB` };
+    }
+    return { ok: true, text };
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? 'error';
     return { ok: false, error: file !== undefined ? `--payload-file: cannot read ${file}: ${code}` : `--payload -: cannot read stdin: ${code}` };
   }
-  return { ok: true, text: values.payload };
+}
+
+/** Far above APNs' 5 KB, far below what would hurt: a wrong file (a log, an image) is refused unread. */
+const MAX_PAYLOAD_INPUT_BYTES = 1024 * 1024;
+const pause = new Int32Array(new SharedArrayBuffer(4));
+
+/** Reads at most MAX_PAYLOAD_INPUT_BYTES from `fd`; undefined when there is more. */
+function readBounded(fd: number, close: boolean): string | undefined {
+  const buffer = Buffer.alloc(MAX_PAYLOAD_INPUT_BYTES + 1);
+  let length = 0;
+  try {
+    for (;;) {
+      let read: number;
+      try {
+        read = readSync(fd, buffer, length, buffer.length - length, null);
+      } catch (err) {
+        // A non-blocking stdin (a terminal or some pipes) answers EAGAIN until data comes.
+        if ((err as NodeJS.ErrnoException).code === 'EAGAIN') {
+          Atomics.wait(pause, 0, 0, 10);
+          continue;
+        }
+        throw err;
+      }
+      if (read === 0) return buffer.toString('utf8', 0, length);
+      length += read;
+      if (length > MAX_PAYLOAD_INPUT_BYTES) return undefined;
+    }
+  } finally {
+    if (close) closeSync(fd);
+  }
 }
 
 type ApnsFields = Pick<NonNullable<NotificationInput['apns']>, 'pushType' | 'priority' | 'topic' | 'expiration' | 'collapseId'>;
@@ -245,8 +277,8 @@ function parseTimeMs(text: string): number | undefined {
   return Number.isFinite(ms) && ms >= 0 ? ms : undefined;
 }
 
-function readStdin(): string {
-  return readFileSync(0, 'utf8');
+function readStdin(): string | undefined {
+  return readBounded(0, false);
 }
 
 /** Polls until the notification is completed or failed; reports progress on stderr whenever the counts move. */

@@ -33,6 +33,17 @@ describe('herald send: push type, priority, topic, expiration, collapse id, send
     });
   }
 
+  it('refuses a payload file or stdin over 1 MiB before parsing it', async () => {
+    const big = join(dir, 'big.json');
+    writeFileSync(big, `{"aps":{"alert":"${'x'.repeat(1024 * 1024)}"}}`);
+    const fromFile = await runCli(['send', '--app', 'app-id', '--token', TOKEN, '--payload-file', big]);
+    assert.equal(fromFile.code, 2);
+    assert.match(fromFile.stderr, /--payload-file: more than 1048576 bytes/);
+    const fromStdin = await runCli(['send', '--app', 'app-id', '--token', TOKEN, '--payload', '-'], {}, readFileSync(big, 'utf8'));
+    assert.equal(fromStdin.code, 2);
+    assert.match(fromStdin.stderr, /--payload -: more than 1048576 bytes/);
+  });
+
   it('says HERALD_APP_ID is the alternative to --app', async () => {
     const res = await runCli(['send', '--token', TOKEN, '--title', 'T']);
     assert.equal(res.code, 2);
