@@ -24,9 +24,16 @@ Notification:
   --title T, --body B  an alert payload {"aps":{"alert":{"title","body"}}}
   --payload JSON       the whole APNs payload instead of --title/--body; '-' reads it from stdin
   --payload-file FILE  the whole APNs payload from a file
+  --channel C          a realtime channel; repeat, or separate with commas
+  --event E            the realtime event name
+  --data JSON          the realtime event data (JSON; quote a string: '"hi"'); needed with --channel
+  --id ID              the idempotency key, per app (generated when absent; a failed
+                       send prints it: send again with it and it is queued once)
+  --send-at WHEN       not before this ISO 8601 time (2026-12-24T08:00:00+01:00)
 
 APNs delivery (with --token):
-  --push-type TYPE     apns-push-type: ${pushTypeList} (default alert)
+  --push-type TYPE     apns-push-type (default alert): one of
+                       ${pushTypeList}
   --priority N         apns-priority: 10 immediately, 5 power-considerate, 1 low
                        (default 10; 5 for background)
   --topic T            apns-topic (default: the app's topic with the push type's suffix,
@@ -34,12 +41,6 @@ APNs delivery (with --token):
   --expiration WHEN    drop it after this time: UNIX seconds or ISO 8601
                        (2026-12-24T18:00:00Z); 0 = try once
   --collapse-id ID     apns-collapse-id: a newer push with the same id replaces this one
-  --send-at WHEN       not before this ISO 8601 time (2026-12-24T08:00:00+01:00)
-  --channel C          a realtime channel; repeat, or separate with commas
-  --event E            the realtime event name
-  --data JSON          the realtime event data (JSON; quote a string: '"hi"'); needed with --channel
-  --id ID              the idempotency key, per app (generated when absent; a failed
-                       send prints it: send again with it and it is queued once)
 
 Where and as whom:
   --url URL            Herald's HTTP API (default: HERALD_URL, else server.host:port of the config)
