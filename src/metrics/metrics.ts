@@ -39,7 +39,7 @@ export function createMetrics(options: { defaults?: boolean } = {}) {
     // process and service
     ready: gauge(r, 'ready', 'Whether this process reports ready (1) or not (0).', []),
     buildInfo: gauge(r, 'build_info', 'Always 1; labels carry the version.', ['version']),
-    configReloads: counter(r, 'config_reloads_total', 'Configuration reloads (SIGHUP, herald reload), by result (applied, refused).', ['result']),
+    configReloads: counter(r, 'config_reloads_total', 'Configuration reloads (SIGHUP, herald reload), by status (applied, refused).', ['status']),
     // HTTP API
     httpRequests: counter(r, 'http_requests_total', 'HTTP API requests by route, method and status.', ['route', 'method', 'status']),
     httpDuration: histogram(r, 'http_request_duration_seconds', 'HTTP API request duration.', ['route', 'method', 'status'], latencyBuckets),

@@ -45,7 +45,7 @@ export class ConfigReloader {
     } catch (err) {
       // Config and credential errors name paths and files, never secret values. The running configuration stays.
       const reason = err instanceof Error ? err.message : String(err);
-      metrics.configReloads.inc({ result: 'refused' });
+      metrics.configReloads.inc({ status: 'refused' });
       log.error({ reason, source: this.current.source }, 'config reload refused');
       return { result: 'refused', reason };
     }
@@ -57,7 +57,7 @@ export class ConfigReloader {
     // The client reconnects at once and is checked against the new secret.
     for (const id of changes.resecreted) closed += targets.closeApp(id, Close.Reconnect, 'App secret changed, reconnect');
     this.current = { ...this.current, apps: next.apps, demo: next.demo };
-    metrics.configReloads.inc({ result: 'applied' });
+    metrics.configReloads.inc({ status: 'applied' });
     const { needsRestart, ...apps } = changes;
     log.info({ ...apps, socketsClosed: closed }, 'config reloaded');
     if (needsRestart.length > 0) log.warn({ settings: needsRestart }, 'config reload: these settings need a restart and were ignored');

@@ -113,7 +113,7 @@ describe('configuration reload (SIGHUP, herald reload)', () => {
   });
 
   it('refuses a broken configuration, logs why, counts it, and keeps serving the old one', async () => {
-    const before = (await scrapeMetrics(herald.metricsPort)).value('herald_config_reloads_total', { result: 'refused' });
+    const before = (await scrapeMetrics(herald.metricsPort)).value('herald_config_reloads_total', { status: 'refused' });
     const bad = await reload([{ ...shop, secret: 'short' }]);
     assert.equal(bad.msg, 'config reload refused');
     assert.match(String(bad.reason), /apps\[0\]\.secret: must be at least 8 characters/);
@@ -123,7 +123,7 @@ describe('configuration reload (SIGHUP, herald reload)', () => {
     assert.equal(missingCert.msg, 'config reload refused');
     assert.match(String(missingCert.reason), /missing\.crt/);
     const metrics = await scrapeMetrics(herald.metricsPort);
-    assert.equal(metrics.value('herald_config_reloads_total', { result: 'refused' }) - before, 3);
+    assert.equal(metrics.value('herald_config_reloads_total', { status: 'refused' }) - before, 3);
     // The old shop (its secret, its APNs) still works.
     const answer = await serverSdk(herald.httpPort, shop).trigger('still-here', 'e', {});
     assert.equal(answer.status, 200);

@@ -133,7 +133,7 @@ describe('docs/deploy.md', () => {
     const defaults = configSchema.parse({}) as unknown as Record<string, Record<string, unknown>>;
     for (const key of keys) {
       const [section = '', name = ''] = key.split('.');
-      const known = name in (defaults[section] ?? {}) || (section === 'redis' && ['url', 'mode', 'sentinels', 'sentinelName', 'clusterNodes', 'keyPrefix'].includes(name));
+      const known = name in (defaults[section] ?? {}) || (section === 'redis' && ['url', 'mode', 'sentinels', 'sentinelName', 'clusterNodes', 'keyPrefix'].includes(name)) || (section === 'server' && name === 'pidFile');
       assert.ok(known, `${key} is not a configuration key`);
     }
   });
