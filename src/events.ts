@@ -15,8 +15,10 @@ export interface MemberEvent extends ChannelRef {
  * never breaks one.
  */
 export interface HeraldEvents {
-  'connection.opened': { app: string; socketId: string };
+  'connection.opened': { app: string; socketId: string; origin?: string };
   'connection.closed': { app: string; socketId: string; code: number };
+  /** Every subscription that succeeded (not only a channel's first), for the console. */
+  'channel.subscribed': ChannelRef & { socketId: string };
   'channel.occupied': ChannelRef;
   'channel.vacated': ChannelRef;
   'member.added': MemberEvent;
@@ -25,6 +27,8 @@ export interface HeraldEvents {
   'client.event': ChannelRef & { event: string; data: unknown; dataJson?: string; socketId: string; userId?: string };
   'cache.miss': ChannelRef;
   'subscription.count': ChannelRef & { count: number };
+  /** One webhook POST's outcome (`ok` false: it will be retried or dead-lettered). */
+  'webhook.sent': { app: string; url: string; events: string[]; ok: boolean; status?: number };
   'notification.accepted': { app: string; id: string };
   'notification.completed': { app: string; id: string; sent: number; failed: number };
   'notification.failed': { app: string; id: string; sent: number; failed: number; reason: string };

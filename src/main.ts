@@ -43,10 +43,20 @@ import { createMetrics } from './metrics/metrics.js';
 import { ApnsProvider } from './providers/apns/apns-provider.js';
 import { ConfigReloader } from './reload/config-reloader.js';
 import type { ReloadOutcome } from './reload/config-reloader.js';
+import { DryRunProvider } from './providers/dry-run-provider.js';
+import type { Provider } from './providers/provider.js';
+import { ProviderRouter } from './providers/provider-router.js';
+import { consoleAccess } from './console/console-access.js';
+import { ConsoleFeed } from './console/console-feed.js';
+import { observedProvider } from './console/observed-provider.js';
+import { RedisConsoleRelay } from './console/redis-console-relay.js';
+import { consoleRoutes } from './http/routes/console.js';
 
 export interface RunningHerald {
   readonly httpPort: number;
   readonly metricsPort: number | undefined;
+  /** The debug console's address with its token in the fragment, when Herald made the token up (the demo). */
+  readonly consoleUrl: string | undefined;
   /** Stops services in reverse order of start, each bounded by the grace period. */
   stop(graceMs?: number): Promise<void>;
   /** Re-reads the configuration with `load` and applies its apps (SIGHUP; docs/runbook.md). */
@@ -134,11 +144,31 @@ export async function startHerald(config: HeraldConfig, log: Logger): Promise<Ru
   http.addRoutes(userRoutes(publisher));
 
   // APNs: credentials are opened and checked at start-up; connections open on the first push.
+  const dryRunApps = config.apps.filter((app) => app.apns?.dryRun).map((app) => app.id);
+  const apnsApps = config.apps.filter((app) => app.apns && !app.apns.dryRun);
   // Made even when no app sends through APNs, so a reload can add one (docs/runbook.md).
   // Waits longer than a second (a retry-after) go back to the queue, so a chunk holds no worker slot meanwhile.
-  const apnsProvider = new ApnsProvider({ apps: config.apps, log: log.child({ module: 'apns' }), metrics, events, retry: { maxInlineWaitMs: 1_000 } });
+  const apnsProvider = new ApnsProvider({ apps: apnsApps, log: log.child({ module: 'apns' }), metrics, events, retry: { maxInlineWaitMs: 1_000 } });
   // One app's refused credentials are a warning, not unreadiness: every pod would leave the Service for one tenant.
   readiness.registerWarnings('apns', () => apnsProvider.refusedCredentials());
+
+  if (dryRunApps.length > 0) log.warn({ apps: dryRunApps }, 'apns dryRun: these apps answer every push delivered and send nothing to APNs');
+
+  // The debug console (docs/console.md): off unless enabled, or the embedded demo on loopback.
+  const access = consoleAccess(config.console, config.demo && loopback.test(config.server.host));
+  const consoleFeed = access.enabled
+    ? new ConsoleFeed({
+        events,
+        adapter,
+        relay: redis ? new RedisConsoleRelay({ publisher: redis.create('console-pub'), subscriber: redis.create('console-sub', 'subscriber'), keyPrefix, log }) : undefined,
+        nodeId,
+        bufferSize: config.console.bufferSize,
+        metrics,
+      })
+    : undefined;
+  const providers: Provider[] = [apnsProvider, ...(dryRunApps.length > 0 ? [new DryRunProvider(dryRunApps)] : [])];
+  const routed = providers.length > 1 ? new ProviderRouter(providers) : providers[0];
+  const provider = routed && consoleFeed ? observedProvider(routed, (batch, result) => consoleFeed.pushResult(batch.app, batch.notificationId, result)) : routed;
 
   // Notifications: a Redis status store with Redis, an in-process one without.
   const statusStore = redis
@@ -152,12 +182,31 @@ export async function startHerald(config: HeraldConfig, log: Logger): Promise<Ru
     log: log.child({ module: 'notifications' }),
     publisher,
     checkRealtime: refusalOf,
-    provider: apnsProvider,
+    provider,
     store: statusStore,
     createQueue,
   });
   http.addRoutes(notificationRoutes({ service: notifications.service, maxNotificationBytes: config.queue.maxNotificationBytes, log: log.child({ module: 'notifications' }) }));
   readiness.register('queue', () => notifications.worker.health());
+  if (consoleFeed) {
+    http.addRoutes(
+      consoleRoutes({
+        access,
+        feed: consoleFeed,
+        apps,
+        publisher,
+        state: channelState,
+        notifications: notifications.service,
+        limits: { maxEventsPerSecond: config.console.maxEventsPerSecond, maxBufferedBytes: config.console.maxBufferedBytes },
+        metrics,
+        stats: async () => {
+          await notifications.worker.collectMetrics().catch(() => undefined);
+          const values = async (metric: { get(): Promise<{ values: Array<{ labels: object; value: number }> }> }) => (await metric.get()).values.map((v) => ({ ...v.labels, value: v.value }));
+          return { queues: await values(metrics.queueJobs), apnsSessions: await values(metrics.apnsSessions), apnsInFlight: await values(metrics.apnsInFlight) };
+        },
+      }),
+    );
+  }
 
   const metricsServer = config.metrics.enabled
     ? new MetricsServer({
@@ -175,7 +224,7 @@ export async function startHerald(config: HeraldConfig, log: Logger): Promise<Ru
   // The gateway comes after http so it stops first: sockets get 4200 before the listener closes.
   // Webhooks start before the gateway and stop after it, so its last channel events are still sent.
   // Redis connections come up before, and close after, everything that uses them.
-  const services: Service[] = [...(metricsServer ? [metricsServer] : []), ...(redis ? [redis] : []), apnsProvider, deadLetters, webhookQueue, webhooks, adapter, channelState, channelCache, ...notifications.services, http, gateway];
+  const services: Service[] = [...(metricsServer ? [metricsServer] : []), ...(redis ? [redis] : []), apnsProvider, deadLetters, webhookQueue, webhooks, adapter, ...(consoleFeed ? [consoleFeed] : []), channelState, channelCache, ...notifications.services, http, gateway];
   const started: Service[] = [];
   try {
     for (const service of services) {
@@ -206,7 +255,7 @@ export async function startHerald(config: HeraldConfig, log: Logger): Promise<Ru
   // SIGHUP: the apps (and their APNs credentials) change at runtime; everything else needs a restart.
   const reloadTargets = {
     apps,
-    apns: { reload: (next: HeraldConfig['apps']) => apnsProvider.reload(next) },
+    apns: { reload: (next: HeraldConfig['apps']) => apnsProvider.reload(next.filter((app) => app.apns && !app.apns.dryRun)) },
     closeApp: gateway.closeApp.bind(gateway),
   };
   const reloader = new ConfigReloader({ initial: config, targets: reloadTargets, log, metrics });
@@ -215,6 +264,7 @@ export async function startHerald(config: HeraldConfig, log: Logger): Promise<Ru
     reload: (load) => reloader.reload(load),
     httpPort: http.port,
     metricsPort: metricsServer?.port,
+    consoleUrl: access.enabled && access.generated ? `http://${config.server.host}:${http.port}/console#token=${access.token}` : undefined,
     stop(graceMs = config.server.shutdownGraceMs) {
       stopping ??= (async () => {
         readiness.markDraining();

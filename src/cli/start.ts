@@ -61,13 +61,13 @@ export async function runStart(options: { config?: string }): Promise<number> {
     console.error(`herald: start-up failed: ${err instanceof Error ? err.message : String(err)}`);
     return 1;
   }
-  if (config.demo) printDemoBanner(config, herald.httpPort, herald.metricsPort);
+  if (config.demo) printDemoBanner(config, herald.httpPort, herald.metricsPort, herald.consoleUrl);
   if (config.server.pidFile !== undefined) writePidFile(config.server.pidFile, log);
   if (pendingSignal) shutdown(herald, pendingSignal);
   return 0;
 }
 
-function printDemoBanner(config: HeraldConfig, httpPort: number, metricsPort: number | undefined): void {
+function printDemoBanner(config: HeraldConfig, httpPort: number, metricsPort: number | undefined, consoleUrl: string | undefined): void {
   const host = config.server.host;
   const app = config.apps[0];
   if (!app) return;
@@ -79,6 +79,8 @@ function printDemoBanner(config: HeraldConfig, httpPort: number, metricsPort: nu
       `  HTTP API + WebSocket  http://${host}:${httpPort}   ws://${host}:${httpPort}/app/${app.key}`,
       `  metrics               ${metricsPort === undefined ? 'disabled' : `http://${config.metrics.host}:${metricsPort}/metrics`}`,
       `  app id / key / secret ${app.id} / ${app.key} / ${app.secret}`,
+      // The token sits in the fragment, which the browser never sends to the server.
+      ...(consoleUrl ? [`  debug console         ${consoleUrl}`, '  APNs                  dry run: pushes are answered delivered, nothing is sent'] : []),
       '',
     ].join('\n') + '\n',
   );

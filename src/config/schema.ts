@@ -56,7 +56,13 @@ const tokenAuthSchema = z.strictObject({
   teamId: z.string().regex(/^[A-Z0-9]{10}$/, 'must be 10 upper-case letters or digits'),
 });
 
-export const apnsSchema = z
+/** A dry run needs no topic; a placeholder keeps `topic` a string for everything downstream. */
+const dryRunTopic = (value: unknown): unknown =>
+  value !== null && typeof value === 'object' && (value as Record<string, unknown>).dryRun === true && (value as Record<string, unknown>).topic === undefined
+    ? { ...value, topic: 'dry-run' }
+    : value;
+
+const apnsObjectSchema = z
   .strictObject({
     production: z.boolean().default(false),
     // Sent as the apns-topic header: CR/LF or non-ASCII would fail every push of the app.
@@ -73,8 +79,11 @@ export const apnsSchema = z
     maxAttempts: positiveInt.max(20).default(5),
     requestTimeoutMs: timerMs.default(10_000),
     pingIntervalMs: timerMs.default(15_000),
+    // Accepted and logged, never sent: every token answers delivered with a fake apns-id (docs/console.md).
+    dryRun: z.boolean().default(false),
   })
   .superRefine((apns, ctx) => {
+    if (apns.dryRun) return;
     const modes = [apns.cert !== undefined || apns.key !== undefined, apns.pfx !== undefined, apns.token !== undefined];
     const count = modes.filter(Boolean).length;
     if (count === 0) {
@@ -89,6 +98,8 @@ export const apnsSchema = z
       ctx.addIssue({ code: 'custom', message: 'give passphrase or passphraseFile, not both', path: ['passphraseFile'] });
     }
   });
+
+export const apnsSchema = z.preprocess(dryRunTopic, apnsObjectSchema);
 
 const appSchema = z.strictObject({
   id: z.string().regex(channelNameChars, 'may only contain A-Z a-z 0-9 _ - = @ , . ;').max(64),
@@ -208,6 +219,18 @@ export const configSchema = z
         deadLetterMaxBytes: positiveInt.default(32 * 1024 * 1024),
       })
       .prefault({}),
+    // The live debug console at /console (docs/console.md); off unless enabled, or the embedded demo on loopback.
+    console: z
+      .strictObject({
+        enabled: z.boolean().optional(),
+        token: z.string().min(16, 'must be at least 16 characters').optional(),
+        tokenFile: z.string().min(1).optional(),
+        bufferSize: positiveInt.max(10_000).default(500),
+        maxEventsPerSecond: positiveInt.max(10_000).default(100),
+        maxBufferedBytes: positiveInt.default(1024 * 1024),
+      })
+      .refine((c) => c.token === undefined || c.tokenFile === undefined, { message: 'give token or tokenFile, not both', path: ['tokenFile'] })
+      .prefault({}),
     log: z
       .strictObject({
         level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -248,7 +271,7 @@ export const configSchema = z
   });
 
 export type RawConfig = z.infer<typeof configSchema>;
-export type ApnsConfig = z.infer<typeof apnsSchema>;
+export type ApnsConfig = z.infer<typeof apnsObjectSchema>;
 export type AppLimits = z.infer<typeof limitsSchema>;
 export type WebhookConfig = z.infer<typeof webhookSchema>;
 export type WebhookEventName = (typeof webhookEventNames)[number];

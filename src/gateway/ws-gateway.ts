@@ -143,7 +143,7 @@ export class WsGateway implements Service {
     }
     const decided = verdict;
     this.wss.handleUpgrade(req, socket, head, (ws) => {
-      if (decided.ok) this.accept(ws, decided.app, socket);
+      if (decided.ok) this.accept(ws, decided.app, socket, req.headers.origin);
       else this.refuse(ws, decided.code, decided.message, decided.reason);
     });
   };
@@ -165,7 +165,7 @@ export class WsGateway implements Service {
     ws.close(code, closeReason(message));
   }
 
-  private accept(ws: WebSocket, app: App, socket: Duplex): void {
+  private accept(ws: WebSocket, app: App, socket: Duplex, origin: string | undefined): void {
     let socketId = createSocketId();
     while (this.sockets.has(socketId)) socketId = createSocketId();
     const appMetrics = this.metrics.forApp(app.id);
@@ -181,7 +181,7 @@ export class WsGateway implements Service {
       conn.lastSeenAt = Date.now();
       conn.pingSentAt = undefined;
     });
-    const counted = this.admit(conn);
+    const counted = this.admit(conn, origin);
     ws.on('close', (code) => {
       const done = this.onClose(conn, code, counted).catch((err: unknown) => log.error({ err }, 'connection cleanup failed'));
       this.closing.add(done);
@@ -190,7 +190,7 @@ export class WsGateway implements Service {
   }
 
   /** Counts the socket against the app's quota and greets it. Resolves true when it was counted. */
-  private async admit(conn: Connection): Promise<boolean> {
+  private async admit(conn: Connection, origin: string | undefined): Promise<boolean> {
     const { app, socketId } = conn;
     let accepted: boolean;
     try {
@@ -215,7 +215,7 @@ export class WsGateway implements Service {
     const authTimeout = this.o.config.userAuthenticationTimeoutSeconds;
     if (authTimeout > 0) conn.authDeadlineAt = Date.now() + authTimeout * 1000;
     conn.send(connectionEstablishedFrame(socketId, this.o.config.activityTimeoutSeconds));
-    this.o.events.emit('connection.opened', { app: app.id, socketId });
+    this.o.events.emit('connection.opened', origin === undefined ? { app: app.id, socketId } : { app: app.id, socketId, origin });
     return true;
   }
 

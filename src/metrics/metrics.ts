@@ -65,7 +65,7 @@ export function createMetrics(options: { defaults?: boolean } = {}) {
     notifications: new NotificationOutcomes({
       accepted: counter(r, 'notifications_accepted_total', 'Notifications accepted: each new app and id once.', ['app']),
       duplicates: counter(r, 'notifications_duplicates_total', 'Notifications refused as a repeat of an app and id already known.', ['app']),
-      finished: counter(r, 'notifications_finished_total', 'Notifications finished, by final state (completed, failed); each once.', ['app', 'state']),
+      finished: counter(r, 'notifications_finished_total', 'Notifications finished, by final state (completed, failed; a cancelled one is failed); each once.', ['app', 'state']),
       withExpiredTokens: counter(r, 'notifications_with_expired_tokens_total', 'Finished notifications some of whose tokens expired before delivery.', ['app']),
     }),
     queueJobs: gauge(r, 'queue_jobs', 'Queue jobs by queue (notifications, notification-chunks, webhooks) and state.', ['queue', 'state']),
@@ -86,6 +86,12 @@ export function createMetrics(options: { defaults?: boolean } = {}) {
     apnsInvalidTokens: counter(r, 'apns_invalid_tokens_total', 'Device tokens reported invalid, by reason.', ['app', 'reason']),
     apnsCertExpiry: gauge(r, 'apns_certificate_expiry_timestamp_seconds', 'APNs certificate notAfter as UNIX seconds.', ['app']),
     apnsCredentialsOk: gauge(r, 'apns_credentials_ok', 'Whether the app\'s APNs credentials are usable (1) or refused (0).', ['app']),
+    // debug console
+    consoleViewers: gauge(r, 'console_viewers', 'Debug console streams open on this node.', []),
+    consoleEvents: counter(r, 'console_events_total', 'Debug console events, by status (sent: written to a viewer; sampled: skipped over a viewer\'s events/s cap; relayed: sent to other nodes; relay_skipped: over the node\'s relay cap).', ['status']),
+    consoleBytes: counter(r, 'console_bytes_total', 'Bytes written to debug console viewers.', []),
+    consoleViewersDropped: counter(r, 'console_viewers_dropped_total', 'Debug console viewers disconnected, by reason (slow: more than console.maxBufferedBytes unsent).', ['reason']),
+    consoleRequests: counter(r, 'console_requests_total', 'Debug console API requests, by status (ok, unauthorized, invalid).', ['status']),
     // webhooks
     webhookDeliveries: counter(r, 'webhook_deliveries_total', 'Webhook POSTs by outcome (delivered, failed, dead).', ['app', 'status']),
     webhookDeadLetters: gauge(r, 'webhook_dead_letters', 'Webhook batches in the dead-letter list.', []),

@@ -126,6 +126,7 @@ export class WebhookService implements Service {
     if (!hook) return this.toDeadLetters(queued, job, 'webhook is no longer configured');
 
     const outcome = await postWebhook(job, hook.headers, settings.timeoutMs, signal, this.options.fetch);
+    this.options.events.emit('webhook.sent', { app: job.app, url: targetOf(job.url), events: job.events, ok: outcome.ok });
     if (outcome.ok) {
       metrics.webhookDeliveries.inc({ app: job.app, status: 'delivered' });
       this.log.debug({ app: job.app, target: targetOf(job.url), events: job.events, attempt: queued.attempt }, 'webhook delivered');

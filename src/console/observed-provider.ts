@@ -1,0 +1,17 @@
+import type { Provider, ProviderHealth, PushBatch, PushResult } from '../providers/provider.js';
+
+/** A provider whose every result is also handed to `observe` (the console's per-token outcomes). */
+export function observedProvider(provider: Provider, observe: (batch: PushBatch, result: PushResult) => void): Provider {
+  return {
+    kind: provider.kind,
+    serves: (app: string): boolean => provider.serves(app),
+    health: (app: string): ProviderHealth => provider.health(app),
+    close: (deadline: AbortSignal): Promise<void> => provider.close(deadline),
+    async *send(batch: PushBatch, signal: AbortSignal): AsyncIterable<PushResult> {
+      for await (const result of provider.send(batch, signal)) {
+        observe(batch, result);
+        yield result;
+      }
+    },
+  };
+}

@@ -1,0 +1,34 @@
+import type { Provider, ProviderHealth, PushBatch, PushResult } from './provider.js';
+
+/** Several providers of one kind behind one: each app goes to the first that serves it. */
+export class ProviderRouter implements Provider {
+  readonly kind = 'apns' as const;
+
+  constructor(private readonly providers: readonly Provider[]) {}
+
+  serves(app: string): boolean {
+    return this.providers.some((p) => p.serves(app));
+  }
+
+  health(app: string): ProviderHealth {
+    return this.pick(app)?.health(app) ?? { ok: false, detail: 'no provider for this app' };
+  }
+
+  send(batch: PushBatch, signal: AbortSignal): AsyncIterable<PushResult> {
+    const provider = this.pick(batch.app);
+    if (provider) return provider.send(batch, signal);
+    return (async function* () {
+      for (const [index, token] of batch.tokens.entries()) {
+        yield { token, index, outcome: { type: 'rejected', reason: 'NoProvider', invalidToken: false } } satisfies PushResult;
+      }
+    })();
+  }
+
+  async close(deadline: AbortSignal): Promise<void> {
+    await Promise.all(this.providers.map((p) => p.close(deadline)));
+  }
+
+  private pick(app: string): Provider | undefined {
+    return this.providers.find((p) => p.serves(app));
+  }
+}

@@ -1,0 +1,80 @@
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { chromium } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
+import { startHeraldProcess } from '../helpers/herald-process.js';
+import type { HeraldProcess } from '../helpers/herald-process.js';
+import { PusherClient, serverSdk } from '../helpers/pusher-clients.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const CONSOLE_TOKEN = 'console-token-for-the-browser-test';
+const APP = { id: 'app-id', key: 'app-key', secret: 'app-secret-123' };
+const DEVICE_TOKEN = 'ab'.repeat(32);
+const skip = existsSync(CHROMIUM) ? false : `${CHROMIUM} is missing (apt-get install chromium)`;
+
+describe('debug console in a real browser', { skip }, () => {
+  let herald: HeraldProcess;
+  let browser: BrowserContext;
+
+  before(async () => {
+    herald = await startHeraldProcess({
+      config: { apps: [{ ...APP, apns: { dryRun: true } }], console: { enabled: true, token: CONSOLE_TOKEN } },
+    });
+    // A fresh profile each run; playwright-core drives the system's Chromium and downloads nothing.
+    browser = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), 'herald-chromium-')), {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+  });
+
+  after(async () => {
+    await browser?.close();
+    await herald?.stop();
+  });
+
+  const open = async (token: string): Promise<Page> => {
+    const page = await browser.newPage();
+    await page.goto(`${herald.baseUrl}/console`);
+    await page.fill('#token', token);
+    await page.click('#connect');
+    return page;
+  };
+
+  it('shows a pusher-js connection, a published event and a dry-run push delivered', async () => {
+    const page = await open(CONSOLE_TOKEN);
+    await page.waitForSelector('body[data-connected="app-id"]');
+    const client = new PusherClient(APP.key, { cluster: 'mt1', wsHost: '127.0.0.1', wsPort: herald.httpPort, forceTLS: false, enabledTransports: ['ws'] });
+    try {
+      const subscribed = new Promise<void>((resolve) => client.subscribe('news').bind('pusher:subscription_succeeded', () => resolve()));
+      await subscribed;
+      const socketId = client.connection.socket_id;
+      await page.waitForSelector(`#events li[data-type="connection.opened"]:has-text("${socketId}")`);
+      await page.waitForSelector(`#events li[data-type="subscribed"]:has-text("news")`);
+
+      await serverSdk(herald.httpPort, APP).trigger('news', 'breaking', { headline: 'console sees it' });
+      await page.waitForSelector('#events li[data-type="publish"]:has-text("console sees it")');
+      await page.waitForSelector('#channels td:has-text("news")');
+
+      await page.fill('#push-token', DEVICE_TOKEN);
+      await page.click('#notify button');
+      await page.waitForSelector(`#events li[data-type="apns.result"]:has-text("delivered"):has-text("${DEVICE_TOKEN}")`);
+      await page.waitForSelector('#events li[data-type="notification.completed"]');
+    } finally {
+      client.disconnect();
+      await page.close();
+    }
+  });
+
+  it('refuses a wrong token with 401 and says so on the page', async () => {
+    const response = await fetch(`${herald.baseUrl}/console/api/apps`, { headers: { authorization: 'Bearer wrong-token-wrong-token' } });
+    assert.equal(response.status, 401);
+    const page = await open('wrong-token-wrong-token');
+    await page.waitForSelector('#status.error:has-text("401")');
+    await page.close();
+    assert.ok(!herald.lines.some((line) => line.includes(CONSOLE_TOKEN)), 'the console token never reaches the logs');
+  });
+});
