@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { chromium } from 'playwright-core';
 import type { BrowserContext, Page } from 'playwright-core';
-import { startHeraldProcess } from '../helpers/herald-process.js';
+import { repoRoot, startHeraldProcess } from '../helpers/herald-process.js';
 import type { HeraldProcess } from '../helpers/herald-process.js';
 import { PusherClient, serverSdk } from '../helpers/pusher-clients.js';
 
@@ -13,6 +13,9 @@ const CHROMIUM = '/usr/bin/chromium';
 const CONSOLE_TOKEN = 'console-token-for-the-browser-test';
 const APP = { id: 'app-id', key: 'app-key', secret: 'app-secret-123' };
 const DEVICE_TOKEN = 'ab'.repeat(32);
+/** The page once it shows the events: a test artifact, and (HERALD_UPDATE_SCREENSHOT=1) README's image. */
+const SCREENSHOT = join(repoRoot, 'test-results/console.png');
+const README_IMAGE = join(repoRoot, 'docs/images/console.png');
 const skip = existsSync(CHROMIUM) ? false : `${CHROMIUM} is missing (apt-get install chromium)`;
 
 describe('debug console in a real browser', { skip }, () => {
@@ -63,6 +66,14 @@ describe('debug console in a real browser', { skip }, () => {
       await page.click('#notify button');
       await page.waitForSelector(`#events li[data-type="apns.result"]:has-text("delivered"):has-text("${DEVICE_TOKEN}")`);
       await page.waitForSelector('#events li[data-type="notification.completed"]');
+
+      mkdirSync(join(repoRoot, 'test-results'), { recursive: true });
+      await page.setViewportSize({ width: 1280, height: 800 });
+      // The forms scrolled the page down; the feed is at the top.
+      await page.evaluate(() => window.scrollTo(0, 0));
+      await page.screenshot({ path: SCREENSHOT, fullPage: false });
+      assert.ok(existsSync(SCREENSHOT), 'the screenshot artifact is written');
+      if (process.env.HERALD_UPDATE_SCREENSHOT === '1') copyFileSync(SCREENSHOT, README_IMAGE);
     } finally {
       client.disconnect();
       await page.close();
