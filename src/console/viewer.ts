@@ -41,15 +41,8 @@ export class Viewer {
   /** Returns false once the viewer is gone (closed, or dropped as too slow). */
   offer(event: ConsoleEvent): boolean {
     if (this.closed) return false;
-    const now = this.now();
-    if (now - this.windowStart >= 1000) {
-      this.windowStart = now;
-      this.inWindow = 0;
-      if (this.skipped > 0) {
-        this.write('dropped', { count: this.skipped });
-        this.skipped = 0;
-      }
-    }
+    this.nextWindow();
+    if (this.closed) return false;
     if (this.inWindow >= this.limits.maxEventsPerSecond) {
       this.skipped += 1;
       this.counters.sampled();
@@ -59,9 +52,22 @@ export class Viewer {
     return this.write('event', event);
   }
 
-  /** A comment line: keeps proxies from timing the stream out. */
+  /** A comment line: keeps proxies from timing the stream out, and reports skips no later event would. */
   ping(): boolean {
+    this.nextWindow();
     return this.closed ? false : this.raw(': ping\n\n');
+  }
+
+  /** Opens a new one-second window once the last has passed, telling the viewer what it skipped. */
+  private nextWindow(): void {
+    const now = this.now();
+    if (now - this.windowStart < 1000) return;
+    this.windowStart = now;
+    this.inWindow = 0;
+    if (this.skipped > 0) {
+      this.write('dropped', { count: this.skipped });
+      this.skipped = 0;
+    }
   }
 
   write(kind: string, data: unknown): boolean {

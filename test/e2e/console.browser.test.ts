@@ -70,7 +70,7 @@ describe('debug console in a real browser', { skip }, () => {
       mkdirSync(join(repoRoot, 'test-results'), { recursive: true });
       await page.setViewportSize({ width: 1280, height: 800 });
       // The forms scrolled the page down; the feed is at the top.
-      await page.evaluate(() => window.scrollTo(0, 0));
+      await page.evaluate('window.scrollTo(0, 0)');
       await page.screenshot({ path: SCREENSHOT, fullPage: false });
       assert.ok(existsSync(SCREENSHOT), 'the screenshot artifact is written');
       if (process.env.HERALD_UPDATE_SCREENSHOT === '1') copyFileSync(SCREENSHOT, README_IMAGE);

@@ -6,6 +6,7 @@ import type { ConsoleAccess } from '../../console/console-access.js';
 import type { ConsoleFeed } from '../../console/console-feed.js';
 import { Viewer } from '../../console/viewer.js';
 import type { ViewerLimits } from '../../console/viewer.js';
+import { viewerCounters } from '../../console/viewer-counters.js';
 import type { GatewayPublisher } from '../../gateway/publisher.js';
 import type { ChannelState } from '../../gateway/state/channel-state.js';
 import type { Metrics } from '../../metrics/metrics.js';
@@ -86,14 +87,7 @@ export function consoleRoutes(o: ConsoleRoutesOptions): RouteModule {
       reply.hijack();
       const raw = reply.raw;
       raw.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', 'x-accel-buffering': 'no' });
-      const viewer = new Viewer(app.id, raw, o.limits, {
-        sent: (bytes) => {
-          o.metrics.consoleEvents.inc({ status: 'sent' });
-          o.metrics.consoleBytes.inc(bytes);
-        },
-        sampled: () => o.metrics.consoleEvents.inc({ status: 'sampled' }),
-        dropped: (reason) => o.metrics.consoleViewersDropped.inc({ reason }),
-      });
+      const viewer = new Viewer(app.id, raw, o.limits, viewerCounters(o.metrics));
       viewer.write('hello', { app: app.id });
       const detach = o.feed.attach(viewer);
       raw.on('close', () => {
