@@ -6,6 +6,8 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
+# The build copies the console's static page into dist/ with this script.
+COPY scripts/copy-console-assets.mjs ./scripts/
 # Compile, then drop the development packages (typescript, pino-pretty, the bench baseline):
 # the runtime stage copies this node_modules as it is, so the image installs nothing twice.
 RUN npm run build && npm prune --omit=dev --no-audit --no-fund

@@ -8,6 +8,7 @@ const dockerfile = readFileSync('Dockerfile', 'utf8');
 const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as { scripts: Record<string, string>; bin: Record<string, string>; engines: Record<string, string> };
 const stages = dockerfile.split(/^FROM /m).slice(1);
 const finalStage = stages[stages.length - 1] ?? '';
+const buildStage = stages[0] ?? '';
 
 describe('Dockerfile', () => {
   it('is multi-stage with production dependencies only in the final stage', () => {
@@ -36,7 +37,11 @@ describe('Dockerfile', () => {
     const runs = [...dockerfile.matchAll(/RUN npm run (\S+)/g)].map((m) => m[1]!);
     assert.ok(runs.length > 0);
     for (const script of runs) assert.ok(pkg.scripts[script], `npm run ${script} is not in package.json`);
-    assert.equal(pkg.scripts.build, 'tsc -p tsconfig.build.json');
+    // Every local script the build runs must be copied into the build stage before it runs.
+    for (const script of pkg.scripts.build.matchAll(/node (scripts\/\S+)/g)) {
+      assert.match(buildStage, new RegExp(`^COPY ${escapeRegExp(script[1]!)} `, 'm'), `${script[1]} is copied before npm run build`);
+    }
+    assert.match(pkg.scripts.build, /^tsc -p tsconfig\.build\.json( && node scripts\/\S+)*$/);
   });
 
   it('starts the same entry point as the package bin, with node as the signal receiver', () => {
@@ -130,3 +135,7 @@ describe('deploy/compose.yaml', () => {
     assert.ok(targets.includes('herald:9601'), `Prometheus scrapes ${targets.join(', ')}`);
   });
 });
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
