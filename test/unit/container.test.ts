@@ -38,10 +38,11 @@ describe('Dockerfile', () => {
     assert.ok(runs.length > 0);
     for (const script of runs) assert.ok(pkg.scripts[script], `npm run ${script} is not in package.json`);
     // Every local script the build runs must be copied into the build stage before it runs.
-    for (const script of pkg.scripts.build.matchAll(/node (scripts\/\S+)/g)) {
+    const build = pkg.scripts.build ?? '';
+    for (const script of build.matchAll(/node (scripts\/\S+)/g)) {
       assert.match(buildStage, new RegExp(`^COPY ${escapeRegExp(script[1]!)} `, 'm'), `${script[1]} is copied before npm run build`);
     }
-    assert.match(pkg.scripts.build, /^tsc -p tsconfig\.build\.json( && node scripts\/\S+)*$/);
+    assert.match(build, /^tsc -p tsconfig\.build\.json( && node scripts\/\S+)*$/);
   });
 
   it('starts the same entry point as the package bin, with node as the signal receiver', () => {
