@@ -17,6 +17,8 @@ export interface MemberEvent extends ChannelRef {
 export interface HeraldEvents {
   'connection.opened': { app: string; socketId: string; origin?: string };
   'connection.closed': { app: string; socketId: string; code: number };
+  /** A socket proved its user with pusher:signin (once per socket). */
+  'user.signed_in': { app: string; socketId: string; userId: string };
   /** Every subscription that succeeded (not only a channel's first), for the console. */
   'channel.subscribed': ChannelRef & { socketId: string };
   'channel.occupied': ChannelRef;

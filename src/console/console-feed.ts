@@ -45,6 +45,7 @@ export class ConsoleFeed implements Service {
     this.unsubscribe.push(
       events.on('connection.opened', (e) => this.record(e.app, 'connection.opened', { socketId: e.socketId, origin: e.origin })),
       events.on('connection.closed', (e) => this.record(e.app, 'connection.closed', { socketId: e.socketId, code: e.code })),
+      events.on('user.signed_in', (e) => this.record(e.app, 'user.signed_in', { socketId: e.socketId, userId: e.userId })),
       events.on('channel.subscribed', (e) => this.record(e.app, 'subscribed', { channel: e.channel, socketId: e.socketId })),
       events.on('channel.occupied', (e) => this.record(e.app, 'channel.occupied', { channel: e.channel })),
       events.on('channel.vacated', (e) => this.record(e.app, 'channel.vacated', { channel: e.channel })),

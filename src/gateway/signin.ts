@@ -1,3 +1,4 @@
+import type { EventBus } from '../events.js';
 import type { Connection } from './connection.js';
 import { verifySigninAuth } from './channels/channel-auth.js';
 import { isValidSigninUserId } from './channels/channel-name.js';
@@ -14,7 +15,10 @@ import { MAX_USER_INFO_DEPTH, nestsDeeperThan } from './raw-json.js';
  * client never keeps running under an identity it failed to prove.
  */
 export class Signin {
-  constructor(private readonly sockets: LocalSockets<Connection>) {}
+  constructor(
+    private readonly sockets: LocalSockets<Connection>,
+    private readonly events: EventBus,
+  ) {}
 
   handle(conn: Connection, frame: InboundFrame): void {
     const data = frameDataObject(frame.data);
@@ -44,6 +48,7 @@ export class Signin {
     if (!conn.user) {
       conn.user = user;
       this.sockets.rememberUser(conn, user.id);
+      this.events.emit('user.signed_in', { app: conn.app.id, socketId: conn.socketId, userId: user.id });
     }
     conn.authDeadlineAt = undefined;
     conn.send(signinSuccessFrame(userData));

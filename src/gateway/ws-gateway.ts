@@ -93,7 +93,7 @@ export class WsGateway implements Service {
       log: this.log,
       maxChannelsPerConnection: o.config.maxChannelsPerConnection,
     });
-    this.router = new FrameRouter(this.subscriptions, new Signin(this.sockets), new ClientEvents(this.fanout, o.events));
+    this.router = new FrameRouter(this.subscriptions, new Signin(this.sockets, o.events), new ClientEvents(this.fanout, o.events));
     o.adapter.onMessage((message) => this.onFanout(message));
     o.state.onChange?.((change) => this.subscriptions.announceChange(change, o.apps.byId(change.ref.app)));
   }

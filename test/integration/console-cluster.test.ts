@@ -88,4 +88,17 @@ describe('debug console across two daemons on one Redis', () => {
     assert.equal(publishes.length, 1, 'the publish is shown once, not once per node');
     assert.match(String(publishes[0]?.data.detail?.data), /made on node B/);
   });
+
+  it("shows the user id once node B's socket signs in", async () => {
+    const [a, b] = nodes as [HeraldProcess, HeraldProcess];
+    const seen = await openStream(a, streams.signal);
+    const client = pusherClient(b.httpPort, APP, { user: { id: 'user-42', user_info: { name: 'Ada' } } });
+    clients.push(client);
+    const socketId = await connected(client);
+    client.signin();
+    const event = await waitFor(() => seen.find((e) => e.data.type === 'user.signed_in' && e.data.detail?.socketId === socketId), {
+      what: "node B's sign-in on node A's stream",
+    });
+    assert.deepEqual(event.data.detail, { socketId, userId: 'user-42' }, 'the user id, not user_info');
+  });
 });
