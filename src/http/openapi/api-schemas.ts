@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { notificationStatusSchema } from '../../notifications/contract/status.js';
 
 /**
  * The HTTP API's bodies as zod schemas: the one source the OpenAPI document
@@ -53,27 +54,7 @@ export const emptyAnswer = z.looseObject({});
 
 export const notificationAccepted = z.looseObject({ id: z.string() });
 
-export const notificationStatus = z
-  .looseObject({
-    id: z.string(),
-    state: z
-      .enum(['queued', 'active', 'completed', 'failed'])
-      .describe('A notification cancelled while queued is failed, with error "cancelled"'),
-    createdAt: z.string().describe('ISO 8601'),
-    finishedAt: z.string().optional(),
-    attempts: count,
-    apns: z.looseObject({
-      sent: count,
-      failed: count,
-      pending: count,
-      invalidTokens: z.array(z.looseObject({ token: z.string(), reason: z.string(), timestamp: z.number().optional() })),
-      total: count.optional(),
-      expired: count.optional(),
-      failures: z.record(z.string(), count).optional(),
-    }),
-    realtime: z.looseObject({ channels: count, error: z.string().optional() }),
-    error: z.string().optional().describe('Why it failed; "cancelled" for a cancelled one'),
-  });
+export const notificationStatus = notificationStatusSchema;
 
 export const deadLetters = z
   .looseObject({

@@ -3,6 +3,7 @@
  * (what herald/client returns), the record the status store keeps, and where that
  * record lives in Redis, so herald/client's Redis mode reads what the daemon wrote.
  */
+import { z } from 'zod';
 import type { NotificationRef } from './notification-schema.js';
 
 export type NotificationState = 'queued' | 'active' | 'completed' | 'failed';
@@ -103,3 +104,28 @@ export function readStatusRecord(ref: NotificationRef, record: Readonly<Record<s
     ...(record.error === undefined ? {} : { error: record.error }),
   };
 }
+
+const count = z.number().int().nonnegative();
+
+/**
+ * The status body as a schema: the OpenAPI document publishes it and herald/client checks
+ * answers with it. Unknown extra fields are kept, so a newer daemon never breaks an older client.
+ */
+export const notificationStatusSchema = z.looseObject({
+  id: z.string(),
+  state: z.enum(['queued', 'active', 'completed', 'failed']).describe('A notification cancelled while queued is failed, with error "cancelled"'),
+  createdAt: z.string().describe('ISO 8601'),
+  finishedAt: z.string().optional(),
+  attempts: count,
+  apns: z.looseObject({
+    sent: count,
+    failed: count,
+    pending: count,
+    invalidTokens: z.array(z.looseObject({ token: z.string(), reason: z.string(), timestamp: z.number().optional() })),
+    total: count.optional(),
+    expired: count.optional(),
+    failures: z.record(z.string(), count).optional(),
+  }),
+  realtime: z.looseObject({ channels: count, error: z.string().optional() }),
+  error: z.string().optional().describe('Why it failed; "cancelled" for a cancelled one'),
+});
