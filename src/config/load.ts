@@ -257,12 +257,13 @@ function describeValue(path: string, value: unknown): string {
   // A value that swallowed the next line (`key: abc  secret: …` after a lost newline) may
   // hold another key's secret: a string with blanks or a secret-like word is not echoed.
   if (typeof value === 'string' && (/\s/.test(value) || secretWordPattern.test(value))) return `a text of ${value.length} characters`;
-  // Objects are shown too (a whole apns block in the wrong shape): mask their secret keys.
-  const text = maskUrlCredentials(
-    typeof value === 'string'
-      ? `'${value}'`
-      : JSON.stringify(value, (key, inner: unknown) => (key !== '' && secretKeyPattern.test(key) ? '[redacted]' : inner)),
-  );
+  // An object (a whole apns block in the wrong shape) is shown by its key names only: a
+  // misspelt key (`passphHse`) would slip past any mask on names, so no value is echoed.
+  if (typeof value === 'object' && value !== null) {
+    const keys = Array.isArray(value) ? `a list of ${value.length}` : `an object with keys ${Object.keys(value).map(describeKey).join(', ')}`;
+    return keys.length > 120 ? `${keys.slice(0, 117)}...` : keys;
+  }
+  const text = maskUrlCredentials(typeof value === 'string' ? `'${value}'` : JSON.stringify(value));
   return text === undefined ? typeof value : text.length > 60 ? `${text.slice(0, 57)}...` : text;
 }
 

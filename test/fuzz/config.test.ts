@@ -203,6 +203,7 @@ describe('configuration errors found by the fuzzer never quote a secret', () => 
     ['a webhook header of the wrong type', `apps:\n  - { id: a, key: k, secret: ${secret}, webhooks: [{ url: "http://h", events: [member_added], headers: { Authorization: [${secret}] } }] }\n`],
     ['a Redis URL that lost the space after its key', `redis: url:redis://user:${secret}@h:6379\n`],
     ['a value that became a key', `redis:\n  urlredis://user:${secret}@h:6379/0x: 1\n`],
+    ['an apns block of the wrong shape whose passphrase key is misspelt', `apps:\n  - { id: a, key: k, secret: ${secret}, apns: { topic: t, passphHse: ${secret} } }\n`],
     ['an app key that swallowed the secret line after a lost newline', `apps:\n  - id: a\n    key: =k;0  secret:U${secret.slice(1)}\n`],
   ];
   for (const [what, text, extension] of cases) {

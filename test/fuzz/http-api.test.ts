@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
-import { startHeraldProcess } from '../helpers/herald-process.js';
+import { PINNED_YOUNG_GENERATION, startHeraldProcess } from '../helpers/herald-process.js';
 import type { HeraldProcess } from '../helpers/herald-process.js';
 import { answerProblem, rssBytes, runPool, send, sendRaw, signedPath } from './fuzz-http.js';
 import type { FuzzApp, HttpCall } from './fuzz-http.js';
@@ -32,7 +32,7 @@ before(async () => {
   herald = await startHeraldProcess({
     // A capped heap turns a leak into a crash (the process must stay up) instead of
     // growth hidden behind V8's lazy collection, and keeps the RSS comparison meaningful.
-    env: { NODE_OPTIONS: '--max-old-space-size=96' },
+    env: { NODE_OPTIONS: `--max-old-space-size=96 ${PINNED_YOUNG_GENERATION}` },
     config: {
       server: { maxBodyBytes: 64 * 1024 },
       log: { level: 'debug' },

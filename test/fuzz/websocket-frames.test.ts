@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
-import { startHeraldProcess } from '../helpers/herald-process.js';
+import { PINNED_YOUNG_GENERATION, startHeraldProcess } from '../helpers/herald-process.js';
 import type { HeraldProcess } from '../helpers/herald-process.js';
 import { rssBytes, runPool } from './fuzz-http.js';
 import { leakedSecrets } from './fuzz-secrets.js';
@@ -31,7 +31,7 @@ const openApp = {
 let herald: HeraldProcess;
 before(async () => {
   herald = await startHeraldProcess({
-    env: { NODE_OPTIONS: '--max-old-space-size=96' },
+    env: { NODE_OPTIONS: `--max-old-space-size=96 ${PINNED_YOUNG_GENERATION}` },
     config: { gateway: { maxPayloadBytes: MAX_PAYLOAD }, log: { level: 'debug' }, apps: [app, openApp] },
   });
 });

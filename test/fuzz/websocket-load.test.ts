@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import type { Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { startHeraldProcess } from '../helpers/herald-process.js';
+import { PINNED_YOUNG_GENERATION, startHeraldProcess } from '../helpers/herald-process.js';
 import type { HeraldProcess } from '../helpers/herald-process.js';
 import { waitFor } from '../helpers/wait.js';
 import { rssBytes, send, signedPath } from './fuzz-http.js';
@@ -17,7 +17,7 @@ const MAX_CHANNELS = 1_000;
 const SUBSCRIBES = 10_000;
 
 const config = (liveness: { activityTimeoutSeconds: number; pongTimeoutSeconds: number }) => ({
-  env: { NODE_OPTIONS: '--max-old-space-size=96' },
+  env: { NODE_OPTIONS: `--max-old-space-size=96 ${PINNED_YOUNG_GENERATION}` },
   config: { gateway: { maxChannelsPerConnection: MAX_CHANNELS, maxBufferedBytes: 256 * 1024, ...liveness }, apps: [app] },
 });
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { rssBytes } from '../fuzz/fuzz-http.js';
-import { startHeraldProcess } from '../helpers/herald-process.js';
+import { PINNED_YOUNG_GENERATION, startHeraldProcess } from '../helpers/herald-process.js';
 import type { HeraldProcess } from '../helpers/herald-process.js';
 import { RawClient, metricValue, testApps } from '../helpers/pusher-clients.js';
 import type { RawFrame } from '../helpers/pusher-clients.js';
@@ -26,7 +26,7 @@ after(async () => {
 });
 
 async function daemon(gateway: Record<string, unknown> = {}): Promise<HeraldProcess> {
-  const herald = await startHeraldProcess({ config: { gateway, apps: [main] } });
+  const herald = await startHeraldProcess({ config: { gateway, apps: [main] }, env: { NODE_OPTIONS: PINNED_YOUNG_GENERATION } });
   daemons.push(herald);
   return herald;
 }
