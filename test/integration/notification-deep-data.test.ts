@@ -84,10 +84,11 @@ describe('deeply nested caller data (BullMQ job from another producer)', () => {
     const invalidBefore = await metricValue(h.herald.metricsPort, 'herald_invalid_jobs_total');
     const queue = await addRawJob('deep-job', nestedBody(5_000, 'deep-job'));
     try {
-      const job = await waitFor(async () => {
-        const j = await queue.getJob('deep-job');
-        return j && (await j.getState()) === 'failed' ? j : undefined;
-      }, { timeoutMs: 20_000, what: 'the deep job to fail' });
+      // The state first, then the job: a job read before it failed carries no failedReason.
+      const job = await waitFor(async () => ((await queue.getJobState('deep-job')) === 'failed' ? queue.getJob('deep-job') : undefined), {
+        timeoutMs: 20_000,
+        what: 'the deep job to fail',
+      });
       assert.match(job.failedReason, /nests deeper than 64 levels/);
       assert.equal(job.attemptsMade, 1, 'failed on its first attempt');
       const status = await h.finished('deep-job');
