@@ -58,7 +58,7 @@ describe('metrics move with a real workload', () => {
       config: {
         redis: { url: redis.url, keyPrefix: `m${suffix}` },
         queue: { prefix: `mq${suffix}`, chunkSize: 100, concurrency: 4, lockDurationMs: 2_000 },
-        webhooks: { batchMs: 20 },
+        webhooks: { batchMs: 20, occupancyWindowMs: 0 },
         apps: [
           {
             ...app,

@@ -37,7 +37,7 @@ describe('webhooks through the daemon (embedded mode)', () => {
     flaky.setMode({ type: 'status', status: 502 });
     herald = await startHeraldProcess({
       config: {
-        webhooks: { batchMs: 20, maxAttempts: 2, backoffBaseMs: 10, backoffMaxMs: 20, timeoutMs: 2000 },
+        webhooks: { batchMs: 20, maxAttempts: 2, backoffBaseMs: 10, backoffMaxMs: 20, timeoutMs: 2000, occupancyWindowMs: 0 },
         apps: [
           { ...occupancyApp, webhooks: [{ url: occupancy.url, events: ['channel_occupied', 'channel_vacated'] }] },
           { ...flakyApp, webhooks: [{ url: flaky.url, events: ['channel_occupied'] }] },

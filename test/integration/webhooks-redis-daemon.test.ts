@@ -37,7 +37,8 @@ describe('webhooks through two daemons sharing Redis', () => {
     const config = {
       redis: { url: redis.url, keyPrefix: 'wk' },
       queue: { prefix: QUEUE_PREFIX },
-      webhooks: { batchMs: 10, maxAttempts: 2, backoffBaseMs: 10, backoffMaxMs: 20 },
+      // Occupancy is sent as it happens (no coalescing window): the test counts an occupied → vacated pair.
+      webhooks: { batchMs: 10, maxAttempts: 2, backoffBaseMs: 10, backoffMaxMs: 20, occupancyWindowMs: 0 },
       apps: [
         { ...occupancyApp, webhooks: [{ url: occupancy.url, events: ['channel_occupied', 'channel_vacated'] }] },
         { ...flakyApp, webhooks: [{ url: flaky.url, events: ['channel_occupied'] }] },
