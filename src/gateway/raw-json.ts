@@ -102,28 +102,6 @@ export function memberSpan(bytes: Buffer, name: string): Span | undefined {
   return bytes[i] === CLOSE_OBJECT ? found : undefined;
 }
 
-/** True when the JSON text nests objects/arrays more than `maxDepth` levels deep. */
-export function nestsDeeperThan(text: string, maxDepth: number): boolean {
-  let depth = 0;
-  for (let i = 0; i < text.length; i += 1) {
-    const code = text.charCodeAt(i);
-    if (code === QUOTE) {
-      // Skip the string, escapes included.
-      for (i += 1; i < text.length; i += 1) {
-        const inner = text.charCodeAt(i);
-        if (inner === BACKSLASH) i += 1;
-        else if (inner === QUOTE) break;
-      }
-    } else if (code === OPEN_OBJECT || code === OPEN_ARRAY) {
-      depth += 1;
-      if (depth > maxDepth) return true;
-    } else if (code === CLOSE_OBJECT || code === CLOSE_ARRAY) {
-      depth -= 1;
-    }
-  }
-  return false;
-}
-
 /**
  * How deep presence and sign-in `user_info` may nest. Members are stored, repeated in
  * presence replies and serialized again and again; a value nested deeper than any real

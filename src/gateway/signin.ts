@@ -6,7 +6,8 @@ import { Close } from './close-codes.js';
 import type { LocalSockets } from './local-sockets.js';
 import { frameDataObject, signinSuccessFrame } from './protocol.js';
 import type { InboundFrame } from './protocol.js';
-import { MAX_USER_INFO_DEPTH, nestsDeeperThan } from './raw-json.js';
+import { rawJsonTooDeep } from '../lib/json-depth.js';
+import { MAX_USER_INFO_DEPTH } from './raw-json.js';
 
 /**
  * pusher:signin. A valid signature over `socket_id::user::user_data` binds the
@@ -32,7 +33,7 @@ export class Signin {
       this.refuse(conn, 'auth_failed', `Sign-in refused: ${auth.message}`);
       return;
     }
-    if (nestsDeeperThan(userData, MAX_USER_INFO_DEPTH)) {
+    if (rawJsonTooDeep(Buffer.from(userData), MAX_USER_INFO_DEPTH)) {
       this.refuse(conn, 'bad_signin', `user_data nests deeper than ${MAX_USER_INFO_DEPTH} levels of objects and arrays`);
       return;
     }

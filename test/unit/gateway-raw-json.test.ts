@@ -1,7 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { memberSpan, nestsDeeperThan } from '../../src/gateway/raw-json.js';
+import { memberSpan } from '../../src/gateway/raw-json.js';
+import { rawJsonTooDeep } from '../../src/lib/json-depth.js';
+
+/** The gateway's user_info depth check: the shared raw scan over the text's bytes. */
+const nestsDeeperThan = (text: string, maxDepth: number): boolean => rawJsonTooDeep(Buffer.from(text), maxDepth) !== undefined;
 
 const dataText = (text: string): string | undefined => {
   const bytes = Buffer.from(text);

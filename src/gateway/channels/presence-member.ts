@@ -1,5 +1,6 @@
 import type { PresenceMember } from '../state/channel-state.js';
-import { MAX_USER_INFO_DEPTH, nestsDeeperThan } from '../raw-json.js';
+import { rawJsonTooDeep } from '../../lib/json-depth.js';
+import { MAX_USER_INFO_DEPTH } from '../raw-json.js';
 import { MAX_USER_ID_LENGTH } from './channel-name.js';
 
 export type MemberCheck =
@@ -15,7 +16,7 @@ export function parseChannelData(channelData: string, maxBytes: number): MemberC
   if (Buffer.byteLength(channelData) > maxBytes) {
     return { ok: false, type: 'LimitReached', status: 413, message: `Presence member data is larger than ${maxBytes} bytes` };
   }
-  if (nestsDeeperThan(channelData, MAX_USER_INFO_DEPTH)) {
+  if (rawJsonTooDeep(Buffer.from(channelData), MAX_USER_INFO_DEPTH)) {
     return { ok: false, type: 'BadRequest', status: 400, message: `channel_data nests deeper than ${MAX_USER_INFO_DEPTH} levels of objects and arrays` };
   }
   let value: unknown;
