@@ -4,6 +4,7 @@
  * from the handler that took the input in. Both checks here are iterative, so they
  * cannot overflow the stack themselves, and they stop at the first value too deep.
  */
+import { formatPath } from './format-path.js';
 
 /** Objects and arrays inside one another, the outermost counting 1. A fixed contract limit. */
 export const MAX_JSON_DEPTH = 64;
@@ -128,8 +129,7 @@ export function valueTooDeep(value: unknown, maxDepth: number = MAX_JSON_DEPTH):
 
 /** `['realtime', 'data', 0]` → `realtime.data[0]`, shortened in the middle past 256 characters. */
 export function formatJsonPath(parts: ReadonlyArray<string | number>): string {
-  let out = '';
-  for (const part of parts) out += typeof part === 'number' ? `[${part}]` : out === '' ? part : `.${part}`;
+  const out = formatPath(parts);
   if (out.length <= MAX_PATH_CHARS) return out;
   return `${out.slice(0, MAX_PATH_CHARS / 2)}…${out.slice(-(MAX_PATH_CHARS / 2 - 1))}`;
 }
