@@ -73,7 +73,7 @@ const frame = fc.oneof(
 );
 
 /** The valid channel signature for `channel` on this socket: the server must never send it. */
-const signatureFor = (socketId: string, channel: unknown) => createHmac('sha256', app.secret).update(`${socketId}:${String(channel)}`).digest('hex');
+const signatureFor = (socketId: string, channel: string) => createHmac('sha256', app.secret).update(`${socketId}:${channel}`).digest('hex');
 
 function channelOf(payload: string): unknown {
   try {
@@ -108,7 +108,8 @@ describe('fuzz: WebSocket frames', () => {
         const { payload, binary } = cases[i]!;
         if (typeof payload === 'string') {
           const channelName = channelOf(payload);
-          if (channelName !== undefined) forbidden.add(signatureFor(socket.socketId, channelName));
+          // Only a string names a channel; an object such as {"toString":1} cannot even be stringified.
+          if (typeof channelName === 'string') forbidden.add(signatureFor(socket.socketId, channelName));
         }
         socket.ws.send(payload, { binary });
         // Let the server drain now and then, as a real client would between bursts.
