@@ -35,6 +35,8 @@ export interface HeraldEvents {
   'notification.completed': { app: string; id: string; sent: number; failed: number };
   'notification.failed': { app: string; id: string; sent: number; failed: number; reason: string };
   'apns.token_invalid': { app: string; notificationId: string; token: string; reason: string; timestamp?: number };
+  /** FCM answered that a registration token is dead (UNREGISTERED, or INVALID_ARGUMENT about the token). */
+  'fcm.token_invalid': { app: string; notificationId: string; token: string; reason: string };
 }
 
 export type HeraldEventName = keyof HeraldEvents;

@@ -86,6 +86,14 @@ export function createMetrics(options: { defaults?: boolean } = {}) {
     apnsInvalidTokens: counter(r, 'apns_invalid_tokens_total', 'Device tokens reported invalid, by reason.', ['app', 'reason']),
     apnsCertExpiry: gauge(r, 'apns_certificate_expiry_timestamp_seconds', 'APNs certificate notAfter as UNIX seconds.', ['app']),
     apnsCredentialsOk: gauge(r, 'apns_credentials_ok', 'Whether the app\'s APNs credentials are usable (1) or refused (0).', ['app']),
+    // FCM
+    fcmRequests: counter(r, 'fcm_requests_total', 'FCM send requests by app, HTTP status and reason.', ['app', 'status', 'reason']),
+    fcmDuration: histogram(r, 'fcm_request_duration_seconds', 'FCM send request latency.', ['app'], latencyBuckets),
+    fcmInFlight: gauge(r, 'fcm_in_flight', 'FCM send requests in flight.', ['app']),
+    fcmRetries: counter(r, 'fcm_retries_total', 'FCM send requests retried, by reason.', ['app', 'reason']),
+    fcmInvalidTokens: counter(r, 'fcm_invalid_tokens_total', 'FCM registration tokens reported invalid, by reason.', ['app', 'reason']),
+    fcmCredentialsOk: gauge(r, 'fcm_credentials_ok', 'Whether the app\'s FCM service account is usable (1) or refused (0).', ['app']),
+    fcmTokenRequests: counter(r, 'fcm_token_requests_total', 'OAuth2 access-token requests for FCM, by app and status.', ['app', 'status']),
     // debug console
     consoleViewers: gauge(r, 'console_viewers', 'Debug console streams open on this node.', []),
     consoleEvents: counter(r, 'console_events_total', 'Debug console events, by status (sent: written to a viewer; sampled: skipped over a viewer\'s events/s cap; relayed: sent to other nodes; relay_skipped: over the node\'s relay cap).', ['status']),

@@ -1,8 +1,8 @@
 /**
  * A push provider delivers one notification to many device tokens of one app.
- * APNs is the first kind; FCM or Web Push become siblings behind this interface.
+ * Kinds: APNs (Apple), FCM (Android and Firebase clients), Web Push (browsers).
  */
-export type ProviderKind = 'apns';
+export type ProviderKind = 'apns' | 'fcm' | 'web';
 
 export interface Provider {
   readonly kind: ProviderKind;
@@ -38,7 +38,32 @@ export interface PushBatch {
   /** UNIX seconds; 0 = deliver once, never stored. */
   expiration?: number;
   collapseId?: string;
+  /** APNs: the JSON payload (`aps` and custom keys). Other kinds ignore it. */
   payload: Record<string, unknown>;
+  /**
+   * FCM: the message fields besides the target (`token` is set per device). `priority`
+   * (10 → HIGH, 5 → NORMAL), `expiration` (→ ttl) and `collapseId` (→ collapse_key) fill
+   * the `android` fields this leaves unset. Absent: a message with only those fields.
+   */
+  fcm?: FcmMessageFields;
+}
+
+/** FCM HTTP v1 `Message` fields (https://firebase.google.com/docs/reference/fcm/rest/v1/projects.messages), as the provider sends them. */
+export interface FcmMessageFields {
+  notification?: { title?: string; body?: string; image?: string };
+  /** FCM accepts string values only. */
+  data?: Record<string, string>;
+  android?: {
+    priority?: 'NORMAL' | 'HIGH';
+    /** Seconds with an `s` suffix, as Google's Duration: `"3600s"`. */
+    ttl?: string;
+    collapse_key?: string;
+    restricted_package_name?: string;
+    direct_boot_ok?: boolean;
+    notification?: Record<string, unknown>;
+    data?: Record<string, string>;
+  };
+  fcm_options?: { analytics_label?: string };
 }
 
 export interface PushResult {
@@ -50,7 +75,9 @@ export interface PushResult {
 }
 
 export type PushOutcome =
+  /** Accepted. APNs gives `apnsId` (its apns-id); FCM gives `messageId`, the message's name `projects/{p}/messages/{id}`. */
   | { type: 'delivered'; apnsId: string }
+  | { type: 'delivered'; apnsId?: undefined; messageId: string }
   /**
    * Not delivered yet; send again no sooner than `afterMs`. `unconfirmed` means the last
    * request may have reached the provider (its answer was lost), so sending again may
