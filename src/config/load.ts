@@ -7,14 +7,21 @@ import { appEnv, envBindings, parseEnvValue } from './env.js';
 import { DEMO_APP, configSchema } from './schema.js';
 import type { ApnsConfig, RawConfig } from './schema.js';
 import { formatPath } from '../lib/format-path.js';
+import type { FcmConfig } from './fcm-schema.js';
+import { resolveServiceAccount } from './service-account.js';
+import type { ServiceAccount } from './service-account.js';
 
 type RawApp = NonNullable<RawConfig['apps']>[number];
 
 export type AppApnsConfig = Omit<ApnsConfig, 'passphraseFile'>;
 
-export interface AppConfig extends Omit<RawApp, 'secretFile' | 'secret' | 'apns'> {
+/** The key's source is resolved at load: the provider gets the checked key, never a path. */
+export type AppFcmConfig = Omit<FcmConfig, 'serviceAccountFile' | 'serviceAccountJson' | 'serviceAccountEnv'> & { readonly serviceAccount: ServiceAccount };
+
+export interface AppConfig extends Omit<RawApp, 'secretFile' | 'secret' | 'apns' | 'fcm'> {
   readonly secret: string;
   readonly apns?: AppApnsConfig;
+  readonly fcm?: AppFcmConfig;
 }
 
 export interface HeraldConfig extends Omit<RawConfig, 'apps'> {
@@ -64,7 +71,7 @@ export function loadConfigWithOrigins(options: LoadOptions = {}): LoadedConfig {
     throw invalid(parsed.error.issues.map((issue) => describeIssue(issue, raw, sources, fileLabel)));
   }
   const demo = parsed.data.apps === undefined;
-  const apps = (parsed.data.apps ?? [defaultDemoApp()]).map((app, index) => resolveAppSecrets(app, index, problems, fileLabel));
+  const apps = (parsed.data.apps ?? [defaultDemoApp()]).map((app, index) => resolveAppSecrets(app, index, problems, fileLabel, env));
   if (problems.length > 0) throw invalid(problems);
 
   const config = deepFreeze({ ...parsed.data, apps, demo, source: file ? resolve(file) : 'defaults' });
@@ -200,8 +207,10 @@ function readEnvValue(name: string, env: NodeJS.ProcessEnv, secret: boolean, pro
   return direct;
 }
 
-function resolveAppSecrets(app: RawApp, index: number, problems: string[], fileLabel: string): AppConfig {
-  const { secretFile, apns, ...rest } = app;
+function resolveAppSecrets(app: RawApp, index: number, problems: string[], fileLabel: string, env: NodeJS.ProcessEnv): AppConfig {
+  const { secretFile, apns, fcm: rawFcm, ...rawRest } = app;
+  const fcm = rawFcm === undefined ? undefined : resolveFcm(rawFcm, `apps[${index}].fcm`, env, problems, fileLabel);
+  const rest = fcm === undefined ? rawRest : { ...rawRest, fcm };
   let secret = app.secret ?? '';
   if (secretFile !== undefined) {
     secret = readSecretFile(secretFile, `apps[${index}].secretFile`, problems, fileLabel) ?? '';
@@ -216,6 +225,12 @@ function resolveAppSecrets(app: RawApp, index: number, problems: string[], fileL
       ? apnsRest
       : { ...apnsRest, passphrase: readSecretFile(passphraseFile, `apps[${index}].apns.passphraseFile`, problems, fileLabel) ?? '' };
   return { ...rest, secret, apns: resolvedApns };
+}
+
+function resolveFcm(fcm: FcmConfig, key: string, env: NodeJS.ProcessEnv, problems: string[], fileLabel: string): AppFcmConfig | undefined {
+  const { serviceAccountFile, serviceAccountJson, serviceAccountEnv, ...settings } = fcm;
+  const serviceAccount = resolveServiceAccount({ serviceAccountFile, serviceAccountJson, serviceAccountEnv }, key, env, problems, fileLabel);
+  return serviceAccount === undefined ? undefined : { ...settings, serviceAccount };
 }
 
 function readSecretFile(path: string, key: string, problems: string[], fileLabel: string): string | undefined {
@@ -249,7 +264,7 @@ function describeIssue(issue: z.core.$ZodIssue, raw: Json, sources: Map<string, 
 }
 
 // Webhook headers typically carry credentials (Authorization, API keys).
-const secretKeyPattern = /secret|passphrase|password|url$|headers/i;
+const secretKeyPattern = /secret|passphrase|password|privatekey|url$|headers/i;
 const secretWordPattern = /secret|passphrase|password|authorization|token/i;
 
 function describeValue(path: string, value: unknown): string {

@@ -4,7 +4,7 @@ import type { HeraldConfig } from './load.js';
 export function redactConfig(config: HeraldConfig): unknown {
   return JSON.parse(
     JSON.stringify(config, (key, value: unknown) => {
-      if (key === 'secret' || key === 'passphrase') return '[redacted]';
+      if (key === 'secret' || key === 'passphrase' || key === 'privateKey') return '[redacted]';
       if (key === 'console' && value && typeof value === 'object' && 'token' in value) return { ...value, token: '[redacted]' };
       // Webhook headers typically carry credentials: keep the names, hide the values.
       if (key === 'headers' && value && typeof value === 'object') {
