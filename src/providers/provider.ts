@@ -46,6 +46,33 @@ export interface PushBatch {
    * the `android` fields this leaves unset. Absent: a message with only those fields.
    */
   fcm?: FcmMessageFields;
+  /**
+   * Web Push: the message, and the browser subscription behind each entry of `tokens`
+   * (a token names a subscription; the provider never parses tokens). `expiration`
+   * becomes the TTL when `web.ttl` is absent. Absent: every token is rejected `NoWebMessage`.
+   */
+  web?: WebPushFields;
+}
+
+/** A browser's PushSubscription as `subscription.toJSON()` gives it (RFC 8030, RFC 8291). */
+export interface WebPushSubscription {
+  /** The push service's https URL for this subscription. */
+  endpoint: string;
+  /** base64url: `p256dh` the 65-byte uncompressed P-256 point, `auth` the 16-byte secret. */
+  keys: { p256dh: string; auth: string };
+}
+
+export interface WebPushFields {
+  /** By token, exactly as in `tokens`. A token missing here is rejected `UnknownSubscription`. */
+  subscriptions: ReadonlyMap<string, WebPushSubscription>;
+  /** What the service worker reads (`event.data.text()`); absent: the JSON text of `payload`. At most 3993 bytes of UTF-8. */
+  data?: string;
+  /** Seconds the push service may hold the message for an offline browser (`TTL`); 0 = now or never. */
+  ttl?: number;
+  /** RFC 8030 §5.3; absent: `normal`. */
+  urgency?: 'very-low' | 'low' | 'normal' | 'high';
+  /** RFC 8030 §5.4: replaces an undelivered message of the same topic; at most 32 base64url characters. */
+  topic?: string;
 }
 
 /** FCM HTTP v1 `Message` fields (https://firebase.google.com/docs/reference/fcm/rest/v1/projects.messages), as the provider sends them. */
@@ -75,7 +102,10 @@ export interface PushResult {
 }
 
 export type PushOutcome =
-  /** Accepted. APNs gives `apnsId` (its apns-id); FCM gives `messageId`, the message's name `projects/{p}/messages/{id}`. */
+  /**
+   * Accepted. APNs gives `apnsId` (its apns-id); FCM gives `messageId`, the message's name
+   * `projects/{p}/messages/{id}`; Web Push gives `messageId`, the push service's Location URL.
+   */
   | { type: 'delivered'; apnsId: string }
   | { type: 'delivered'; apnsId?: undefined; messageId: string }
   /**
