@@ -37,6 +37,8 @@ export interface HeraldEvents {
   'apns.token_invalid': { app: string; notificationId: string; token: string; reason: string; timestamp?: number };
   /** FCM answered that a registration token is dead (UNREGISTERED, or INVALID_ARGUMENT about the token). */
   'fcm.token_invalid': { app: string; notificationId: string; token: string; reason: string };
+  /** A browser subscription is dead (push service 404/410) or unusable (malformed keys, forbidden endpoint): delete it. */
+  'webpush.subscription_invalid': { app: string; notificationId: string; token: string; reason: string };
 }
 
 export type HeraldEventName = keyof HeraldEvents;

@@ -12,9 +12,20 @@ export function isIpOrCidr(value: string): boolean {
   return Number(bits) <= (family === 4 ? 32 : 128);
 }
 
-/** `::ffff:10.0.0.1` (an IPv4 peer on a dual-stack socket) is `10.0.0.1`. */
+/**
+ * `::ffff:10.0.0.1` (an IPv4 peer on a dual-stack socket) is `10.0.0.1`; so is its hex
+ * spelling `::ffff:a00:1`, which is how URL parsing writes `[::ffff:10.0.0.1]`.
+ */
 export function normalizeIp(address: string): string {
-  return address.startsWith('::ffff:') && isIP(address.slice(7)) === 4 ? address.slice(7) : address;
+  const lower = address.toLowerCase();
+  if (!lower.startsWith('::ffff:')) return address;
+  const rest = lower.slice(7);
+  if (isIP(rest) === 4) return rest;
+  const hex = /^([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(rest);
+  if (!hex) return address;
+  const high = parseInt(hex[1] as string, 16);
+  const low = parseInt(hex[2] as string, 16);
+  return `${high >> 8}.${high & 0xff}.${low >> 8}.${low & 0xff}`;
 }
 
 /** A predicate for "is this address in one of these ranges"; entries must pass isIpOrCidr. */

@@ -94,6 +94,12 @@ export function createMetrics(options: { defaults?: boolean } = {}) {
     fcmInvalidTokens: counter(r, 'fcm_invalid_tokens_total', 'FCM registration tokens reported invalid, by reason.', ['app', 'reason']),
     fcmCredentialsOk: gauge(r, 'fcm_credentials_ok', 'Whether the app\'s FCM service account is usable (1) or refused (0).', ['app']),
     fcmTokenRequests: counter(r, 'fcm_token_requests_total', 'OAuth2 access-token requests for FCM, by app and status.', ['app', 'status']),
+    // Web Push
+    webpushRequests: counter(r, 'webpush_requests_total', 'Web Push requests by app, HTTP status (none: no answer) and reason.', ['app', 'status', 'reason']),
+    webpushDuration: histogram(r, 'webpush_request_duration_seconds', 'Web Push request latency, answered requests.', ['app'], latencyBuckets),
+    webpushInFlight: gauge(r, 'webpush_in_flight', 'Web Push requests in flight.', ['app']),
+    webpushRetries: counter(r, 'webpush_retries_total', 'Web Push requests retried within a batch, by reason.', ['app', 'reason']),
+    webpushInvalidSubscriptions: counter(r, 'webpush_invalid_subscriptions_total', 'Browser subscriptions reported dead or unusable, by reason.', ['app', 'reason']),
     // debug console
     consoleViewers: gauge(r, 'console_viewers', 'Debug console streams open on this node.', []),
     consoleEvents: counter(r, 'console_events_total', 'Debug console events, by status (sent: written to a viewer; sampled: skipped over a viewer\'s events/s cap; relayed: sent to other nodes; relay_skipped: over the node\'s relay cap).', ['status']),
