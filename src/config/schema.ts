@@ -3,6 +3,8 @@ import { headerWordMessage, headerWordPattern } from '../lib/header-value.js';
 import { isIpOrCidr } from '../lib/ip-range.js';
 import { MAX_TIMER_MS } from '../lib/long-timer.js';
 import { hasHashTag } from '../lib/hash-tag.js';
+import { webpushSchema } from './webpush-schema.js';
+import { fcmSchema } from './fcm-schema.js';
 
 const port = z.number().int().min(0).max(65535);
 const host = z.string().min(1);
@@ -34,6 +36,7 @@ export const webhookEventNames = [
   'cache_miss',
   'subscription_count',
   'apns_token_invalid',
+  'device_removed',
   'notification_completed',
   'notification_failed',
 ] as const;
@@ -113,6 +116,10 @@ const appSchema = z.strictObject({
   webhooks: z.array(webhookSchema).default([]),
   allowedOrigins: z.array(z.string().min(1)).default([]),
   apns: apnsSchema.optional(),
+  // Firebase Cloud Messaging, HTTP v1 (docs/providers-fcm.md).
+  fcm: fcmSchema.optional(),
+  // Browsers' push services (docs/providers-webpush.md).
+  webpush: webpushSchema.optional(),
 });
 
 const redisUrl = z.string().refine((value) => {
@@ -183,6 +190,10 @@ export const configSchema = z
         maxNotificationBytes: positiveInt.default(8 * 1024 * 1024),
         // A worker that stops renewing its job lock (killed, frozen) for this long loses its jobs to another.
         lockDurationMs: positiveInt.min(1_000).max(600_000).default(30_000),
+        // Queues cut into partitions with their own hash tags, so a Redis Cluster spreads them over its shards (docs/queue.md).
+        partitions: positiveInt.max(64).default(1),
+        // Notifications accepted within this window are written to Redis together, as one envelope job (0 = within one turn of the event loop).
+        groupCommitMs: z.number().int().min(0).max(100).default(0),
       })
       .prefault({}),
     gateway: z
