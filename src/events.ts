@@ -35,6 +35,8 @@ export interface HeraldEvents {
   'notification.completed': { app: string; id: string; sent: number; failed: number };
   'notification.failed': { app: string; id: string; sent: number; failed: number; reason: string };
   'apns.token_invalid': { app: string; notificationId: string; token: string; reason: string; timestamp?: number };
+  /** The registry dropped a device a provider refused for good (`reason`: the provider's, e.g. Unregistered). */
+  'device.removed': { app: string; token: string; userId: string; reason: string };
   /** FCM answered that a registration token is dead (UNREGISTERED, or INVALID_ARGUMENT about the token). */
   'fcm.token_invalid': { app: string; notificationId: string; token: string; reason: string };
   /** A browser subscription is dead (push service 404/410) or unusable (malformed keys, forbidden endpoint): delete it. */

@@ -51,6 +51,11 @@ import { ConsoleFeed } from './console/console-feed.js';
 import { observedProvider } from './console/observed-provider.js';
 import { RedisConsoleRelay } from './console/redis-console-relay.js';
 import { consoleRoutes } from './http/routes/console.js';
+import type { DeviceRegistry } from './devices/device-registry.js';
+import { MemoryDeviceRegistry } from './devices/memory-device-registry.js';
+import { RedisDeviceRegistry } from './devices/redis-device-registry.js';
+import { PruneInvalidTokens } from './devices/prune-invalid-tokens.js';
+import { deviceRoutes } from './http/routes/devices.js';
 
 export interface RunningHerald {
   readonly httpPort: number;
@@ -170,6 +175,12 @@ export async function startHerald(config: HeraldConfig, log: Logger): Promise<Ru
   const routed = providers.length > 1 ? new ProviderRouter(providers) : providers[0];
   const provider = routed && consoleFeed ? observedProvider(routed, (batch, result) => consoleFeed.pushResult(batch.app, batch.notificationId, result)) : routed;
 
+  // Devices (users, interests → tokens): in Redis with Redis, in-process without; the pipeline resolves to.users/to.interests here.
+  const devices: DeviceRegistry = redis ? new RedisDeviceRegistry(redis.create('devices'), config.redis.keyPrefix) : new MemoryDeviceRegistry();
+  const deviceLog = log.child({ module: 'devices' });
+  http.addRoutes(deviceRoutes({ registry: devices, log: deviceLog }));
+  const devicePruning = new PruneInvalidTokens({ events, registry: devices, metrics, log: deviceLog });
+
   // Notifications: a Redis status store with Redis, an in-process one without.
   const statusStore = redis
     ? new RedisStatusStore(redis.create('notification-status'), config.redis.keyPrefix, config.queue.statusRetentionSeconds)
@@ -224,7 +235,7 @@ export async function startHerald(config: HeraldConfig, log: Logger): Promise<Ru
   // The gateway comes after http so it stops first: sockets get 4200 before the listener closes.
   // Webhooks start before the gateway and stop after it, so its last channel events are still sent.
   // Redis connections come up before, and close after, everything that uses them.
-  const services: Service[] = [...(metricsServer ? [metricsServer] : []), ...(redis ? [redis] : []), apnsProvider, deadLetters, webhookQueue, webhooks, adapter, ...(consoleFeed ? [consoleFeed] : []), channelState, channelCache, ...notifications.services, http, gateway];
+  const services: Service[] = [...(metricsServer ? [metricsServer] : []), ...(redis ? [redis] : []), devices, devicePruning, apnsProvider, deadLetters, webhookQueue, webhooks, adapter, ...(consoleFeed ? [consoleFeed] : []), channelState, channelCache, ...notifications.services, http, gateway];
   const started: Service[] = [];
   try {
     for (const service of services) {

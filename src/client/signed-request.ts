@@ -20,7 +20,7 @@ export interface SignedResponse {
 export async function signedRequest(
   baseUrl: string,
   credentials: AppCredentials,
-  method: 'GET' | 'POST' | 'DELETE',
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE',
   path: string,
   options: { body?: unknown; params?: Record<string, string>; timeoutMs?: number; fetch?: typeof fetch } = {},
 ): Promise<SignedResponse> {

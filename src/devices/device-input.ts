@@ -12,6 +12,8 @@ export const MAX_ENDPOINT_LENGTH = 2048;
 /** Registrations are small (100 interests of 164 characters, one subscription): the route's body limit. */
 export const MAX_REGISTRATION_BYTES = 32 * 1024;
 
+export const USER_ID_RULE = `must be 1 to ${MAX_USER_ID_LENGTH} characters of A-Z a-z 0-9 _ - = @ , . ; (as a Pusher user id)`;
+
 export const interestPattern = /^[A-Za-z0-9_\-=@,.;]{1,164}$/;
 const fcmTokenPattern = /^[A-Za-z0-9_:\-.]+$/;
 const webIdPattern = /^[A-Za-z0-9_\-.]+$/;
@@ -40,7 +42,7 @@ const subscriptionSchema = z.strictObject({
 export const deviceRegistrationSchema = z.strictObject({
   userId: z
     .string()
-    .refine(isValidSigninUserId, `must be 1 to ${MAX_USER_ID_LENGTH} characters of A-Z a-z 0-9 _ - = @ , . ; (as a Pusher user id)`)
+    .refine(isValidSigninUserId, USER_ID_RULE)
     .describe('The user the device belongs to (a Pusher user id: what pusher:signin proves)'),
   platform: z.enum(['apns', 'fcm', 'web'], { error: 'must be one of apns, fcm, web' }),
   interests: z

@@ -84,6 +84,7 @@ export function createMetrics(options: { defaults?: boolean } = {}) {
     apnsSessionsReplaced: counter(r, 'apns_sessions_replaced_total', 'APNs sessions replaced, by reason (goaway, ping, stalled, error, closed, shutdown).', ['app', 'reason']),
     apnsRetries: counter(r, 'apns_retries_total', 'APNs requests retried, by reason.', ['app', 'reason']),
     apnsInvalidTokens: counter(r, 'apns_invalid_tokens_total', 'Device tokens reported invalid, by reason.', ['app', 'reason']),
+    devicesRemoved: counter(r, 'devices_removed_total', 'Devices removed from the registry because a provider refused their token for good, by reason.', ['app', 'reason']),
     apnsCertExpiry: gauge(r, 'apns_certificate_expiry_timestamp_seconds', 'APNs certificate notAfter as UNIX seconds.', ['app']),
     apnsCredentialsOk: gauge(r, 'apns_credentials_ok', 'Whether the app\'s APNs credentials are usable (1) or refused (0).', ['app']),
     // FCM

@@ -11,6 +11,7 @@ export type WebhookEvent =
   | { name: 'client_event'; channel: string; event: string; data: string; socket_id: string; user_id?: string }
   | { name: 'subscription_count'; channel: string; subscription_count: number }
   | { name: 'apns_token_invalid'; token: string; reason: string; timestamp: number; notification_id: string }
+  | { name: 'device_removed'; token: string; user_id: string; reason: string }
   | { name: 'notification_completed'; notification_id: string; sent: number; failed: number }
   | { name: 'notification_failed'; notification_id: string; sent: number; failed: number; reason: string };
 
@@ -46,6 +47,7 @@ export function subscribeWebhookEvents(bus: EventBus, sink: WebhookEventSink, no
         notification_id: e.notificationId,
       }),
     ),
+    bus.on('device.removed', (e) => sink(e.app, { name: 'device_removed', token: e.token, user_id: e.userId, reason: e.reason })),
     bus.on('notification.completed', (e) =>
       sink(e.app, { name: 'notification_completed', notification_id: e.id, sent: e.sent, failed: e.failed }),
     ),

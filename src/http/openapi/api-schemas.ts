@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { notificationStatusSchema } from '../../notifications/contract/status.js';
+import { deviceRecordSchema, deviceRegistrationSchema } from '../../devices/device-input.js';
 
 /**
  * The HTTP API's bodies as zod schemas: the one source the OpenAPI document
@@ -86,6 +87,8 @@ export const readiness = z
     warnings: z.array(z.looseObject({ check: z.string(), app: z.string().optional(), detail: z.string() })),
   });
 
+export const devicesAnswer = z.looseObject({ devices: z.array(deviceRecordSchema) });
+
 /** Every named schema, under the name the document's components give it. */
 export const apiSchemas = {
   Error: errorBody,
@@ -104,4 +107,7 @@ export const apiSchemas = {
   ReplayAnswer: replayAnswer,
   Health: health,
   Readiness: readiness,
+  DeviceRegistration: deviceRegistrationSchema,
+  Device: deviceRecordSchema,
+  Devices: devicesAnswer,
 } as const;

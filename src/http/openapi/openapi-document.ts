@@ -35,6 +35,7 @@ function signed(operation: { summary: string; operationId: string; parameters?: 
 
 function paths(): Json {
   const nid = pathParam('nid', 'The notification id (per app)');
+  const deviceToken = pathParam('token', 'APNs device token (hex; spaces, <> and upper case are normalised), FCM registration token, or Web Push device id');
   const location = { Location: { description: 'The notification: /apps/{appId}/notifications/{id}', schema: { type: 'string' } } };
   return {
     '/apps/{appId}/events': {
@@ -125,6 +126,46 @@ function paths(): Json {
         },
       }),
     },
+    '/apps/{appId}/devices/{token}': {
+      put: signed({
+        tags: ['Devices'],
+        summary: "Register a device (or register it again: it moves to the body's user, its interests are replaced)",
+        operationId: 'putDevice',
+        parameters: [deviceToken],
+        requestBody: { required: true, ...json('DeviceRegistration') },
+        responses: { '201': answer('Registered', 'Device'), '200': answer('Registered again (updated)', 'Device'), '413': error('Body over 32 KiB') },
+      }),
+      get: signed({
+        tags: ['Devices'],
+        summary: 'One device',
+        operationId: 'getDevice',
+        parameters: [deviceToken],
+        responses: { '200': answer('The device', 'Device'), '404': error('Unknown device (or app)') },
+      }),
+      delete: signed({
+        tags: ['Devices'],
+        summary: 'Remove a device (204 also when it was not registered)',
+        operationId: 'deleteDevice',
+        parameters: [deviceToken],
+        responses: { '204': { description: 'Removed' } },
+      }),
+    },
+    '/apps/{appId}/users/{userId}/devices': {
+      get: signed({
+        tags: ['Devices'],
+        summary: "A user's devices",
+        operationId: 'listUserDevices',
+        parameters: [pathParam('userId', 'The user id')],
+        responses: { '200': answer('Its devices (none: an empty list)', 'Devices') },
+      }),
+      delete: signed({
+        tags: ['Devices'],
+        summary: 'Remove every device of a user (204 also when there was none)',
+        operationId: 'deleteUserDevices',
+        parameters: [pathParam('userId', 'The user id')],
+        responses: { '204': { description: 'Removed' } },
+      }),
+    },
     '/apps/{appId}/webhooks/dead-letters': {
       get: signed({
         tags: ['Webhooks'],
@@ -201,7 +242,7 @@ export function openApiDocument(): Json {
         'Pusher Channels HTTP API (signed like Pusher\'s: the auth_* query parameters), notifications and operations. Errors are {"error": "..."} with a real status.',
     },
     jsonSchemaDialect: 'https://json-schema.org/draft/2020-12/schema',
-    tags: [{ name: 'Pusher API' }, { name: 'Notifications' }, { name: 'Webhooks' }, { name: 'Operations' }],
+    tags: [{ name: 'Pusher API' }, { name: 'Notifications' }, { name: 'Devices' }, { name: 'Webhooks' }, { name: 'Operations' }],
     paths: paths(),
     components: components(),
   };
