@@ -106,7 +106,7 @@ export type PushOutcome =
    * Accepted. APNs gives `apnsId` (its apns-id); FCM gives `messageId`, the message's name
    * `projects/{p}/messages/{id}`; Web Push gives `messageId`, the push service's Location URL.
    */
-  | { type: 'delivered'; apnsId: string }
+  | { type: 'delivered'; apnsId: string; messageId?: undefined }
   | { type: 'delivered'; apnsId?: undefined; messageId: string }
   /**
    * Not delivered yet; send again no sooner than `afterMs`. `unconfirmed` means the last

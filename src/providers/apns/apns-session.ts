@@ -31,6 +31,9 @@ export type RetireReason = 'goaway' | 'ping' | 'stalled' | 'error' | 'closed' | 
  */
 export const STALLED_STREAMS_LIMIT = 3;
 
+/** Response bodies are kept up to this many characters (APNs and FCM answer well under 1 KB): a peer cannot fill memory. */
+export const MAX_RESPONSE_BODY_CHARS = 64 * 1024;
+
 export type StreamResult =
   | { kind: 'response'; status: number; headers: IncomingHttpHeaders; body: string }
   /** Certainly not processed by the server (refused, above GOAWAY's last stream id, never sent): resend freely. */
@@ -155,7 +158,7 @@ export class ApnsSession {
         responseHeaders = h;
       });
       stream.on('data', (chunk: string) => {
-        responseBody += chunk;
+        if (responseBody.length < MAX_RESPONSE_BODY_CHARS) responseBody += chunk.slice(0, MAX_RESPONSE_BODY_CHARS - responseBody.length);
       });
       stream.on('error', (err) => {
         streamError = err;
