@@ -1,0 +1,27 @@
+import type { ConcurrencyLimiter } from '../apns/limiter.js';
+import type { RetryPolicy } from '../apns/retry-policy.js';
+import type { WebPushConfig } from '../../config/webpush-schema.js';
+import type { PushTransport } from './push-transport.js';
+import type { VapidSigner } from './vapid.js';
+
+/** Everything the provider keeps per app: its VAPID signer, its connections and its in-flight bound. */
+export interface WebPushApp {
+  readonly id: string;
+  readonly config: Omit<WebPushConfig, 'vapid'>;
+  readonly signer: VapidSigner;
+  readonly transport: PushTransport;
+  /** At most `config.maxInFlight` requests at once, across every batch and push service of the app. */
+  readonly limiter: ConcurrencyLimiter;
+  readonly retry: RetryPolicy;
+  /** VAPID refusals in a row with no acceptance in between, for health(). */
+  refusalsInARow: number;
+  lastRefusal: string | undefined;
+}
+
+/** Metrics and events of one batch, bound to its app and notification. */
+export interface WebPushReporter {
+  request(status: string, reason: string, seconds?: number): void;
+  retry(reason: string): void;
+  invalidSubscription(token: string, reason: string): void;
+  inFlight(delta: number): void;
+}

@@ -1,0 +1,159 @@
+import { setMaxListeners } from 'node:events';
+import type { AppConfig } from '../../config/load.js';
+import type { EventBus } from '../../events.js';
+import { HeraldError } from '../../errors.js';
+import type { BackoffPolicy } from '../../lib/backoff.js';
+import type { Service } from '../../lib/service.js';
+import type { Logger } from '../../log/logger.js';
+import type { Metrics } from '../../metrics/metrics.js';
+import type { Provider, ProviderHealth, PushBatch, PushOutcome, PushResult } from '../provider.js';
+import { ConcurrencyLimiter } from '../apns/limiter.js';
+import { defaultRetryTuning } from '../apns/retry-policy.js';
+import { WebBatchRun } from './batch-run.js';
+import { prepareMessage } from './message.js';
+import { PushTransport } from './push-transport.js';
+import { loadVapidKeys } from './vapid-credentials.js';
+import { VapidSigner } from './vapid.js';
+import type { WebPushApp, WebPushReporter } from './webpush-app.js';
+
+export interface WebPushProviderOptions {
+  /** Every configured app; those with a `webpush` block are served. */
+  apps: readonly AppConfig[];
+  log: Logger;
+  metrics: Metrics;
+  events: EventBus;
+  /** Clock for JWT expiry, TTLs and retry times; tests move it. */
+  now?: () => number;
+  /** Backoff for 5xx and network errors, and the longest wait spent inside a batch. */
+  retry?: { backoff?: BackoffPolicy; maxInlineWaitMs?: number };
+  /** A CA to trust besides the system's (tests, a relay with a private CA). */
+  ca?: string;
+}
+
+/** VAPID refusals in a row (no delivery in between) after which health() reports the app. */
+export const REFUSALS_BEFORE_UNHEALTHY = 20;
+
+/**
+ * Delivers notifications to browsers through their push services (RFC 8030), with
+ * VAPID (RFC 8292) and message encryption (RFC 8291), for every app with a `webpush`
+ * block. A VAPID refusal (401/403) is reported for its token and does not stop the app:
+ * push services also answer 403 for one subscription made with another key.
+ */
+export class WebPushProvider implements Provider, Service {
+  readonly name = 'webpush';
+  readonly kind = 'web' as const;
+  private readonly apps = new Map<string, WebPushApp>();
+  private readonly requests = new Set<Promise<void>>();
+  private readonly stopping = new AbortController();
+  private readonly now: () => number;
+  private started = false;
+
+  constructor(private readonly options: WebPushProviderOptions) {
+    this.now = options.now ?? Date.now;
+    setMaxListeners(0, this.stopping.signal);
+  }
+
+  /** Opens every app's VAPID keys; throws HERALD_CREDENTIALS_INVALID listing every bad one. */
+  start(): Promise<void> {
+    const problems: string[] = [];
+    const apps: WebPushApp[] = [];
+    for (const config of this.options.apps) {
+      if (!config.webpush) continue;
+      const { vapid, ...settings } = config.webpush;
+      const keys = loadVapidKeys(config.id, vapid);
+      if (!keys.ok) {
+        problems.push(keys.problem);
+        continue;
+      }
+      apps.push({
+        id: config.id,
+        config: settings,
+        signer: new VapidSigner(keys.keys, vapid.subject, this.now),
+        transport: new PushTransport({ allowPrivate: settings.allowPrivateEndpoints, maxSockets: settings.maxInFlight, ...(this.options.ca === undefined ? {} : { ca: this.options.ca }) }),
+        limiter: new ConcurrencyLimiter(() => settings.maxInFlight),
+        retry: { maxAttempts: settings.maxAttempts, backoff: this.options.retry?.backoff ?? defaultRetryTuning.backoff, maxInlineWaitMs: this.options.retry?.maxInlineWaitMs ?? defaultRetryTuning.maxInlineWaitMs },
+        refusalsInARow: 0,
+        lastRefusal: undefined,
+      });
+    }
+    if (problems.length > 0) {
+      for (const app of apps) app.transport.close();
+      throw new HeraldError('HERALD_CREDENTIALS_INVALID', `Web Push VAPID keys cannot be used:\n  - ${problems.join('\n  - ')}`);
+    }
+    for (const app of apps) {
+      this.apps.set(app.id, app);
+      this.options.log.info({ app: app.id, subject: this.subjectOf(app.id), allowPrivateEndpoints: app.config.allowPrivateEndpoints, maxInFlight: app.config.maxInFlight }, 'webpush vapid keys loaded');
+    }
+    this.started = true;
+    return Promise.resolve();
+  }
+
+  stop(deadline: AbortSignal): Promise<void> {
+    return this.close(deadline);
+  }
+
+  /** Stops taking tokens (they come back as `retry` ShuttingDown), waits for requests in flight until `deadline`, then closes every connection. */
+  async close(deadline: AbortSignal): Promise<void> {
+    this.stopping.abort(new HeraldError('HERALD_SHUTTING_DOWN'));
+    if (!deadline.aborted && this.requests.size > 0) {
+      await new Promise<void>((resolve) => {
+        deadline.addEventListener('abort', () => resolve(), { once: true });
+        void Promise.allSettled([...this.requests]).then(() => resolve());
+      });
+    }
+    for (const app of this.apps.values()) app.transport.close();
+  }
+
+  serves(app: string): boolean {
+    return this.apps.has(app);
+  }
+
+  health(appId: string): ProviderHealth {
+    const app = this.apps.get(appId);
+    if (!app) return { ok: false, detail: 'no webpush block configured' };
+    if (app.refusalsInARow >= REFUSALS_BEFORE_UNHEALTHY) return { ok: false, detail: `VAPID refused ${app.refusalsInARow} times in a row (last: ${app.lastRefusal ?? 'unknown'})` };
+    return { ok: true };
+  }
+
+  send(batch: PushBatch, signal: AbortSignal): AsyncIterable<PushResult> {
+    if (!this.started) throw new HeraldError('HERALD_INTERNAL', 'WebPushProvider.send() called before start()');
+    const app = this.apps.get(batch.app);
+    if (!app) return everyToken(batch, { type: 'rejected', reason: 'AppNotConfigured', invalidToken: false, detail: `app ${batch.app} has no webpush block` });
+    const prepared = prepareMessage(batch, app.config.defaultTtlSeconds, this.now());
+    if (!prepared.ok || !batch.web) {
+      const problem = prepared.ok ? { reason: 'NoWebMessage', detail: 'the batch has no web part' } : prepared;
+      this.options.log.debug({ app: app.id, notification: batch.notificationId, reason: problem.reason }, 'webpush notification refused before sending');
+      return everyToken(batch, { type: 'rejected', reason: problem.reason, invalidToken: false, detail: problem.detail });
+    }
+    const track = (request: Promise<void>): void => {
+      this.requests.add(request);
+      void request.finally(() => this.requests.delete(request));
+    };
+    const run = new WebBatchRun(app, { ...batch, web: batch.web }, prepared.message, signal, this.stopping.signal, this.reporter(app.id, batch.notificationId), this.now, track);
+    return run.results();
+  }
+
+  private subjectOf(appId: string): string | undefined {
+    return this.options.apps.find((app) => app.id === appId)?.webpush?.vapid.subject;
+  }
+
+  private reporter(app: string, notificationId: string): WebPushReporter {
+    const { metrics, events } = this.options;
+    return {
+      request: (status, reason, seconds) => {
+        metrics.webpushRequests.inc({ app, status, reason });
+        if (seconds !== undefined) metrics.webpushDuration.observe({ app }, seconds);
+      },
+      retry: (reason) => metrics.webpushRetries.inc({ app, reason }),
+      invalidSubscription: (token, reason) => {
+        metrics.webpushInvalidSubscriptions.inc({ app, reason });
+        events.emit('webpush.subscription_invalid', { app, notificationId, token, reason });
+      },
+      inFlight: (delta) => metrics.webpushInFlight.inc({ app }, delta),
+    };
+  }
+}
+
+async function* everyToken(batch: PushBatch, outcome: PushOutcome): AsyncGenerator<PushResult> {
+  for (const [index, token] of batch.tokens.entries()) yield { token, index, outcome };
+}
