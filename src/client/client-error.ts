@@ -12,6 +12,15 @@ export type HeraldClientErrorCode =
   /** Herald answered something this client does not understand. */
   | 'bad_response';
 
+export interface HeraldClientErrorDetails {
+  status?: number;
+  path?: string;
+  id?: string;
+  index?: number;
+  ids?: readonly string[];
+  cause?: unknown;
+}
+
 /** The one error the client throws; `status` is the HTTP status when there was one. */
 export class HeraldClientError extends Error {
   readonly code: HeraldClientErrorCode;
@@ -22,13 +31,22 @@ export class HeraldClientError extends Error {
    * again with this id, and it is queued at most once.
    */
   readonly id: string | undefined;
+  /** `sendMany`: the position in the array of the notification this error is about, when it is about one. */
+  readonly index: number | undefined;
+  /**
+   * `sendMany`: the ids the call used, in the order given (also those the client chose).
+   * Send the same notifications again with these ids and each is queued at most once.
+   */
+  readonly ids: readonly string[] | undefined;
 
-  constructor(code: HeraldClientErrorCode, message: string, details: { status?: number; path?: string; id?: string; cause?: unknown } = {}) {
+  constructor(code: HeraldClientErrorCode, message: string, details: HeraldClientErrorDetails = {}) {
     super(message, details.cause === undefined ? undefined : { cause: details.cause });
     this.name = 'HeraldClientError';
     this.code = code;
     this.status = details.status;
     this.path = details.path;
     this.id = details.id;
+    this.index = details.index;
+    this.ids = details.ids;
   }
 }

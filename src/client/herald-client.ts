@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { invalidEntry } from './check-many.js';
 import { HeraldClientError } from './client-error.js';
 import type { Cluster, Redis } from 'ioredis';
 import { HttpTransport } from './http-transport.js';
@@ -34,6 +35,12 @@ export interface RedisClientOptions {
   /** Herald's `redis.keyPrefix` (where notification status lives); default `herald`. */
   keyPrefix?: string;
   app: string;
+  /** Herald's `queue.partitions` (1–64); default 1. Must equal the daemon's: partitions decide where jobs and status live. */
+  partitions?: number;
+  /** Herald's `queue.chunkSize`; default 500. Must equal the daemon's: a status record counts its notification's chunks. */
+  chunkSize?: number;
+  /** Herald's `queue.statusRetentionSeconds`; default 86,400: how long status records this client creates are kept. */
+  statusRetentionSeconds?: number;
 }
 
 export type HeraldClientOptions = HttpClientOptions | RedisClientOptions;
@@ -57,6 +64,9 @@ export class HeraldClient {
         app: options.app,
         ...(options.prefix === undefined ? {} : { prefix: options.prefix }),
         ...(options.keyPrefix === undefined ? {} : { keyPrefix: options.keyPrefix }),
+        ...(options.partitions === undefined ? {} : { partitions: options.partitions }),
+        ...(options.chunkSize === undefined ? {} : { chunkSize: options.chunkSize }),
+        ...(options.statusRetentionSeconds === undefined ? {} : { statusRetentionSeconds: options.statusRetentionSeconds }),
       };
       // Bad settings are refused here; BullMQ and ioredis load on the first call, so a
       // producer over HTTP never needs them installed.
@@ -93,6 +103,40 @@ export class HeraldClient {
         throw new HeraldClientError('unavailable', err.message, { ...(err.status === undefined ? {} : { status: err.status }), id: complete.id, cause: err.cause ?? err });
       }
       throw err;
+    }
+  }
+
+  /**
+   * Queues many notifications at once and answers for each, in the order given, its id
+   * and whether it already existed (`duplicate`; a later entry with an id used earlier in
+   * the same call is a duplicate of that one). Every notification is checked first: the
+   * first invalid one refuses the whole call (`HeraldClientError` code `invalid`, with its
+   * `index` and a `path` such as `[3].apns.tokens[0]`) and nothing is queued. Over Redis
+   * they travel as envelope jobs, one per partition and up to 1,000 notifications each;
+   * over HTTP as one request each, 64 at a time. A failure after checking carries `ids`:
+   * send the same notifications again with them and each is queued at most once.
+   */
+  async sendMany(notifications: readonly NotificationInput[]): Promise<NotifyResult[]> {
+    if (!Array.isArray(notifications)) throw new HeraldClientError('invalid', 'sendMany takes an array of notifications', { path: '' });
+    const complete = notifications.map((notification, index) => {
+      try {
+        return this.complete(notification);
+      } catch (err) {
+        throw err instanceof HeraldClientError ? invalidEntry(index, err.path ?? '', err.message) : err;
+      }
+    });
+    if (complete.length === 0) return [];
+    try {
+      return await this.transport.notifyMany(complete);
+    } catch (err) {
+      if (!(err instanceof HeraldClientError) || err.ids !== undefined) throw err;
+      throw new HeraldClientError(err.code, err.message, {
+        ...(err.status === undefined ? {} : { status: err.status }),
+        ...(err.path === undefined ? {} : { path: err.path }),
+        ...(err.index === undefined ? {} : { index: err.index }),
+        ids: complete.map((n) => n.id),
+        cause: err.cause ?? err,
+      });
     }
   }
 

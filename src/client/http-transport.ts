@@ -1,4 +1,6 @@
+import { checkMany, entryPath } from './check-many.js';
 import { HeraldClientError } from './client-error.js';
+import { mapLimit } from './map-limit.js';
 import { signedRequest } from './signed-request.js';
 import type { AppCredentials, SignedResponse } from './signed-request.js';
 import { parseNotificationStatus } from './status-schema.js';
@@ -10,6 +12,9 @@ export interface HttpTransportOptions extends AppCredentials {
   timeoutMs?: number;
   fetch?: typeof fetch;
 }
+
+/** Requests one `sendMany` keeps in flight. */
+const POSTS_IN_FLIGHT = 64;
 
 /** Talks to the daemon's signed HTTP API, exactly as a backend with the pusher SDK would. */
 export class HttpTransport implements Transport {
@@ -23,6 +28,32 @@ export class HttpTransport implements Transport {
       return { id, duplicate: response.status === 200 };
     }
     throw refusal(response);
+  }
+
+  /**
+   * One POST per notification, at most 64 in flight, after all passed the local checks.
+   * The daemon's own checks of the app (its APNs credentials, channel rules) can still
+   * refuse one: then no further POST starts, and the error names its index; those already
+   * accepted stay queued, and sending the call again with the same ids queues each once.
+   */
+  async notifyMany(notifications: ReadonlyArray<Record<string, unknown>>): Promise<NotifyResult[]> {
+    const checked = checkMany(notifications);
+    const results: NotifyResult[] = checked.entries.map(({ id }) => ({ id, duplicate: true }));
+    await mapLimit(checked.unique, POSTS_IN_FLIGHT, async ({ index }) => {
+      try {
+        results[index] = await this.notify(notifications[index] ?? {});
+      } catch (err) {
+        if (!(err instanceof HeraldClientError)) throw err;
+        const path = err.path === undefined ? undefined : entryPath(index, err.path);
+        throw new HeraldClientError(err.code, `${path ?? `[${index}]`}: ${err.message}`, {
+          ...(err.status === undefined ? {} : { status: err.status }),
+          ...(path === undefined ? {} : { path }),
+          index,
+          cause: err.cause ?? err,
+        });
+      }
+    });
+    return results;
   }
 
   async status(id: string): Promise<NotificationStatus | undefined> {

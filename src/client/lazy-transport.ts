@@ -16,6 +16,10 @@ export class LazyTransport implements Transport {
     return (await this.transport()).notify(notification);
   }
 
+  async notifyMany(notifications: ReadonlyArray<Record<string, unknown>>): Promise<NotifyResult[]> {
+    return (await this.transport()).notifyMany(notifications);
+  }
+
   async status(id: string): Promise<NotificationStatus | undefined> {
     return (await this.transport()).status(id);
   }

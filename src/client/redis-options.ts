@@ -30,12 +30,25 @@ export interface RedisTransportOptions {
   /** Herald's `redis.keyPrefix`, under which notification status lives; default `herald`. */
   keyPrefix?: string;
   app: string;
+  /** Herald's `queue.partitions` (1–64); default 1. Must equal the daemon's: it decides where jobs and status records live. */
+  partitions?: number;
+  /** Herald's `queue.chunkSize` (1–10,000); default 500. Must equal the daemon's: a status record counts its chunks. */
+  chunkSize?: number;
+  /** Herald's `queue.statusRetentionSeconds`; default 86,400. How long a status record this client creates is kept (beyond its `sendAt`). */
+  statusRetentionSeconds?: number;
+}
+
+/** What the options say beyond the connection: where Herald keeps things, and how it counts them. */
+export interface QueueLayout {
+  prefix: string;
+  keyPrefix: string;
+  partitions: number;
+  chunkSize: number;
+  statusRetentionSeconds: number;
 }
 
 /** The checked options: either a connection of the caller's or a complete configuration. */
-export type CheckedRedisOptions =
-  | { connection: Redis | Cluster; cluster: boolean; prefix: string; keyPrefix: string }
-  | { config: RedisConfig; cluster: boolean; prefix: string; keyPrefix: string };
+export type CheckedRedisOptions = QueueLayout & { cluster: boolean } & ({ connection: Redis | Cluster } | { config: RedisConfig });
 
 /**
  * Everything that can be wrong with the options, found without loading ioredis or
@@ -45,17 +58,33 @@ export type CheckedRedisOptions =
 export function checkRedisOptions(options: RedisTransportOptions): CheckedRedisOptions {
   const given = options.redis;
   const prefix = options.prefix ?? 'herald';
+  const layout = {
+    prefix,
+    partitions: integerOption('partitions', options.partitions, 1, 1, 64),
+    chunkSize: integerOption('chunkSize', options.chunkSize, 500, 1, 10_000),
+    statusRetentionSeconds: integerOption('statusRetentionSeconds', options.statusRetentionSeconds, 24 * 3600, 1, Number.MAX_SAFE_INTEGER),
+  };
   let checked: CheckedRedisOptions;
   if (isConnection(given)) {
-    checked = { connection: given, cluster: given.isCluster, prefix, keyPrefix: options.keyPrefix ?? 'herald' };
+    checked = { ...layout, connection: given, cluster: given.isCluster, keyPrefix: options.keyPrefix ?? 'herald' };
   } else {
     const config = redisConfig(given);
-    checked = { config, cluster: config.mode === 'cluster', prefix, keyPrefix: options.keyPrefix ?? config.keyPrefix };
+    checked = { ...layout, config, cluster: config.mode === 'cluster', keyPrefix: options.keyPrefix ?? config.keyPrefix };
   }
   if (checked.cluster && !hasHashTag(prefix)) {
     throw new HeraldClientError('invalid', `prefix '${prefix}' needs a {hash tag} on a Redis Cluster (Herald's queue.prefix, e.g. "{herald}")`);
   }
   return checked;
+}
+
+/** An integer setting within Herald's own bounds for it (config/schema.ts), or its default. */
+function integerOption(name: string, value: unknown, fallback: number, min: number, max: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    const range = max === Number.MAX_SAFE_INTEGER ? `an integer of at least ${min}` : `an integer from ${min} to ${max}`;
+    throw new HeraldClientError('invalid', `${name} must be ${range} (Herald's queue.${name})`, { path: name });
+  }
+  return value;
 }
 
 /** An ioredis connection (Redis or Cluster), told apart from settings by its methods. */

@@ -1,86 +1,120 @@
 import type { Cluster, Redis } from 'ioredis';
 import { NOTIFY_JOB, NOTIFY_QUEUE, notifyJobId } from '../notifications/contract/job-ids.js';
+import { ENVELOPE_JOB, ENVELOPE_QUEUE, envelopeJobId } from '../notifications/contract/envelope.js';
+import type { Envelope } from '../notifications/contract/envelope.js';
+import { partitionPrefix } from '../notifications/contract/partitions.js';
 import { statusView } from '../notifications/contract/status-view.js';
 import { CANCEL_STATUS_LUA, cancelArgs, parseCancelReply } from '../notifications/contract/cancel-script.js';
-import { INVALID_TOKENS_SHOWN, readStatusRecord, statusKey } from '../notifications/contract/status.js';
+import { INVALID_TOKENS_SHOWN, readStatusRecord } from '../notifications/contract/status.js';
 import type { Notification } from '../notifications/contract/notification-schema.js';
 import { parseNotification } from '../notifications/contract/parse-notification.js';
 import { BullmqQueueDriver } from '../queue/bullmq-queue-driver.js';
 import type { RedisConnect } from '../queue/bullmq-queue-driver.js';
 import { createRedisClient } from '../redis/redis-client.js';
+import { checkMany } from './check-many.js';
 import { HeraldClientError } from './client-error.js';
+import { planEnvelopes } from './envelope-plan.js';
+import type { PlannedEnvelope } from './envelope-plan.js';
+import { mapLimit } from './map-limit.js';
 import { checkRedisOptions } from './redis-options.js';
-import type { RedisTransportOptions } from './redis-options.js';
+import type { QueueLayout, RedisTransportOptions } from './redis-options.js';
+import { RedisRecords } from './redis-records.js';
 import type { Transport } from './transport.js';
 import type { CancelResult, NotificationStatus, NotifyResult } from './types.js';
 
+/** Envelopes written at once by one `sendMany`. */
+const ENVELOPES_IN_FLIGHT = 8;
+
 /**
- * Adds `notify` jobs to the `notifications` BullMQ queue straight in Redis, as the
- * contract lets any producer do, after the same validation the HTTP API applies to
- * the body (the app's own checks, such as its APNs credentials, run in the worker).
- * Jobs follow Herald's job-id rule (`n:<app>:<id>`, docs/queue.md), so an id is the
- * app's own and cannot name one of the queue's keys, and a repeat is never queued twice.
+ * Writes notifications straight into Herald's BullMQ queues in Redis, as the contract
+ * lets any producer do, after the same validation the HTTP API applies to a body (the
+ * app's own checks, such as its APNs credentials, run in the worker). One notification
+ * is a `notify` job (`n:<app>:<id>`, docs/queue.md "Job ids"); many are envelope jobs of
+ * their partitions (contract/envelope.ts). Each job is added first, then the status
+ * records it delivers are created owned by it (redis-records.ts), so the status answers
+ * at once and a known id is answered duplicate and never queued twice.
  */
 export class RedisTransport implements Transport {
   private readonly connection: Redis | Cluster;
   private readonly ownsConnection: boolean;
   private readonly queue: BullmqQueueDriver<Notification>;
-  /** Herald's `redis.keyPrefix`: status records live under it. */
-  private readonly keyPrefix: string;
-  private readonly prefix: string;
+  /** Each partition's `notification-batches` queue, made when first used. */
+  private readonly envelopeQueues = new Map<number, Promise<BullmqQueueDriver<Envelope>>>();
+  private readonly connectQueue: RedisConnect;
+  private readonly records: RedisRecords;
+  private readonly layout: QueueLayout;
   private ready: Promise<void> | undefined;
 
   constructor(private readonly options: RedisTransportOptions) {
     const checked = checkRedisOptions(options);
-    let connect: RedisConnect;
+    let open: () => Redis | Cluster;
     if ('connection' in checked) {
       const given = checked.connection;
       this.ownsConnection = false;
       this.connection = given;
-      // The queue closes the connection it is given, so it gets its own.
-      connect = () => quiet(given.isCluster ? (given as Cluster).duplicate() : (given as Redis).duplicate());
+      // The queues close the connection they are given, so they get one of their own.
+      open = () => quiet(given.isCluster ? (given as Cluster).duplicate() : (given as Redis).duplicate());
     } else {
       this.ownsConnection = true;
       // Failures reach the caller as rejected calls, so reconnection errors are not printed.
-      const open = (purpose: 'commands' | 'blocking', name: string): Redis | Cluster => createRedisClient(checked.config, purpose, name, { onError: ignore, lazyConnect: true });
-      this.connection = open('commands', 'client');
-      connect = (purpose) => open(purpose, 'client-queue');
+      this.connection = createRedisClient(checked.config, 'commands', 'client', { onError: ignore, lazyConnect: true });
+      open = () => createRedisClient(checked.config, 'commands', 'client-queue', { onError: ignore, lazyConnect: true });
     }
-    const prefix = checked.prefix;
-    this.prefix = prefix;
-    this.queue = new BullmqQueueDriver<Notification>({
-      name: NOTIFY_QUEUE,
-      jobName: NOTIFY_JOB,
-      prefix,
-      // A producer never consumes: parse, attempts and backoff belong to the daemon's workers.
-      parse: (data) => ({ ok: true, value: data as Notification }),
-      maxJobAttempts: 1,
-      backoff: () => 0,
-      connect,
-    });
-    this.keyPrefix = checked.keyPrefix;
+    // Producers only: every queue of every partition shares one connection (closed with the last queue).
+    let shared: Redis | Cluster | undefined;
+    this.connectQueue = () => (shared ??= open());
+    this.layout = { prefix: checked.prefix, keyPrefix: checked.keyPrefix, partitions: checked.partitions, chunkSize: checked.chunkSize, statusRetentionSeconds: checked.statusRetentionSeconds };
+    this.queue = this.producer<Notification>(NOTIFY_QUEUE, NOTIFY_JOB, checked.prefix);
+    this.records = new RedisRecords(this.connection, { ...this.layout, queuePrefix: checked.prefix });
   }
 
   async notify(notification: Record<string, unknown>): Promise<NotifyResult> {
     const checked = parseNotification(notification);
     if (!checked.ok) throw new HeraldClientError('invalid', checked.error, { path: checked.path });
     await this.connect();
-    const ref = { app: this.options.app, id: checked.notification.id };
+    const n = checked.notification;
+    const ref = { app: this.options.app, id: n.id };
     try {
       // Known to the status store: delivered (or under way) already, and its job may be gone.
-      if ((await this.connection.exists(statusKey(this.keyPrefix, ref))) === 1) return { id: ref.id, duplicate: true };
-      const queued = await this.queue.enqueue(notifyJobId(ref), checked.notification, delayOf(checked.notification));
-      return { id: ref.id, duplicate: queued.duplicate };
+      if ((await this.records.known([ref]))[0] === true) return { id: ref.id, duplicate: true };
+      const job = notifyJobId(ref);
+      const queued = await this.queue.enqueue(job, n, delayOf(n));
+      // Its job exists already (an earlier send that stopped before its record): that send's.
+      if (queued.duplicate) return { id: ref.id, duplicate: true };
+      const [mine = false] = await this.records.create([n], job, notBefore(n));
+      return { id: ref.id, duplicate: !mine };
     } catch (err) {
       throw new HeraldClientError('unavailable', `Redis refused the job: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
     }
+  }
+
+  /**
+   * Envelope jobs, one per partition and send time (and per 1,000 notifications or 4 MB),
+   * each followed by one script call that creates its records. Known ids are left out of
+   * the envelopes; an id that became known meanwhile is answered duplicate and skipped by
+   * the envelope's worker (its record names another job).
+   */
+  async notifyMany(notifications: ReadonlyArray<Record<string, unknown>>): Promise<NotifyResult[]> {
+    const checked = checkMany(notifications);
+    const results: NotifyResult[] = checked.entries.map(({ id }) => ({ id, duplicate: true }));
+    if (checked.unique.length === 0) return results;
+    await this.connect();
+    const envelopes = planEnvelopes(checked.unique, { partitions: this.layout.partitions, now: Date.now() });
+    try {
+      await mapLimit(envelopes, ENVELOPES_IN_FLIGHT, async (envelope) => {
+        for (const [index, mine] of await this.writeEnvelope(envelope)) results[index] = { id: results[index]?.id ?? '', duplicate: !mine };
+      });
+    } catch (err) {
+      throw new HeraldClientError('unavailable', `Redis refused the envelope: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    }
+    return results;
   }
 
   async status(id: string): Promise<NotificationStatus | undefined> {
     await this.connect();
     const ref = { app: this.options.app, id };
     try {
-      const key = statusKey(this.keyPrefix, ref);
+      const key = this.records.key(ref);
       const [record, invalid] = (await this.connection.multi().hgetall(key).lrange(`${key}:invalid`, 0, INVALID_TOKENS_SHOWN - 1).exec()) ?? [];
       const stored = readStatusRecord(ref, (record?.[1] ?? {}) as Record<string, string>, (invalid?.[1] ?? []) as string[]);
       if (stored) return statusView(stored);
@@ -96,17 +130,18 @@ export class RedisTransport implements Transport {
 
   /**
    * The daemon's own step (contract/cancel-script.ts): the status record says cancelled
-   * before the job is removed, so a worker that raced it sends nothing. A job not yet run
-   * has no record: one is created cancelled, kept Herald's default status retention (24 h).
+   * before the job is removed, so a worker that raced it sends nothing (a notification in
+   * an envelope keeps its envelope job, whose worker skips it). A job another producer
+   * added without a record gets one created cancelled, kept `statusRetentionSeconds`.
    */
   async cancel(id: string): Promise<CancelResult> {
     await this.connect();
     const ref = { app: this.options.app, id };
-    const key = statusKey(this.keyPrefix, ref);
+    const key = this.records.key(ref);
     const jobId = notifyJobId(ref);
     try {
       const run = async (create: boolean): Promise<CancelResult> =>
-        parseCancelReply(await this.connection.eval(CANCEL_STATUS_LUA, 1, key, ...cancelArgs(Date.now(), create ? { app: ref.app, createdAt: Date.now(), ttlSeconds: DEFAULT_STATUS_RETENTION_SECONDS } : undefined)));
+        parseCancelReply(await this.connection.eval(CANCEL_STATUS_LUA, 1, key, ...cancelArgs(Date.now(), create ? { app: ref.app, createdAt: Date.now(), ttlSeconds: this.layout.statusRetentionSeconds } : undefined)));
       let result = await run(false);
       if (!result.cancelled && result.state === undefined) {
         const state = await this.queue.state(jobId);
@@ -121,13 +156,58 @@ export class RedisTransport implements Transport {
 
   async close(): Promise<void> {
     // Also when never started: the queue opened its connection when it was constructed.
-    await this.queue.stop(AbortSignal.timeout(5_000)).catch(() => undefined);
+    const envelopeQueues = await Promise.all([...this.envelopeQueues.values()].map((made) => made.catch(() => undefined)));
+    const stopping = [this.queue, ...envelopeQueues].map((queue) => queue?.stop(AbortSignal.timeout(5_000)).catch(() => undefined));
+    await Promise.all(stopping);
     if (this.ownsConnection) this.connection.disconnect();
+  }
+
+  /** The envelope job, then its records; per notification (by call position), whether this call queued it. */
+  private async writeEnvelope(envelope: PlannedEnvelope): Promise<Array<[number, boolean]>> {
+    const known = await this.records.known(envelope.entries.map((e) => e.notification));
+    const fresh = envelope.entries.filter((_, i) => known[i] !== true);
+    const answers: Array<[number, boolean]> = envelope.entries.filter((_, i) => known[i] === true).map((e) => [e.index, false]);
+    if (fresh.length === 0) return answers;
+    const queue = await this.envelopeQueue(envelope.partition);
+    const job = envelopeJobId(envelope.partition);
+    const notifications = fresh.map((e) => e.notification);
+    await queue.enqueue(job, { v: 1, notifications }, envelope.delayMs > 0 ? { delayMs: envelope.delayMs } : {});
+    const mine = await this.records.create(notifications, job, envelope.notBefore);
+    fresh.forEach((entry, i) => answers.push([entry.index, mine[i] === true]));
+    return answers;
+  }
+
+  private envelopeQueue(partition: number): Promise<BullmqQueueDriver<Envelope>> {
+    let made = this.envelopeQueues.get(partition);
+    if (!made) {
+      const queue = this.producer<Envelope>(ENVELOPE_QUEUE, ENVELOPE_JOB, partitionPrefix(this.layout.prefix, partition, this.layout.partitions));
+      made = queue.start().then(() => queue);
+      // A queue that could not start is stopped and made again by the next call.
+      made.catch(() => {
+        this.envelopeQueues.delete(partition);
+        void queue.stop(AbortSignal.timeout(5_000)).catch(() => undefined);
+      });
+      this.envelopeQueues.set(partition, made);
+    }
+    return made;
+  }
+
+  /** A queue this client only adds to: parse, attempts and backoff belong to the daemon's workers. */
+  private producer<T>(name: string, jobName: string, prefix: string): BullmqQueueDriver<T> {
+    return new BullmqQueueDriver<T>({
+      name,
+      jobName,
+      prefix,
+      parse: (data) => ({ ok: true, value: data as T }),
+      maxJobAttempts: 1,
+      backoff: () => 0,
+      connect: this.connectQueue,
+    });
   }
 
   /** BullMQ keeps the time a job was added in its hash. */
   private async enqueuedAt(jobId: string): Promise<number | undefined> {
-    const timestamp = await this.connection.hget(`${this.prefix}:${NOTIFY_QUEUE}:${jobId}`, 'timestamp');
+    const timestamp = await this.connection.hget(`${this.layout.prefix}:${NOTIFY_QUEUE}:${jobId}`, 'timestamp');
     return timestamp === null ? undefined : Number(timestamp);
   }
 
@@ -143,15 +223,17 @@ export class RedisTransport implements Transport {
   }
 }
 
-/** Herald's default `queue.statusRetentionSeconds`: how long a record the client creates is kept. */
-const DEFAULT_STATUS_RETENTION_SECONDS = 24 * 3600;
-
 function ignore(): void {}
 
 /** A duplicate made for the queue: its failures reach callers as rejections, not as printed errors. */
 function quiet<C extends Redis | Cluster>(connection: C): C {
   connection.on('error', ignore);
   return connection;
+}
+
+/** `sendAt` in ms, 0 for none. */
+function notBefore(notification: Notification): number {
+  return notification.sendAt === undefined ? 0 : Date.parse(notification.sendAt);
 }
 
 function delayOf(notification: Notification): { delayMs?: number } {
