@@ -28,7 +28,7 @@ const rsaPem = z.string().refine((pem) => {
   } catch {
     return false;
   }
-}, 'must be an RSA private key in PEM form (-----BEGIN PRIVATE KEY-----)');
+}, 'must be an RSA private key in PEM form (PKCS#8, as Google issues it)');
 
 const fileSchema = z.object({
   type: z.literal('service_account', { error: "must be 'service_account'" }),
