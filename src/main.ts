@@ -6,6 +6,7 @@ import { MemoryStatusStore } from './notifications/status/memory-status-store.js
 import { NotificationPipeline } from './notifications/notification-pipeline.js';
 import type { QueueFactory } from './queue/queue-driver.js';
 import { RedisStatusStore } from './notifications/status/redis-status-store.js';
+import { partitionPrefix } from './notifications/contract/partitions.js';
 import { MAX_DEAD_LETTERS } from './webhooks/dead-letter-store.js';
 import { MemoryDeadLetterStore } from './webhooks/memory-dead-letter-store.js';
 import { RedisDeadLetterStore } from './webhooks/redis-dead-letter-store.js';
@@ -102,7 +103,7 @@ export async function startHerald(config: HeraldConfig, log: Logger): Promise<Ru
       ? new BullmqQueueDriver({
           ...settings,
           connect: redis.connector(settings.name),
-          prefix: config.queue.prefix,
+          prefix: partitionPrefix(config.queue.prefix, settings.partition ?? 0, config.queue.partitions),
           lockDurationMs: config.queue.lockDurationMs,
           onEnqueueFailed: (reason) => metrics.queueEnqueueFailures.inc({ queue: settings.name, reason }),
         })
@@ -183,7 +184,7 @@ export async function startHerald(config: HeraldConfig, log: Logger): Promise<Ru
 
   // Notifications: a Redis status store with Redis, an in-process one without.
   const statusStore = redis
-    ? new RedisStatusStore(redis.create('notification-status'), config.redis.keyPrefix, config.queue.statusRetentionSeconds)
+    ? new RedisStatusStore(redis.create('notification-status'), { keyPrefix: config.redis.keyPrefix, queuePrefix: config.queue.prefix, partitions: config.queue.partitions }, config.queue.statusRetentionSeconds)
     : new MemoryStatusStore(config.queue.statusRetentionSeconds);
   const notifications = new NotificationPipeline({
     queue: config.queue,

@@ -3,6 +3,9 @@ import type { Metrics } from '../metrics/metrics.js';
 import { checkForApp } from './check-for-app.js';
 import type { RealtimeCheck } from './ports.js';
 import type { Notification } from './contract/notification-schema.js';
+import type { GroupCommit } from './group-commit.js';
+import { singleEnvelopeJobId } from './contract/envelope.js';
+import type { Envelope } from './contract/envelope.js';
 import { parseNotification } from './contract/parse-notification.js';
 import type { QueueDriver } from '../queue/queue-driver.js';
 import type { EventBus } from '../events.js';
@@ -28,7 +31,12 @@ export interface AcceptOptions {
 }
 
 export interface NotificationServiceOptions {
+  /** The `notifications` queue (of `notify` jobs other producers add): cancelling looks there for a job without a record. */
   queue: QueueDriver<Notification>;
+  /** Writes accepted notifications (envelope jobs and status records, in groups). */
+  commit: GroupCommit;
+  /** The envelope queue of a notification's partition. */
+  envelopeOf(ref: NotificationRef): QueueDriver<Envelope>;
   store: StatusStore;
   events: EventBus;
   metrics: Metrics;
@@ -64,22 +72,16 @@ export class NotificationService {
     const problem = checkForApp(n, app, this.o.checkRealtime);
     if (problem) return { status: 'invalid', ...problem };
 
-    const ref = { app: app.id, id: n.id };
-    if (await this.o.store.known(ref)) return this.duplicate(ref);
     const sendAt = n.sendAt === undefined ? 0 : Date.parse(n.sendAt);
     const delayMs = Math.max(0, sendAt - this.now());
-    // Queued before the record is written: a job without a record is whole (the worker
-    // creates it), a record without a job would never be sent. Job id and record are both
-    // named by app and id, so neither can meet another app's notification.
-    const queued = await this.o.queue.enqueue(notifyJobId(ref), n, delayMs > 0 ? { delayMs } : {});
     const tokens = n.apns?.tokens.length ?? 0;
-    const created = await this.o.store.create({ ...ref, createdAt: this.now(), tokens, chunks: Math.ceil(tokens / this.o.chunkSize), notBefore: sendAt });
-    if (created.created) {
+    // Durable (envelope job and status record) before it is answered; a repeat of a known id queues a copy its worker skips.
+    const committed = await this.o.commit.commit(n, { tokens, chunks: Math.ceil(tokens / this.o.chunkSize), notBefore: sendAt, delayMs });
+    if (committed.status === 'duplicate') return this.duplicate({ app: app.id, id: n.id });
+    if (committed.created) {
       this.o.metrics.notifications.inc({ app: app.id, status: 'accepted' });
       this.o.events.emit('notification.accepted', { app: app.id, id: n.id });
     }
-    // The worker may have created the record first; what counts is whether this call queued the job.
-    if (queued.duplicate) return this.duplicate(ref);
     return { status: 'accepted', id: n.id };
   }
 
@@ -103,7 +105,9 @@ export class NotificationService {
       if (job === 'waiting' || job === 'delayed') result = await this.o.store.cancel(ref, this.now(), this.now());
     }
     if (!result.cancelled) return result.state === undefined ? { status: 'unknown' } : { status: 'refused', state: result.state };
+    // A notification that travels alone (a `sendAt` one) has its own job, spared its run; one in a shared envelope is skipped by it.
     await this.o.queue.remove(jobId).catch(() => false);
+    await this.o.envelopeOf(ref).remove(singleEnvelopeJobId(ref)).catch(() => false);
     // Finished as failed, so `accepted - finished` stays what is in flight and webhooks hear of it.
     this.o.metrics.notifications.inc({ app: app.id, status: 'failed' });
     this.o.events.emit('notification.failed', { app: app.id, id, sent: 0, failed: 0, reason: CANCELLED });

@@ -12,11 +12,16 @@ import { ChunkSender } from './pipeline/chunk-sender.js';
 import { Dispatcher } from './pipeline/dispatcher.js';
 import type { EventBus } from '../events.js';
 import { NotificationFinisher } from './pipeline/finisher.js';
-import { chunkQueueSettings, notifyQueueSettings } from './pipeline/queues.js';
+import { chunkQueueSettings, envelopeQueueSettings, failInvalidEntries, notifyQueueSettings } from './pipeline/queues.js';
+import type { Envelope } from './contract/envelope.js';
+import { partitionOf } from './contract/partitions.js';
+import type { NotificationRef } from './contract/notification-schema.js';
+import { EnvelopeRunner } from './pipeline/envelope-runner.js';
+import { GroupCommit } from './group-commit.js';
 import { NotificationService } from './intake.js';
 import type { StatusStore } from './status/status-store.js';
 import type { RealtimeCheck, RealtimePublisher } from './ports.js';
-import { NotificationWorker } from './pipeline/worker.js';
+import { NotificationWorker, consumer } from './pipeline/worker.js';
 
 export interface NotificationPipelineOptions {
   queue: HeraldConfig['queue'];
@@ -36,7 +41,8 @@ export interface NotificationPipelineOptions {
 const tokenBackoff = { baseMs: 1_000, maxMs: 60_000 };
 
 /**
- * The notification pipeline, assembled: two queues, the status store, the worker that
+ * The notification pipeline, assembled: its queues (`notifications`, and envelopes and
+ * chunks per partition), the status store, the worker that
  * consumes them, and the intake behind the HTTP routes (main.ts mounts them). main.ts picks the queue kind
  * and the store; everything here is the same in both modes.
  */
@@ -54,8 +60,11 @@ export class NotificationPipeline {
     const maxJobAttempts = o.queue.maxAttempts;
     const maxTokenRounds = o.queue.maxAttempts;
     const context = { apps: o.apps, finisher, metrics: o.metrics, log, maxJobAttempts };
+    const partitions = Array.from({ length: o.queue.partitions }, (_, partition) => partition);
+    // `notify` jobs come from producers that add one job per notification (partition 0's prefix, as always).
     const notifications: QueueDriver<Notification> = o.createQueue(notifyQueueSettings(context));
-    const chunks: QueueDriver<ChunkJob> = o.createQueue(chunkQueueSettings(context));
+    const envelopes: Array<QueueDriver<Envelope>> = partitions.map((partition) => o.createQueue(envelopeQueueSettings(context, partition)));
+    const chunks: Array<QueueDriver<ChunkJob>> = partitions.map((partition) => o.createQueue(chunkQueueSettings(context, partition)));
     const sender = new ChunkSender({
       apps: o.apps,
       store: o.store,
@@ -66,17 +75,22 @@ export class NotificationPipeline {
       maxTokenRounds,
       backoff: (retries) => backoffDelay(retries, tokenBackoff),
     });
-    const dispatcher = new Dispatcher({ ...o, chunks, finisher, chunkSize: o.queue.chunkSize, sendInline: sender.handle });
+    const chunksOf = (ref: NotificationRef): QueueDriver<ChunkJob> => chunks[partitionOf(ref, chunks.length)] as QueueDriver<ChunkJob>;
+    const dispatcher = new Dispatcher({ ...o, chunksOf, finisher, chunkSize: o.queue.chunkSize, sendInline: sender.handle });
+    const envelopeRunner = new EnvelopeRunner({ dispatcher, finisher, failInvalid: (job, envelope) => failInvalidEntries(context, job, envelope) });
     this.worker = new NotificationWorker({
-      notifications,
-      chunks,
-      dispatch: dispatcher.handle,
-      sendChunk: sender.handle,
+      consumers: [
+        consumer(notifications, dispatcher.handle),
+        ...envelopes.map((queue) => consumer(queue, envelopeRunner.handle)),
+        ...chunks.map((queue) => consumer(queue, sender.handle)),
+      ],
       concurrency: o.queue.concurrency,
       metrics: o.metrics,
       log,
     });
-    this.service = new NotificationService({ queue: notifications, store: o.store, events: o.events, metrics: o.metrics, chunkSize: o.queue.chunkSize, checkRealtime: o.checkRealtime });
+    const commit = new GroupCommit({ envelopes, store: o.store, windowMs: o.queue.groupCommitMs, now: Date.now });
+    const envelopeOf = (ref: NotificationRef): QueueDriver<Envelope> => envelopes[partitionOf(ref, envelopes.length)] as QueueDriver<Envelope>;
+    this.service = new NotificationService({ queue: notifications, commit, envelopeOf, store: o.store, events: o.events, metrics: o.metrics, chunkSize: o.queue.chunkSize, checkRealtime: o.checkRealtime });
     this.services = [o.store, this.worker];
   }
 }

@@ -87,7 +87,7 @@ export class BullmqQueueDriver<T> implements QueueDriver<T> {
 
   constructor(private readonly options: BullmqQueueDriverOptions<T>) {
     this.queueName = options.name;
-    this.name = `queue:${options.name}`;
+    this.name = `queue:${options.name}${options.partition ? `#${options.partition}` : ''}`;
     this.commands = options.connect('commands');
     this.queue = new Queue(options.name, { connection: this.commands, prefix: options.prefix });
     this.queue.on('error', this.onConnectionLevelError);

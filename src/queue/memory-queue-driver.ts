@@ -47,7 +47,7 @@ export class MemoryQueueDriver<T> implements QueueDriver<T> {
 
   constructor(private readonly options: MemoryQueueDriverOptions<T>) {
     this.queueName = options.name;
-    this.name = `queue:${options.name}`;
+    this.name = `queue:${options.name}${options.partition ? `#${options.partition}` : ''}`;
   }
 
   async enqueue(id: string, data: T, options: EnqueueOptions = {}): Promise<EnqueueResult> {

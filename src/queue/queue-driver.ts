@@ -91,6 +91,11 @@ export type ParseResult<T> = { ok: true; value: T } | { ok: false; error: string
 export interface QueueDriverSettings<T> {
   /** Queue name, e.g. `notifications`. No `:`. */
   name: string;
+  /**
+   * Which partition of the queue this is (default 0): BullMQ keeps partition k under the
+   * partition's own prefix and hash tag (notifications/contract/partitions.ts).
+   */
+  partition?: number;
   /** The BullMQ job name jobs are added with, e.g. `notify`. Consumers take any name. */
   jobName: string;
   /** Validates (and may normalise) job data read back from the queue; `job.id` is the id it was queued under. */

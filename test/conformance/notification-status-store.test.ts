@@ -22,5 +22,5 @@ after(async () => {
 statusStoreConformance('redis', async (retention) => {
   const client = new Redis(redis.url);
   clients.push(client);
-  return new RedisStatusStore(client, `t${randomUUID().slice(0, 8)}`, retention);
+  return new RedisStatusStore(client, { keyPrefix: `t${randomUUID().slice(0, 8)}`, queuePrefix: '{herald}', partitions: 3 }, retention);
 });

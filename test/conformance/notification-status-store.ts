@@ -18,7 +18,7 @@ export function statusStoreConformance(label: string, factory: StatusStoreFactor
       const store = await factory(60);
       const p = plan();
       assert.deepEqual(await store.create(p), { created: true });
-      assert.deepEqual(await store.create(p), { created: false, state: 'queued' });
+      assert.deepEqual(await store.create(p), { created: false, state: 'queued', owner: '' });
       const status = await store.get(p);
       assert.deepEqual(status, {
         id: p.id,
@@ -58,12 +58,12 @@ export function statusStoreConformance(label: string, factory: StatusStoreFactor
       const queued = plan();
       await store.create(queued);
       assert.equal((await store.get(queued))?.state, 'queued');
-      assert.deepEqual(await store.create({ ...queued, active: true }), { created: false, state: 'queued' });
+      assert.deepEqual(await store.create({ ...queued, active: true }), { created: false, state: 'queued', owner: '' });
       assert.equal((await store.get(queued))?.state, 'active');
       const done = plan({ chunks: 0, tokens: 0 });
       await store.create(done);
       await store.completeChunk(done, undefined, 1);
-      assert.deepEqual(await store.create({ ...done, active: true }), { created: false, state: 'completed' });
+      assert.deepEqual(await store.create({ ...done, active: true }), { created: false, state: 'completed', owner: '' });
       assert.equal((await store.get(done))?.state, 'completed');
     });
 
@@ -248,7 +248,7 @@ export function statusStoreConformance(label: string, factory: StatusStoreFactor
       const status = await store.get(p);
       assert.deepEqual([status?.state, status?.error, status?.finishedAt], ['failed', 'cancelled', 5_000]);
       // The worker's two ways in: both see it finished and leave it so.
-      assert.deepEqual(await store.create({ ...p, active: true }), { created: false, state: 'failed' });
+      assert.deepEqual(await store.create({ ...p, active: true }), { created: false, state: 'failed', owner: '' });
       assert.equal(await store.markActive(p), 'failed');
       assert.deepEqual(await store.completeChunk(p, undefined, 6_000), { finished: false });
       assert.deepEqual(await store.fail(p, 'late', 6_000), { finished: false });
@@ -275,7 +275,7 @@ export function statusStoreConformance(label: string, factory: StatusStoreFactor
       assert.deepEqual(await store.cancel(unknown, 2_000, 1_500), { cancelled: true });
       const created = await store.get(unknown);
       assert.deepEqual([created?.state, created?.error, created?.createdAt, created?.app], ['failed', 'cancelled', 1_500, 'app-a']);
-      assert.deepEqual(await store.create({ ...unknown, active: true }), { created: false, state: 'failed' });
+      assert.deepEqual(await store.create({ ...unknown, active: true }), { created: false, state: 'failed', owner: '' });
     });
 
     it('lets exactly one of a racing cancel and worker start win', async () => {
@@ -289,6 +289,69 @@ export function statusStoreConformance(label: string, factory: StatusStoreFactor
         assert.notEqual(cancel.cancelled, startedFirst, `round ${i}`);
         assert.equal((await store.get(p))?.state, cancel.cancelled ? 'failed' : 'active');
       }
+    });
+
+    it('names the job that delivers it: another job finds it owned while queued or active and changes nothing', async () => {
+      const store = await factory(60);
+      const p = plan({ owner: 'b:0:first' });
+      assert.deepEqual(await store.create(p), { created: true });
+      // A second envelope carrying the same id (a producer's retry) must leave it alone.
+      assert.deepEqual(await store.create({ ...p, owner: 'b:0:second', active: true }), { created: false, state: 'queued', owner: 'b:0:first' });
+      assert.equal((await store.get(p))?.state, 'queued', 'a foreign job does not start it');
+      assert.deepEqual(await store.create({ ...p, owner: 'b:0:first', active: true }), { created: false, state: 'queued', owner: 'b:0:first' });
+      assert.equal((await store.get(p))?.state, 'active', 'its own job starts it');
+      assert.deepEqual(await store.create({ ...p, owner: 'b:0:second', active: true }), { created: false, state: 'active', owner: 'b:0:first' });
+      // A record without an owner (made by a cancel, or before owners) is anyone's.
+      const bare = plan();
+      await store.create(bare);
+      assert.deepEqual(await store.create({ ...bare, owner: 'b:0:x', active: true }), { created: false, state: 'queued', owner: '' });
+      assert.equal((await store.get(bare))?.state, 'active');
+    });
+
+    it('settles a one-chunk notification in the step that completes it: counts, reasons and invalid tokens as if recorded one by one', async () => {
+      const store = await factory(60);
+      const p = plan({ tokens: 4, chunks: 1, active: true });
+      await store.create(p);
+      const invalid = { token: 'ab', reason: 'Unregistered', timestamp: 7 };
+      const last = await store.completeChunk(p, 0, 9_000, [
+        { index: 0, kind: 'delivered' },
+        { index: 1, kind: 'failed', reason: 'Unregistered', invalid },
+        { index: 2, kind: 'expired' },
+        { index: 3, kind: 'delivered' },
+        // A repeat of a settled token counts once.
+        { index: 0, kind: 'delivered' },
+      ]);
+      assert.deepEqual(last, { finished: true, app: 'app-a', state: 'completed', sent: 2, failed: 2, expired: 1 });
+      const status = await store.get(p);
+      assert.equal(status?.state, 'completed');
+      assert.equal(status?.finishedAt, 9_000);
+      assert.deepEqual(status?.apns, { total: 4, sent: 2, failed: 2, expired: 1, pending: 0, invalidTokens: [invalid], failures: { Unregistered: 1, Expired: 1 } });
+      // Finished: nothing is sent again, and a late repeat changes nothing.
+      assert.deepEqual(await store.completeChunk(p, 0, 9_500, [{ index: 1, kind: 'delivered' }]), { finished: false });
+      assert.equal((await store.get(p))?.apns.sent, 2);
+    });
+
+    it('reads the checkpoint of a chunk of thousands of tokens', async () => {
+      const store = await factory(60);
+      const p = plan({ tokens: 2_500, chunks: 1, active: true });
+      await store.create(p);
+      await store.record(p, [{ index: 2_400, kind: 'delivered' }, { index: 3, kind: 'rescheduled', at: 77, retries: 1 }]);
+      const progress = await store.progress(p, 0, 2_500);
+      assert.equal(progress.length, 2_500);
+      assert.deepEqual(progress[2_400], { settled: true });
+      assert.deepEqual(progress[3], { settled: false, retries: 1, dueAt: 77 });
+      assert.deepEqual(progress[0], { settled: false, retries: 0, dueAt: 0 });
+    });
+
+    it('answers every one of many steps asked for at once, each about its own notification', async () => {
+      const store = await factory(60);
+      const plans = Array.from({ length: 300 }, (_, i) => plan({ tokens: 1, chunks: 1, owner: `b:0:${i % 2}` }));
+      const created = await Promise.all(plans.map((p) => store.create(p)));
+      assert.ok(created.every((c) => c.created));
+      const started = await Promise.all(plans.map((p) => store.create({ ...p, active: true })));
+      assert.ok(started.every((c) => !c.created && c.state === 'queued'));
+      const done = await Promise.all(plans.map((p, i) => store.completeChunk(p, 0, 1, [i % 3 === 0 ? { index: 0, kind: 'failed', reason: 'BadDeviceToken' } : { index: 0, kind: 'delivered' }])));
+      done.forEach((d, i) => assert.deepEqual(d, { finished: true, app: 'app-a', state: i % 3 === 0 ? 'failed' : 'completed', sent: i % 3 === 0 ? 0 : 1, failed: i % 3 === 0 ? 1 : 0, expired: 0 }));
     });
   });
 }

@@ -13,6 +13,9 @@ import { NotificationFinisher } from '../../src/notifications/pipeline/finisher.
 import type { RealtimeEvent, RealtimePublisher } from '../../src/notifications/ports.js';
 import { MemoryStatusStore } from '../../src/notifications/status/memory-status-store.js';
 import { MemoryQueueDriver } from '../../src/queue/memory-queue-driver.js';
+import { GroupCommit } from '../../src/notifications/group-commit.js';
+import { singleEnvelopeJobId } from '../../src/notifications/contract/envelope.js';
+import type { Envelope } from '../../src/notifications/contract/envelope.js';
 
 const app = { id: 'app-1', enabled: true, apns: { topic: 'com.example.app' } } as unknown as App;
 const apps: AppStore = { byId: (id) => (id === app.id ? app : undefined), byKey: () => undefined, all: () => [app] };
@@ -44,7 +47,7 @@ describe('a worker racing a cancel', () => {
     const dispatcher = new Dispatcher({
       apps,
       store,
-      chunks,
+      chunksOf: () => chunks,
       publisher,
       finisher,
       events,
@@ -57,11 +60,14 @@ describe('a worker racing a cancel', () => {
         return { type: 'done' };
       },
     });
-    const service = new NotificationService({ queue: notify, store, events, metrics, chunkSize: 2, checkRealtime: () => undefined, now: clock });
+    const envelopes = new MemoryQueueDriver<Envelope>({ name: 'notification-batches', jobName: 'notify-batch', parse: (data) => ({ ok: true, value: data as Envelope }), maxJobAttempts: 3, backoff: () => 0 });
+    const commit = new GroupCommit({ envelopes: [envelopes], store, windowMs: 0, now: clock });
+    const service = new NotificationService({ queue: notify, commit, envelopeOf: () => envelopes, store, events, metrics, chunkSize: 2, checkRealtime: () => undefined, now: clock });
     const failed: unknown[] = [];
     events.on('notification.failed', (e) => failed.push(e));
-    const run = (n: Notification) => dispatcher.handle({ id: `n:${app.id}:${n.id}`, data: n, attempt: 1, enqueuedAt: 1_000_000 });
-    return { store, chunks, published, inline, service, failed, run, advance: (ms: number) => (now += ms), notify };
+    // Run as its envelope: a `sendAt` notification travels alone, in job `e:<app>:<id>`.
+    const run = (n: Notification) => dispatcher.run(n, { id: singleEnvelopeJobId({ app: app.id, id: n.id }), attempt: 1, enqueuedAt: 1_000_000 });
+    return { store, chunks, published, inline, service, failed, run, advance: (ms: number) => (now += ms), envelopes };
   }
 
   const scheduled = (id: string, sendAt: number): Notification => ({
@@ -74,11 +80,12 @@ describe('a worker racing a cancel', () => {
   });
 
   it('sends nothing, publishes nothing and cuts no chunk when the record was cancelled first', async () => {
-    const { service, store, chunks, published, inline, failed, run, advance, notify } = setup();
+    const { service, store, chunks, published, inline, failed, run, advance, envelopes } = setup();
     const n = scheduled('s-1', 1_000_000 + 60_000);
     assert.equal((await service.accept(app, n)).status, 'accepted');
+    assert.equal(await envelopes.state('e:app-1:s-1'), 'delayed', 'queued as its own delayed envelope');
     assert.deepEqual(await service.cancel(app, 's-1'), { status: 'cancelled' });
-    assert.equal(await notify.state('n:app-1:s-1'), undefined, 'the delayed job is removed');
+    assert.equal(await envelopes.state('e:app-1:s-1'), undefined, 'the delayed job is removed');
     assert.deepEqual(failed, [{ app: app.id, id: 's-1', sent: 0, failed: 0, reason: 'cancelled' }]);
     // The job had been taken before the removal: it runs at its send time anyway.
     advance(60_000);

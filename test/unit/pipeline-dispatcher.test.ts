@@ -34,7 +34,7 @@ function setup(now = 1_000_000, sendInline?: ConstructorParameters<typeof Dispat
   const chunks = new MemoryQueueDriver<ChunkJob>({ name: 'chunks', jobName: 'chunk', parse: parseChunkJob, maxJobAttempts: 3, backoff: () => 0 });
   const publisher = new RecordingPublisher();
   const finisher = new NotificationFinisher({ store, events, metrics, log, now: () => now });
-  const dispatcher = new Dispatcher({ apps, store, chunks, publisher, finisher, events, metrics, log, chunkSize: 3, now: () => now, ...(sendInline ? { sendInline } : {}) });
+  const dispatcher = new Dispatcher({ apps, store, chunksOf: () => chunks, publisher, finisher, events, metrics, log, chunkSize: 3, now: () => now, ...(sendInline ? { sendInline } : {}) });
   const run = (n: Notification, signal?: AbortSignal) => dispatcher.handle({ id: n.id, data: n, attempt: 1, enqueuedAt: now }, signal);
   return { store, chunks, publisher, run, accepted };
 }

@@ -3,6 +3,7 @@
  * (what herald/client returns), the record the status store keeps, and where that
  * record lives in Redis, so herald/client's Redis mode reads what the daemon wrote.
  */
+import { partitionOf, partitionTag } from './partitions.js';
 import { z } from 'zod';
 import type { NotificationRef } from './notification-schema.js';
 
@@ -71,9 +72,21 @@ export const CANCELLED = 'cancelled';
 /** Invalid tokens listed in a status (the first ones; the count is in `failures`). */
 export const INVALID_TOKENS_SHOWN = 1_000;
 
-/** The status hash in Redis; `:invalid` (list), `:tokens` and `:chunks` hang off it. Ids are per app. */
-export function statusKey(prefix: string, ref: NotificationRef): string {
-  return `${prefix}:notification:{${ref.app}:${ref.id}}`;
+/** Where status records live: Herald's `redis.keyPrefix`, and the queue's prefix and partitions (their hash tags). */
+export interface StatusKeyspace {
+  keyPrefix: string;
+  queuePrefix: string;
+  partitions: number;
+}
+
+/**
+ * The status hash in Redis; `:invalid` (list), `:tokens` and `:chunks` hang off it. Ids are
+ * per app. It carries its partition's hash tag (partitions.ts), so one script can write
+ * the records of many notifications of a partition on a Redis Cluster.
+ */
+export function statusKey(space: StatusKeyspace, ref: NotificationRef): string {
+  const tag = partitionTag(space.queuePrefix, partitionOf(ref, space.partitions), space.partitions);
+  return `${space.keyPrefix}:notification:{${tag}}:${ref.app}:${ref.id}`;
 }
 
 /** The status from its Redis hash and `:invalid` entries; undefined when the hash does not exist. */

@@ -44,11 +44,12 @@ export class ChunkSender {
     this.now = o.now ?? Date.now;
   }
 
-  readonly handle = async (job: QueueJob<ChunkJob>, signal: AbortSignal): Promise<JobResult> => {
+  /** `fresh`: nothing of the chunk can have been sent before (its notification was still queued), so there is no checkpoint to read. */
+  readonly handle = async (job: QueueJob<ChunkJob>, signal: AbortSignal, fresh = false): Promise<JobResult> => {
     const chunk = job.data;
     // Ids are per app: the status of a chunk's notification is found by both.
     const id = { app: chunk.app, id: chunk.notification };
-    const progress = await this.o.store.progress(id, chunk.from, chunk.tokens.length);
+    const progress: TokenProgress[] = fresh ? chunk.tokens.map(() => ({ settled: false, retries: 0, dueAt: 0 })) : await this.o.store.progress(id, chunk.from, chunk.tokens.length);
     const startedAt = this.now();
     const pending = offsetsWhere(progress, (p) => !p.settled);
     if (pending.length === 0) return this.complete(chunk);
@@ -66,7 +67,7 @@ export class ChunkSender {
     let writer: CheckpointWriter | undefined;
 
     if (due.length > 0) {
-      if (await this.o.store.firstSend(id, startedAt)) {
+      if (fresh || (await this.o.store.firstSend(id, startedAt))) {
         this.o.metrics.enqueueToSendSeconds.observe({ app: chunk.app }, Math.max(0, startedAt - chunk.createdAt) / 1000);
       }
       const budget = this.budgetFor(chunk.app);

@@ -3,21 +3,34 @@ import type { Logger } from '../../log/logger.js';
 import type { Metrics } from '../../metrics/metrics.js';
 import { eventData } from '../check-for-app.js';
 import type { Notification } from '../contract/notification-schema.js';
-import type { JobHandler, JobResult, QueueDriver, QueueJob } from '../../queue/queue-driver.js';
+import type { JobResult, QueueDriver, QueueJob } from '../../queue/queue-driver.js';
 import { chunkJobId } from '../contract/job-ids.js';
 import type { ChunkJob } from './chunk-job.js';
 import type { EventBus } from '../../events.js';
 import type { NotificationFinisher } from './finisher.js';
-import type { StatusStore } from '../status/status-store.js';
+import type { NotificationRef, StatusStore } from '../status/status-store.js';
+import { ownedBy } from '../contract/record-script.js';
 import type { RealtimePublisher } from '../ports.js';
 
 /** The realtime result of a notification whose publishing run stopped before recording it. */
 export const UNCONFIRMED_REALTIME = 'not confirmed: the process stopped between publishing and recording the event; not published again';
 
+/** Sends a one-chunk notification inside its job; `fresh`: no earlier run can have sent any of it. */
+export type InlineSend = (job: QueueJob<ChunkJob>, signal: AbortSignal, fresh: boolean) => Promise<JobResult>;
+
+/** The queue job a notification came in: a `notify` job of its own, or an envelope of many. */
+export interface CarrierJob {
+  /** The job id: the owner its status record names. */
+  id: string;
+  attempt: number;
+  enqueuedAt: number;
+}
+
 export interface DispatcherOptions {
   apps: AppStore;
   store: StatusStore;
-  chunks: QueueDriver<ChunkJob>;
+  /** The chunk queue of a notification's partition. */
+  chunksOf(ref: NotificationRef): QueueDriver<ChunkJob>;
   publisher: RealtimePublisher;
   finisher: NotificationFinisher;
   events: EventBus;
@@ -28,7 +41,7 @@ export interface DispatcherOptions {
    * Sends a chunk inside the `notify` job (a notification whose tokens fit in one chunk):
    * no second job, same per-token checkpoints. Absent: every chunk becomes a chunk job.
    */
-  sendInline?: JobHandler<ChunkJob>;
+  sendInline?: InlineSend;
   now?: () => number;
 }
 
@@ -47,8 +60,10 @@ export class Dispatcher {
     this.now = o.now ?? Date.now;
   }
 
-  readonly handle = async (job: QueueJob<Notification>, signal?: AbortSignal): Promise<JobResult> => {
-    const n = job.data;
+  readonly handle = (job: QueueJob<Notification>, signal?: AbortSignal): Promise<JobResult> => this.run(job.data, job, signal);
+
+  /** Runs one notification of `job` (its own `notify` job, or one of an envelope's). */
+  async run(n: Notification, job: CarrierJob, signal?: AbortSignal): Promise<JobResult> {
     const app = this.o.apps.byId(n.app);
     if (!app) {
       // Nobody may own a status record under an app that does not exist.
@@ -62,7 +77,14 @@ export class Dispatcher {
     // Due now: the record is created (or marked) active in the same step.
     const active = sendAt <= this.now();
     const ref = { app: app.id, id: n.id };
-    const created = await this.o.store.create({ ...ref, createdAt: job.enqueuedAt, tokens: tokens.length, chunks: chunkCount, notBefore: sendAt, active });
+    const created = await this.o.store.create({ ...ref, createdAt: job.enqueuedAt, tokens: tokens.length, chunks: chunkCount, notBefore: sendAt, active, owner: job.id });
+    if (!ownedBy(created, job.id)) {
+      // The same id reached the queue twice (a producer's retry): the job that owns it delivers it.
+      this.o.log.info({ notification: n.id, app: app.id, owner: created.created ? job.id : created.owner }, 'notification owned by another queue job: not sent by this one');
+      return { type: 'done' };
+    }
+    // Nothing of it can have been sent before: the record is new, or was still queued.
+    const fresh = created.created || created.state === 'queued';
     if (created.created) {
       this.o.metrics.notifications.inc({ app: app.id, status: 'accepted' });
       this.o.events.emit('notification.accepted', { app: app.id, id: n.id });
@@ -121,9 +143,9 @@ export class Dispatcher {
     // A one-chunk notification is sent here: a retry-after or a hand-back delays this job,
     // whose re-run skips what is recorded and resumes from the token checkpoints.
     const only = jobs.length === 1 ? jobs[0] : undefined;
-    if (only && this.o.sendInline) return this.o.sendInline({ ...only, attempt: job.attempt, enqueuedAt: job.enqueuedAt }, signal ?? new AbortController().signal);
+    if (only && this.o.sendInline) return this.o.sendInline({ ...only, attempt: job.attempt, enqueuedAt: job.enqueuedAt }, signal ?? new AbortController().signal, fresh && active);
     // Idempotent by chunk id: a re-run after a crash adds only what is missing.
-    await this.o.chunks.enqueueMany(jobs);
+    await this.o.chunksOf(ref).enqueueMany(jobs);
     return { type: 'done' };
-  };
+  }
 }

@@ -10,6 +10,8 @@ import { NOTIFY_JOB, NOTIFY_QUEUE } from '../contract/job-ids.js';
 import { CHUNK_JOB, CHUNK_QUEUE, parseChunkJob } from './chunk-job.js';
 import type { ChunkJob } from './chunk-job.js';
 import { parseNotifyJobId } from '../contract/job-ids.js';
+import { ENVELOPE_JOB, ENVELOPE_QUEUE, parseEnvelope } from '../contract/envelope.js';
+import type { Envelope } from '../contract/envelope.js';
 import type { NotificationFinisher } from './finisher.js';
 import type { NotificationRef } from '../status/status-store.js';
 
@@ -62,10 +64,50 @@ export function notifyQueueSettings(c: NotificationQueueContext): QueueDriverSet
   };
 }
 
-/** The `notification-chunks` queue: Herald's own slices of a notification's device tokens. */
-export function chunkQueueSettings(c: NotificationQueueContext): QueueDriverSettings<ChunkJob> {
+/**
+ * Partition `partition` of the `notification-batches` queue: envelopes of many notifications
+ * (contract/envelope.ts). An entry that is not a valid notification is failed on its own
+ * (counted, logged, its status failed when its app is known); the envelope runs the rest.
+ */
+export function envelopeQueueSettings(c: NotificationQueueContext, partition: number): QueueDriverSettings<Envelope> {
+  return {
+    name: ENVELOPE_QUEUE,
+    partition,
+    jobName: ENVELOPE_JOB,
+    parse: (data) => {
+      const checked = parseEnvelope(data);
+      return checked.ok ? { ok: true, value: checked.envelope } : checked;
+    },
+    maxJobAttempts: c.maxJobAttempts,
+    backoff: (attempt) => backoffDelay(attempt, c.backoff ?? defaultBackoff),
+    onInvalid: ({ id, error }) => {
+      c.metrics.invalidJobs.inc();
+      c.log.error({ job: id, queue: ENVELOPE_QUEUE, error }, 'envelope job data is invalid: job failed');
+    },
+    onFailed: ({ id, reason, data }) => {
+      c.log.error({ job: id, queue: ENVELOPE_QUEUE, reason, notifications: data.notifications.length }, 'envelope job failed for good');
+      for (const n of data.notifications) if (c.apps.byId(n.app)) failQuietly(c, { app: n.app, id: n.id }, reason);
+    },
+    onError: ({ id, error }) => c.log.error({ job: id, queue: ENVELOPE_QUEUE, err: error }, 'envelope job handler failed'),
+  };
+}
+
+/** Fails the envelope entries that are not valid notifications, each on its own. */
+export function failInvalidEntries(c: NotificationQueueContext, job: string, envelope: Envelope): void {
+  for (const entry of envelope.invalid ?? []) {
+    c.metrics.invalidJobs.inc();
+    if (entry.limit) c.metrics.inputLimitRefusals.inc({ reason: entry.limit, type: 'job' });
+    const app = entry.ref && c.apps.byId(entry.ref.app) ? entry.ref.app : undefined;
+    c.log.error({ job, queue: ENVELOPE_QUEUE, app, error: entry.error }, 'envelope entry is not a valid notification: failed');
+    if (app && entry.ref) failQuietly(c, entry.ref, `invalid job data: ${entry.error}`);
+  }
+}
+
+/** Partition `partition` of the `notification-chunks` queue: Herald's own slices of a notification's device tokens. */
+export function chunkQueueSettings(c: NotificationQueueContext, partition = 0): QueueDriverSettings<ChunkJob> {
   return {
     name: CHUNK_QUEUE,
+    partition,
     jobName: CHUNK_JOB,
     parse: parseChunkJob,
     maxJobAttempts: c.maxJobAttempts,

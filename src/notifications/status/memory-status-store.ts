@@ -35,6 +35,8 @@ interface Entry {
   realtime?: { channels: number } | { error: string };
   realtimeClaimed?: boolean;
   firstSendAt?: number;
+  /** The job that delivers it (contract/record-script.ts). */
+  owner?: string;
   error?: string;
   expiresAt: number;
 }
@@ -63,8 +65,11 @@ export class MemoryStatusStore implements StatusStore {
     const existing = this.entry(plan);
     if (existing) {
       const state = existing.state;
-      if (plan.active && state === 'queued') existing.state = 'active';
-      return { created: false, state };
+      const owner = existing.owner ?? '';
+      const wanted = plan.owner ?? '';
+      const foreign = owner !== '' && wanted !== '' && owner !== wanted && (state === 'queued' || state === 'active');
+      if (!foreign && plan.active && state === 'queued') existing.state = 'active';
+      return { created: false, state, owner };
     }
     const entry = this.fresh(plan, plan.active ? 'active' : 'queued');
     entry.expiresAt = Math.max(entry.expiresAt, (plan.notBefore ?? 0) + this.retentionSeconds * 1000);

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
 import { CANCEL_STATUS_LUA } from '../contract/cancel-script.js';
+import { CREATE_RECORD_LUA } from '../contract/record-script.js';
 
 /**
  * The status store's atomic steps. Keys of one notification share a hash tag, so each
@@ -25,23 +26,6 @@ export class StatusScript {
   }
 }
 
-/**
- * KEYS: record (of one app's id). ARGV: app, createdAt, tokens, chunks, ttl, active ("1": start it now).
- * → {1} or {0, state} (the state before this call).
- */
-export const createScript = new StatusScript(`
-local start = ARGV[6] == '1'
-if redis.call('exists', KEYS[1]) == 1 then
-  local state = redis.call('hget', KEYS[1], 'state')
-  if start and state == 'queued' then redis.call('hset', KEYS[1], 'state', 'active') end
-  return {0, state}
-end
-redis.call('hset', KEYS[1], 'app', ARGV[1], 'createdAt', ARGV[2], 'tokens', ARGV[3], 'chunks', ARGV[4],
-  'state', start and 'active' or 'queued', 'sent', 0, 'failed', 0, 'expired', 0, 'attempts', 1)
-redis.call('expire', KEYS[1], ARGV[5])
-return {1}
-`);
-
 /** KEYS: record. → the state before ('' when there is no record). */
 export const markActiveScript = new StatusScript(`
 local state = redis.call('hget', KEYS[1], 'state')
@@ -53,13 +37,13 @@ return state or ''
 export const cancelScript = new StatusScript(CANCEL_STATUS_LUA);
 
 /**
- * Records token outcomes given as ARGV[first …], four per outcome: index, code (d f x r),
+ * Records token outcomes given as A[first …], four per outcome: index, code (d f x r),
  * reason, extra (r: "<retries>:<dueAt>"; f: the invalid-token JSON or "").
  */
 const recordOutcomes = `
-local function recordOutcomes(record, tokens, invalid, ttl, first)
-for i = first, #ARGV, 4 do
-  local index, code, reason, extra = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
+local function recordOutcomes(record, tokens, invalid, ttl, A, first)
+for i = first, #A, 4 do
+  local index, code, reason, extra = A[i], A[i + 1], A[i + 2], A[i + 3]
   local prev = redis.call('hget', tokens, index)
   if not (prev == 'd' or prev == 'f' or prev == 'x') then
     if code == 'r' then
@@ -86,36 +70,111 @@ if redis.call('exists', invalid) == 1 then redis.call('expire', invalid, ttl) en
 end
 `;
 
-/** KEYS: record, tokens, invalid. ARGV: ttl, then the outcomes (see recordOutcomes). */
-export const recordScript = new StatusScript(`${recordOutcomes}
-recordOutcomes(KEYS[1], KEYS[2], KEYS[3], ARGV[1], 2)
-return 0
-`);
+/**
+ * Settles a whole notification at once from outcomes given as A[first …] (see
+ * recordOutcomes): its first and only record of outcomes, so no token map is written —
+ * once finished, the state alone says nothing is to be sent again.
+ */
+const settleAtOnce = `
+local function settleAtOnce(record, invalid, ttl, now, app, tokens, A, first)
+  local sent, failed, expired, reasons, seen = 0, 0, 0, {}, {}
+  for i = first, #A, 4 do
+    local index, code, reason, extra = A[i], A[i + 1], A[i + 2], A[i + 3]
+    if not seen[index] then
+      seen[index] = true
+      if code == 'd' then sent = sent + 1 else
+        failed = failed + 1
+        reasons[reason] = (reasons[reason] or 0) + 1
+        if code == 'x' then expired = expired + 1 end
+        if extra ~= '' then redis.call('rpush', invalid, extra) end
+      end
+    end
+  end
+  local final = 'completed'
+  if tokens > 0 and sent == 0 then final = 'failed' end
+  local fields = {'state', final, 'finishedAt', now, 'sent', sent, 'failed', failed, 'expired', expired, 'settledAtOnce', 1}
+  for reason, n in pairs(reasons) do
+    fields[#fields + 1] = 'reason:' .. reason
+    fields[#fields + 1] = n
+  end
+  redis.call('hset', record, unpack(fields))
+  redis.call('expire', record, ttl)
+  if failed > 0 and redis.call('exists', invalid) == 1 then redis.call('expire', invalid, ttl) end
+  return {1, app, final, sent, failed, expired}
+end
+`;
 
 /**
- * KEYS: record, chunks set, tokens, invalid. ARGV: chunk index or "", ttl, now, then the
- * chunk's last outcomes (see recordOutcomes), recorded first. → {0} or {1, app, state, sent, failed, expired}.
+ * K: record, chunks set, tokens, invalid. A: chunk index or "", ttl, now, then the chunk's
+ * last outcomes (see recordOutcomes), recorded first. → {0} or {1, app, state, sent, failed, expired}.
+ * A notification of one chunk settled by this call alone (no token map yet, nothing to
+ * resend) is finished by one write of its counts.
  */
-export const completeChunkScript = new StatusScript(`${recordOutcomes}
-if #ARGV > 3 then recordOutcomes(KEYS[1], KEYS[3], KEYS[4], ARGV[2], 4) end
-if redis.call('exists', KEYS[1]) == 0 then return {0} end
-if ARGV[1] ~= '' then
-  redis.call('sadd', KEYS[2], ARGV[1])
-  redis.call('expire', KEYS[2], ARGV[2])
+const complete = `${recordOutcomes}${settleAtOnce}
+local function complete(K, A)
+  local rec = redis.call('hmget', K[1], 'state', 'chunks', 'app', 'tokens')
+  local state, chunks, app = rec[1], tonumber(rec[2] or '0'), rec[3]
+  local open = app and state ~= 'completed' and state ~= 'failed'
+  if #A > 3 and chunks <= 1 and redis.call('exists', K[3]) == 0 then
+    -- Finished with no token map: it was settled at once, every token with it.
+    if app and not open and redis.call('hexists', K[1], 'settledAtOnce') == 1 then return {0} end
+    local settled = open
+    for i = 5, #A, 4 do if A[i] == 'r' then settled = false end end
+    if settled then return settleAtOnce(K[1], K[4], A[2], A[3], app, tonumber(rec[4] or '0'), A, 4) end
+  end
+  if #A > 3 then recordOutcomes(K[1], K[3], K[4], A[2], A, 4) end
+  if not open then return {0} end
+  if A[1] ~= '' then
+    redis.call('sadd', K[2], A[1])
+    redis.call('expire', K[2], A[2])
+  end
+  if redis.call('scard', K[2]) < chunks then return {0} end
+  local counts = redis.call('hmget', K[1], 'tokens', 'sent', 'failed', 'expired')
+  local tokens, sent = tonumber(counts[1]), tonumber(counts[2])
+  local final = 'completed'
+  if tokens > 0 and sent == 0 then final = 'failed' end
+  redis.call('hset', K[1], 'state', final, 'finishedAt', A[3])
+  for _, key in ipairs(K) do
+    if redis.call('exists', key) == 1 then redis.call('expire', key, A[2]) end
+  end
+  return {1, app, final, sent, tonumber(counts[3]), tonumber(counts[4])}
 end
-local state = redis.call('hget', KEYS[1], 'state')
-if state == 'completed' or state == 'failed' then return {0} end
-if redis.call('scard', KEYS[2]) < tonumber(redis.call('hget', KEYS[1], 'chunks')) then return {0} end
-local tokens = tonumber(redis.call('hget', KEYS[1], 'tokens'))
-local sent = tonumber(redis.call('hget', KEYS[1], 'sent'))
-local final = 'completed'
-if tokens > 0 and sent == 0 then final = 'failed' end
-redis.call('hset', KEYS[1], 'state', final, 'finishedAt', ARGV[3])
-for _, key in ipairs(KEYS) do
-  if redis.call('exists', key) == 1 then redis.call('expire', key, ARGV[2]) end
+`;
+
+/**
+ * The hot steps of many notifications in one script call (status/op-batcher.ts): every
+ * notification of a partition shares its hash tag, so one call may touch them all.
+ * ARGV: op count, then per op: name, key count, arg count, args; KEYS: every op's keys in order.
+ * → one reply per op.
+ */
+export const batchScript = new StatusScript(`${CREATE_RECORD_LUA}${complete}
+local ops = {
+  create = function(K, A) return createRecord(K[1], A[1], A[2], A[3], A[4], A[5], A[6], A[7] == '1') end,
+  progress = function(K, A)
+    local values = {}
+    for from = 1, #A, 1000 do
+      local part = redis.call('hmget', K[1], unpack(A, from, math.min(#A, from + 999)))
+      for i = 1, #part do values[#values + 1] = part[i] end
+    end
+    return values
+  end,
+  firstSend = function(K, A) return redis.call('hsetnx', K[1], 'firstSendAt', A[1]) end,
+  record = function(K, A)
+    recordOutcomes(K[1], K[2], K[3], A[1], A, 2)
+    return 0
+  end,
+  complete = complete,
+}
+local replies, k, a = {}, 1, 2
+for op = 1, tonumber(ARGV[1]) do
+  local name, nk, na = ARGV[a], tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2])
+  local K, A = {}, {}
+  for i = 1, nk do K[i] = KEYS[k + i - 1] end
+  for i = 1, na do A[i] = ARGV[a + 2 + i] end
+  k, a = k + nk, a + 3 + na
+  replies[op] = ops[name](K, A)
 end
-return {1, redis.call('hget', KEYS[1], 'app'), final, sent, tonumber(redis.call('hget', KEYS[1], 'failed')),
-  tonumber(redis.call('hget', KEYS[1], 'expired'))}
+return replies
 `);
 
 /** KEYS: record (of one app's id). ARGV: app, reason, now, ttl. → {0} or {1, sent, failed, expired}. */

@@ -1,8 +1,12 @@
 import type { Cluster, Redis } from 'ioredis';
 import { whenReady } from '../../redis/redis-client.js';
-import { cancelScript, completeChunkScript, createScript, failScript, markActiveScript, recordScript } from './redis-status-scripts.js';
+import { batchScript, cancelScript, failScript, markActiveScript } from './redis-status-scripts.js';
+import { OpBatcher } from './op-batcher.js';
+import { createRecordArgs, parseRecordReply } from '../contract/record-script.js';
+import { partitionOf, partitionTag } from '../contract/partitions.js';
 import { cancelArgs, parseCancelReply } from '../contract/cancel-script.js';
 import { INVALID_TOKENS_SHOWN, readStatusRecord, statusKey } from '../contract/status.js';
+import type { StatusKeyspace } from '../contract/status.js';
 import type {
   CancelResult,
   CreateResult,
@@ -19,17 +23,21 @@ import type {
 /**
  * Status and token checkpoints in Redis, shared by every Herald process, so a worker
  * killed mid-chunk is resumed by another without losing or re-sending settled tokens.
- * Keys: `<prefix>:notification:{<app>:<id>}` (hash; ids are per app) plus `:tokens`
- * (index → checkpoint), `:invalid` (list) and `:chunks` (set), all expiring after the retention.
+ * Keys: `<prefix>:notification:{<partition tag>}:<app>:<id>` (hash; ids are per app) plus
+ * `:tokens` (index → checkpoint), `:invalid` (list) and `:chunks` (set), all expiring after
+ * the retention. The hot steps of many notifications go out together (op-batcher.ts).
  */
 export class RedisStatusStore implements StatusStore {
   readonly name = 'status-store';
+  private readonly batcher: OpBatcher;
 
   constructor(
     private readonly redis: Redis | Cluster,
-    private readonly prefix: string,
+    private readonly space: StatusKeyspace,
     private readonly retentionSeconds: number,
-  ) {}
+  ) {
+    this.batcher = new OpBatcher(redis, batchScript);
+  }
 
   /** Resolves once the connection is up: a command connection fails commands at once while it is not. */
   async start(): Promise<void> {
@@ -42,12 +50,8 @@ export class RedisStatusStore implements StatusStore {
 
   async create(plan: NotificationPlan): Promise<CreateResult> {
     const wait = Math.max(0, Math.ceil(((plan.notBefore ?? 0) - Date.now()) / 1000));
-    const reply = (await createScript.run(this.redis, [this.key(plan)], [plan.app, plan.createdAt, plan.tokens, plan.chunks, this.retentionSeconds + wait, plan.active ? 1 : 0])) as [
-      number,
-      string?,
-    ];
-    if (reply[0] === 1) return { created: true };
-    return { created: false, state: (reply[1] ?? 'queued') as NotificationState };
+    const args = createRecordArgs({ ...plan, owner: plan.owner ?? '', ttlSeconds: this.retentionSeconds + wait, start: plan.active === true });
+    return parseRecordReply(await this.batcher.run(this.tag(plan), 'create', [this.key(plan)], args));
   }
 
   async get(ref: NotificationRef): Promise<StoredStatus | undefined> {
@@ -88,14 +92,14 @@ export class RedisStatusStore implements StatusStore {
   }
 
   async firstSend(ref: NotificationRef, at: number): Promise<boolean> {
-    return (await this.redis.hsetnx(this.key(ref), 'firstSendAt', at)) === 1;
+    return (await this.batcher.run(this.tag(ref), 'firstSend', [this.key(ref)], [at])) === 1;
   }
 
   async progress(ref: NotificationRef, from: number, count: number): Promise<TokenProgress[]> {
     if (count === 0) return [];
     const fields = Array.from({ length: count }, (_, offset) => String(from + offset));
-    const values = await this.redis.hmget(`${this.key(ref)}:tokens`, ...fields);
-    return values.map(parseCheckpoint);
+    const values = (await this.batcher.run(this.tag(ref), 'progress', [`${this.key(ref)}:tokens`], fields)) as Array<string | null>;
+    return fields.map((_, offset) => parseCheckpoint(values[offset] ?? null));
   }
 
   async record(ref: NotificationRef, checkpoints: readonly TokenCheckpoint[]): Promise<void> {
@@ -103,14 +107,14 @@ export class RedisStatusStore implements StatusStore {
     const key = this.key(ref);
     const args: Array<string | number> = [this.retentionSeconds];
     for (const checkpoint of checkpoints) args.push(...encodeCheckpoint(checkpoint));
-    await recordScript.run(this.redis, [key, `${key}:tokens`, `${key}:invalid`], args);
+    await this.batcher.run(this.tag(ref), 'record', [key, `${key}:tokens`, `${key}:invalid`], args);
   }
 
   async completeChunk(ref: NotificationRef, chunk: number | undefined, now: number, checkpoints: readonly TokenCheckpoint[] = []): Promise<Finalization> {
     const key = this.key(ref);
     const args: Array<string | number> = [chunk === undefined ? '' : chunk, this.retentionSeconds, now];
     for (const checkpoint of checkpoints) args.push(...encodeCheckpoint(checkpoint));
-    const reply = (await completeChunkScript.run(this.redis, [key, `${key}:chunks`, `${key}:tokens`, `${key}:invalid`], args)) as [number, string?, string?, number?, number?, number?];
+    const reply = (await this.batcher.run(this.tag(ref), 'complete', [key, `${key}:chunks`, `${key}:tokens`, `${key}:invalid`], args)) as [number, string?, string?, number?, number?, number?];
     if (reply[0] !== 1) return { finished: false };
     const [, app = '', state = 'completed', sent = 0, failed = 0, expired = 0] = reply;
     return { finished: true, app, state: state as 'completed' | 'failed', sent, failed, expired };
@@ -123,12 +127,14 @@ export class RedisStatusStore implements StatusStore {
     return { finished: true, app: ref.app, state: 'failed', sent, failed, expired, reason };
   }
 
-  /**
-   * App ids hold no `:` (config rule), so `<app>:<id>` names one notification of one app;
-   * the braces keep its keys in one Redis Cluster slot.
-   */
+  /** App ids hold no `:` (config rule), so `<app>:<id>` names one notification of one app. */
   private key(ref: NotificationRef): string {
-    return statusKey(this.prefix, ref);
+    return statusKey(this.space, ref);
+  }
+
+  /** The hash tag its keys carry: that of its partition. */
+  private tag(ref: NotificationRef): string {
+    return partitionTag(this.space.queuePrefix, partitionOf(ref, this.space.partitions), this.space.partitions);
   }
 }
 

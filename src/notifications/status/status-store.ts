@@ -16,9 +16,15 @@ export interface NotificationPlan extends NotificationRef {
   notBefore?: number;
   /**
    * The worker starts it now: a new record is created `active`, and an existing `queued`
-   * one becomes `active` (what `markActive` does), in the same step.
+   * one becomes `active` (what `markActive` does), in the same step — unless another job owns it.
    */
   active?: boolean;
+  /**
+   * The queue job that delivers it (its id). A record owned by another job that is still
+   * queued or active is left as it is: that job delivers it (contract/record-script.ts).
+   * Absent: no owner (tests, cancelled and failed records).
+   */
+  owner?: string;
 }
 
 /**
@@ -39,7 +45,8 @@ export type Finalization =
   | { finished: false }
   | { finished: true; app: string; state: 'completed' | 'failed'; sent: number; failed: number; expired: number; reason?: string };
 
-export type CreateResult = { created: true } | { created: false; state: NotificationState };
+/** `owner`: the job the existing record names ('' for none). */
+export type CreateResult = { created: true } | { created: false; state: NotificationState; owner: string };
 
 /**
  * Per-notification status and per-token checkpoint, kept `retention` seconds. Every
@@ -48,7 +55,7 @@ export type CreateResult = { created: true } | { created: false; state: Notifica
  * Memory (embedded) and Redis implement it; test/conformance/status-store.ts holds both to it.
  */
 export interface StatusStore extends Service {
-  /** Creates the record unless the app's id is known; then says where it stands. */
+  /** Creates the record unless the app's id is known; then says where it stands and which job owns it. */
   create(plan: NotificationPlan): Promise<CreateResult>;
   get(ref: NotificationRef): Promise<StoredStatus | undefined>;
   /** Whether the app's id is known (one key lookup, for the idempotency check at accept time). */

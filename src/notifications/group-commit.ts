@@ -1,0 +1,141 @@
+import { setLongTimeout } from '../lib/long-timer.js';
+import type { QueueDriver } from '../queue/queue-driver.js';
+import { envelopeJobId, singleEnvelopeJobId } from './contract/envelope.js';
+import type { Envelope } from './contract/envelope.js';
+import type { Notification, NotificationRef } from './contract/notification-schema.js';
+import { partitionOf } from './contract/partitions.js';
+import type { CreateResult, StatusStore } from './status/status-store.js';
+
+/** Notifications one group may hold: an envelope stays a few MB at most (small notifications only, below). */
+const MAX_GROUP = 200;
+/** Notifications with more device tokens than this travel in an envelope of their own. */
+const MAX_GROUPED_TOKENS = 16;
+
+/** What committing one notification found: queued now by this call, or known already. */
+export type Commit = { status: 'accepted'; created: boolean } | { status: 'duplicate' };
+
+export interface CommitPlan {
+  tokens: number;
+  chunks: number;
+  /** `sendAt` (ms), 0 for none. */
+  notBefore: number;
+  delayMs: number;
+}
+
+interface Pending {
+  n: Notification;
+  plan: CommitPlan;
+  resolve(commit: Commit): void;
+  reject(err: unknown): void;
+  /** Later calls for the same id within the group: duplicates of this one. */
+  repeats: Array<{ resolve(commit: Commit): void; reject(err: unknown): void }>;
+}
+
+export interface GroupCommitOptions {
+  /** The `notification-batches` queue of each partition, by partition. */
+  envelopes: ReadonlyArray<QueueDriver<Envelope>>;
+  store: StatusStore;
+  /** How long a group stays open; 0: until the end of the current turn of the event loop. */
+  windowMs: number;
+  now: () => number;
+}
+
+/**
+ * Makes accepted notifications durable in groups (docs/queue.md "Group commit"): the
+ * notifications of one partition accepted within one window become one envelope job (one
+ * queue write) and their status records one script call, after which each caller learns
+ * whether its notification was queued by it or was known already. Every caller is answered
+ * only once both writes landed, so a 202 still means "durable in Redis".
+ */
+export class GroupCommit {
+  private readonly groups = new Map<number, Map<string, Pending>>();
+  private timer: (() => void) | undefined;
+
+  constructor(private readonly o: GroupCommitOptions) {}
+
+  commit(n: Notification, plan: CommitPlan): Promise<Commit> {
+    const partition = partitionOf(n, this.o.envelopes.length);
+    if (plan.delayMs > 0 || plan.tokens > MAX_GROUPED_TOKENS) {
+      return new Promise((resolve, reject) => {
+        this.write(partition, [{ n, plan, resolve, reject, repeats: [] }], plan.delayMs, singleEnvelopeJobId(n));
+      });
+    }
+    return new Promise((resolve, reject) => {
+      let group = this.groups.get(partition);
+      if (!group) {
+        group = new Map();
+        this.groups.set(partition, group);
+      }
+      const key = `${n.app}\u0000${n.id}`;
+      const first = group.get(key);
+      if (first) {
+        first.repeats.push({ resolve, reject });
+        return;
+      }
+      group.set(key, { n, plan, resolve, reject, repeats: [] });
+      if (group.size >= MAX_GROUP) this.flushPartition(partition);
+      else this.schedule();
+    });
+  }
+
+  private schedule(): void {
+    if (this.timer) return;
+    if (this.o.windowMs === 0) {
+      const immediate = setImmediate(() => this.flush());
+      this.timer = () => clearImmediate(immediate);
+    } else {
+      const timer = setLongTimeout(() => this.flush(), this.o.windowMs);
+      this.timer = () => timer.clear();
+    }
+  }
+
+  private flush(): void {
+    this.timer = undefined;
+    for (const partition of [...this.groups.keys()]) this.flushPartition(partition);
+  }
+
+  private flushPartition(partition: number): void {
+    const group = this.groups.get(partition);
+    this.groups.delete(partition);
+    if (group && group.size > 0) this.write(partition, [...group.values()], 0, envelopeJobId(partition));
+  }
+
+  /** The envelope first, then the records: a record never exists without the job that delivers it. */
+  private write(partition: number, entries: readonly Pending[], delayMs: number, job: string): void {
+    const queue = this.o.envelopes[partition];
+    const written = (async () => {
+      if (!queue) throw new Error(`no envelope queue for partition ${partition}`);
+      const queued = await queue.enqueue(job, { v: 1, notifications: entries.map((e) => e.n) }, delayMs > 0 ? { delayMs } : {});
+      const createdAt = this.o.now();
+      // A travelling-alone job already known is an earlier call's: its record, if any, is that call's too.
+      const owner = queued.duplicate ? '' : job;
+      const records = await Promise.all(entries.map(({ n, plan }) => this.o.store.create({ ...ref(n), createdAt, tokens: plan.tokens, chunks: plan.chunks, notBefore: plan.notBefore, owner: job })));
+      return { records, owner };
+    })();
+    written.then(
+      ({ records, owner }) => {
+        entries.forEach((entry, index) => {
+          const commit = judge(records[index], owner);
+          entry.resolve(commit);
+          for (const repeat of entry.repeats) repeat.resolve({ status: 'duplicate' });
+        });
+      },
+      (err: unknown) => {
+        for (const entry of entries) {
+          entry.reject(err);
+          for (const repeat of entry.repeats) repeat.reject(err);
+        }
+      },
+    );
+  }
+}
+
+function ref(n: Notification): NotificationRef {
+  return { app: n.app, id: n.id };
+}
+
+/** Ours when made now, or made by a worker that ran this very envelope first (`owner` '': the job was an earlier call's). */
+function judge(record: CreateResult | undefined, owner: string): Commit {
+  if (!record || record.created) return { status: 'accepted', created: true };
+  return owner !== '' && record.owner === owner ? { status: 'accepted', created: false } : { status: 'duplicate' };
+}
