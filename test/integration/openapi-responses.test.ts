@@ -53,7 +53,7 @@ describe('OpenAPI document against real responses', () => {
     checked.add(`${method} ${template} ${status}`);
   }
 
-  async function call(method: 'GET' | 'POST' | 'DELETE', template: string, path: string, options: { body?: unknown; params?: Record<string, string> } = {}): Promise<{ status: number; body: unknown }> {
+  async function call(method: 'GET' | 'POST' | 'PUT' | 'DELETE', template: string, path: string, options: { body?: unknown; params?: Record<string, string> } = {}): Promise<{ status: number; body: unknown }> {
     const res = await signedRequest(h.herald.baseUrl, { app: pushApp.id, key: pushApp.key, secret: pushApp.secret }, method, path, options);
     conforms(method, template, res.status, res.body);
     return res;
@@ -99,6 +99,19 @@ describe('OpenAPI document against real responses', () => {
     assert.equal((await call('DELETE', '/apps/{appId}/notifications/{nid}', '/notifications/oa-later')).status, 204);
     assert.equal((await call('GET', '/apps/{appId}/notifications/{nid}', '/notifications/oa-later')).status, 200);
     assert.equal((await call('DELETE', '/apps/{appId}/notifications/{nid}', '/notifications/never')).status, 404);
+  });
+
+  it('device routes answer what the document says: register, again, read, list, remove, refusals', async () => {
+    const token = deviceToken();
+    const device = { userId: 'u-9', platform: 'apns', interests: ['news'] };
+    assert.equal((await call('PUT', '/apps/{appId}/devices/{token}', `/devices/${token}`, { body: device })).status, 201);
+    assert.equal((await call('PUT', '/apps/{appId}/devices/{token}', `/devices/${token}`, { body: device })).status, 200);
+    assert.equal((await call('PUT', '/apps/{appId}/devices/{token}', `/devices/${token}`, { body: { ...device, extra: 1 } })).status, 400);
+    assert.equal((await call('GET', '/apps/{appId}/devices/{token}', `/devices/${token}`)).status, 200);
+    assert.equal((await call('GET', '/apps/{appId}/users/{userId}/devices', '/users/u-9/devices')).status, 200);
+    assert.equal((await call('DELETE', '/apps/{appId}/devices/{token}', `/devices/${token}`)).status, 204);
+    assert.equal((await call('GET', '/apps/{appId}/devices/{token}', `/devices/${token}`)).status, 404);
+    assert.equal((await call('DELETE', '/apps/{appId}/users/{userId}/devices', '/users/u-9/devices')).status, 204);
   });
 
   it('dead letters, health, readiness and the document itself answer what the document says', async () => {
