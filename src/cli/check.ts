@@ -4,6 +4,8 @@ import { isHeraldError } from '../errors.js';
 import { daysUntilExpiry, loadApnsCredentials } from '../providers/apns/credentials.js';
 import { redisConfigured } from '../redis/redis-client.js';
 import type { ApnsCredentials } from '../providers/apns/credentials.js';
+import { AccessToken } from '../providers/fcm/access-token.js';
+import { loadFcmCredentials } from '../providers/fcm/fcm-credentials.js';
 
 /**
  * Validates the configuration, opens every app's APNs credentials the way start-up
@@ -30,9 +32,10 @@ export async function runCheck(options: { config?: string }): Promise<number> {
     const auth = !apns ? 'no APNs' : apns.token ? `APNs token (key ${apns.token.keyId}, team ${apns.token.teamId})` : apns.pfx ? 'APNs certificate (PKCS#12)' : 'APNs certificate (PEM)';
     console.log(`  app ${app.id}: key ${app.key}, ${app.enabled ? 'enabled' : 'disabled'}, ${auth}${apns ? `, topic ${apns.topic}, ${apns.production ? 'production' : 'development'}` : ''}`);
     if (!checkApns(app)) failures += 1;
+    if (!(await checkFcm(app))) failures += 1;
   }
   if (failures > 0) {
-    console.error(`herald check: APNs credentials of ${failures} app${failures === 1 ? '' : 's'} cannot be used`);
+    console.error(`herald check: push credentials of ${failures} app${failures === 1 ? '' : 's'} cannot be used`);
     return 1;
   }
   return 0;
@@ -72,4 +75,31 @@ function describe(credentials: ApnsCredentials): string[] {
     `expires: ${cert.notAfter.toISOString()} (in ${days} day${days === 1 ? '' : 's'})`,
     where,
   ];
+}
+
+/** Fetches an FCM access token with the app's service account: the token endpoint accepting the assertion proves the key. */
+async function checkFcm(app: AppConfig): Promise<boolean> {
+  if (!app.fcm) return true;
+  const fcm = app.fcm;
+  const refused = (detail: string): boolean => {
+    console.log('    fcm: NOT USABLE (see stderr)');
+    console.error(`herald check: app ${app.id}: FCM ${detail}`);
+    return false;
+  };
+  let credentials;
+  try {
+    credentials = loadFcmCredentials(app.id, fcm);
+  } catch (err) {
+    if (!isHeraldError(err, 'HERALD_CREDENTIALS_INVALID')) throw err;
+    return refused(err.message);
+  }
+  const { clientEmail, key, tokenUri, privateKeyId, endpoint, projectId } = credentials;
+  console.log(`    fcm: project ${projectId}, service account ${clientEmail}, endpoint ${endpoint.host}:${endpoint.port}${endpoint.ca ? ' (custom CA)' : ''}`);
+  const token = new AccessToken({ clientEmail, key, tokenUri, timeoutMs: fcm.requestTimeoutMs, ...(privateKeyId === undefined ? {} : { privateKeyId }), ...(endpoint.ca === undefined ? {} : { ca: endpoint.ca }) });
+  const state = await token.current();
+  if (state.kind === 'token') {
+    console.log(`    fcm: access token granted by ${tokenUri}`);
+    return true;
+  }
+  return refused(state.kind === 'refused' ? `service account refused by ${tokenUri}: ${state.reason} (status ${state.status})` : `token endpoint ${tokenUri} unavailable: ${state.reason}`);
 }
