@@ -43,7 +43,8 @@ interface EnvelopeJob {
 
 /** Every job of one partition's `notification-batches` queue, in any state. */
 async function envelopeJobs(connection: Redis | Cluster, prefix: string, partition: number, partitions: number): Promise<EnvelopeJob[]> {
-  const queue = new Queue(ENVELOPE_QUEUE, { connection: connection.duplicate(), prefix: partitionPrefix(prefix, partition, partitions) });
+  const own = connection instanceof Cluster ? connection.duplicate() : connection.duplicate();
+  const queue = new Queue(ENVELOPE_QUEUE, { connection: own, prefix: partitionPrefix(prefix, partition, partitions) });
   try {
     const jobs = await queue.getJobs(['waiting', 'delayed', 'active', 'completed', 'failed']);
     return jobs.map((job) => {
@@ -54,7 +55,7 @@ async function envelopeJobs(connection: Redis | Cluster, prefix: string, partiti
     });
   } finally {
     await queue.close();
-    queue.disconnect();
+    own.disconnect();
   }
 }
 
