@@ -36,8 +36,8 @@ for (const mode of ['memory', 'redis'] as const satisfies readonly PipelineMode[
       const status = await h.status(`far-${mode}`);
       assert.equal(status?.state, 'queued');
       assert.deepEqual(h.herald.lines.filter((line) => line.includes('TimeoutOverflowWarning')), []);
-      const delayed = await metricValue(h.herald.metricsPort, 'herald_queue_jobs', { queue: 'notifications', state: 'delayed' });
-      assert.equal(delayed, 1, 'the far notification waits as one delayed job');
+      const delayed = await metricValue(h.herald.metricsPort, 'herald_queue_jobs', { queue: 'notification-batches', state: 'delayed' });
+      assert.equal(delayed, 1, 'the far notification waits as one delayed envelope of its own');
     });
 
     it(`refuses a sendAt more than ${MAX_SEND_AHEAD_DAYS} days ahead with 400 on sendAt, and counts it`, async () => {

@@ -203,7 +203,7 @@ export function pipelineSuite(mode: PipelineMode): void {
     });
 
     it('reports queue jobs by state in metrics', async () => {
-      const completed = await waitFor(() => metricValue(h.herald.metricsPort, 'herald_queue_jobs', { queue: 'notifications', state: 'completed' }), { what: 'completed jobs metric' });
+      const completed = await waitFor(() => metricValue(h.herald.metricsPort, 'herald_queue_jobs', { queue: 'notification-batches', state: 'completed' }), { what: 'completed jobs metric' });
       assert.ok(completed >= 1);
       assert.equal(await metricValue(h.herald.metricsPort, 'herald_queue_jobs', { queue: 'notification-chunks', state: 'active' }), 0);
     });

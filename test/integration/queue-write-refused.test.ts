@@ -13,7 +13,7 @@ interface ReadyBody {
 }
 
 /**
- * A `notifications:wait` key of the wrong type (once written by a POST with id "wait")
+ * A `notification-batches:wait` key of the wrong type (as a POST with id "wait" once wrote under `notifications`)
  * made every enqueue fail with WRONGTYPE while /ready stayed green and no metric moved.
  * Such refusals are counted by reason and turn readiness off until writes work again.
  */
@@ -38,7 +38,7 @@ describe('a notifications queue that refuses every write (WRONGTYPE used to leav
 
   it('counts the refusals by reason, turns /ready not ready, and is ready again once the key is repaired', async () => {
     assert.equal((await ready()).status, 200);
-    const waitKey = `${h.prefix}:notifications:wait`;
+    const waitKey = `${h.prefix}:notification-batches:wait`;
     await redis.del(waitKey);
     await redis.hset(waitKey, 'not', 'a list');
     for (let i = 0; i < 3; i += 1) {
@@ -46,7 +46,7 @@ describe('a notifications queue that refuses every write (WRONGTYPE used to leav
       assert.equal(answer.status, 503, JSON.stringify(answer.body));
       assert.equal(typeof answer.body.id, 'string');
     }
-    assert.ok((await metricValue(h.herald.metricsPort, 'herald_queue_enqueue_failures_total', { queue: 'notifications', reason: 'WRONGTYPE' })) >= 3);
+    assert.ok((await metricValue(h.herald.metricsPort, 'herald_queue_enqueue_failures_total', { queue: 'notification-batches', reason: 'WRONGTYPE' })) >= 3);
     const refused = await waitFor(async () => {
       const answer = await ready();
       return answer.status === 503 ? answer : undefined;
