@@ -39,8 +39,11 @@ export interface HeraldEvents {
   'device.removed': { app: string; token: string; userId: string; reason: string };
   /** FCM answered that a registration token is dead (UNREGISTERED, or INVALID_ARGUMENT about the token). */
   'fcm.token_invalid': { app: string; notificationId: string; token: string; reason: string };
-  /** A browser subscription is dead (push service 404/410) or unusable (malformed keys, forbidden endpoint): delete it. */
-  'webpush.subscription_invalid': { app: string; notificationId: string; token: string; reason: string };
+  /**
+   * A browser subscription is dead (push service 404/410) or unusable (malformed keys, forbidden endpoint): delete it.
+   * `endpoint`: the push service URL that answered, so a subscription renewed under the same token since is kept.
+   */
+  'webpush.subscription_invalid': { app: string; notificationId: string; token: string; reason: string; endpoint?: string };
 }
 
 export type HeraldEventName = keyof HeraldEvents;

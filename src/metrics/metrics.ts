@@ -101,6 +101,7 @@ export function createMetrics(options: { defaults?: boolean } = {}) {
     webpushInFlight: gauge(r, 'webpush_in_flight', 'Web Push requests in flight.', ['app']),
     webpushRetries: counter(r, 'webpush_retries_total', 'Web Push requests retried within a batch, by reason.', ['app', 'reason']),
     webpushInvalidSubscriptions: counter(r, 'webpush_invalid_subscriptions_total', 'Browser subscriptions reported dead or unusable, by reason.', ['app', 'reason']),
+    webpushCredentialsOk: gauge(r, 'webpush_credentials_ok', 'Whether push services accept the app\'s VAPID key (1) or refused it on every recent request (0).', ['app']),
     // debug console
     consoleViewers: gauge(r, 'console_viewers', 'Debug console streams open on this node.', []),
     consoleEvents: counter(r, 'console_events_total', 'Debug console events, by status (sent: written to a viewer; sampled: skipped over a viewer\'s events/s cap; relayed: sent to other nodes; relay_skipped: over the node\'s relay cap).', ['status']),

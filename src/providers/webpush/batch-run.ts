@@ -208,7 +208,7 @@ export class WebBatchRun {
         this.app.refusalsInARow = 0;
         return this.finish(item, { type: 'delivered', messageId: answer.messageId ?? `local:${randomUUID()}` });
       case 'rejected':
-        if (answer.invalidToken) this.reporter.invalidSubscription(item.token, answer.reason);
+        if (answer.invalidToken) this.reporter.invalidSubscription(item.token, answer.reason, item.subscription.endpoint.href);
         return this.finish(item, answer);
       case 'credentials':
         this.app.refusalsInARow += 1;

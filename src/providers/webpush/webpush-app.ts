@@ -22,6 +22,7 @@ export interface WebPushApp {
 export interface WebPushReporter {
   request(status: string, reason: string, seconds?: number): void;
   retry(reason: string): void;
-  invalidSubscription(token: string, reason: string): void;
+  /** `endpoint`: the push service URL that answered, when the subscription got as far as one. */
+  invalidSubscription(token: string, reason: string, endpoint?: string): void;
   inFlight(delta: number): void;
 }

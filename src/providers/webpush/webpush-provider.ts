@@ -82,6 +82,7 @@ export class WebPushProvider implements Provider, Service {
     }
     for (const app of apps) {
       this.apps.set(app.id, app);
+      this.options.metrics.webpushCredentialsOk.set({ app: app.id }, 1);
       this.options.log.info({ app: app.id, subject: this.subjectOf(app.id), allowPrivateEndpoints: app.config.allowPrivateEndpoints, maxInFlight: app.config.maxInFlight }, 'webpush vapid keys loaded');
     }
     this.started = true;
@@ -115,6 +116,14 @@ export class WebPushProvider implements Provider, Service {
     return { ok: true };
   }
 
+  /** The apps whose VAPID key push services keep refusing (see health()), for /ready's warnings (never a readiness failure). */
+  refusedCredentials(): Array<{ app: string; detail: string }> {
+    return [...this.apps.keys()].flatMap((app) => {
+      const health = this.health(app);
+      return health.ok ? [] : [{ app, detail: health.detail ?? 'VAPID key refused' }];
+    });
+  }
+
   send(batch: PushBatch, signal: AbortSignal): AsyncIterable<PushResult> {
     if (!this.started) throw new HeraldError('HERALD_INTERNAL', 'WebPushProvider.send() called before start()');
     const app = this.apps.get(batch.app);
@@ -145,11 +154,15 @@ export class WebPushProvider implements Provider, Service {
         if (seconds !== undefined) metrics.webpushDuration.observe({ app }, seconds);
       },
       retry: (reason) => metrics.webpushRetries.inc({ app, reason }),
-      invalidSubscription: (token, reason) => {
+      invalidSubscription: (token, reason, endpoint) => {
         metrics.webpushInvalidSubscriptions.inc({ app, reason });
-        events.emit('webpush.subscription_invalid', { app, notificationId, token, reason });
+        events.emit('webpush.subscription_invalid', { app, notificationId, token, reason, ...(endpoint === undefined ? {} : { endpoint }) });
       },
-      inFlight: (delta) => metrics.webpushInFlight.inc({ app }, delta),
+      inFlight: (delta) => {
+        metrics.webpushInFlight.inc({ app }, delta);
+        // A request ends after its answer was judged: the gauge follows health() from here.
+        if (delta < 0) metrics.webpushCredentialsOk.set({ app }, this.health(app).ok ? 1 : 0);
+      },
     };
   }
 }
