@@ -1,10 +1,16 @@
-import type { Provider, ProviderHealth, PushBatch, PushResult } from './provider.js';
+import { HeraldError } from '../errors.js';
+import type { Provider, ProviderHealth, ProviderKind, PushBatch, PushResult } from './provider.js';
 
-/** Several providers of one kind behind one: each app goes to the first that serves it. */
+/** Several providers of one kind behind one (APNs and its dry run): each app goes to the first that serves it. */
 export class ProviderRouter implements Provider {
-  readonly kind = 'apns' as const;
+  readonly kind: ProviderKind;
 
-  constructor(private readonly providers: readonly Provider[]) {}
+  constructor(private readonly providers: readonly Provider[]) {
+    const kinds = new Set(providers.map((p) => p.kind));
+    const [kind] = kinds;
+    if (kind === undefined || kinds.size > 1) throw new HeraldError('HERALD_INTERNAL', `a provider router needs providers of one kind, got [${[...kinds].join(', ')}]`);
+    this.kind = kind;
+  }
 
   serves(app: string): boolean {
     return this.providers.some((p) => p.serves(app));

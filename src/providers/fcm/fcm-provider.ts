@@ -109,11 +109,22 @@ export class FcmProvider implements Provider, Service {
     });
   }
 
-  /** Fetches an access token for `appId`: proves the service account is accepted (herald check). */
+  /**
+   * Fetches an access token for `appId`: proves the service account is accepted. A refusal
+   * (invalid_grant: a deleted key, a wrong clock) closes the app's credential gate as a
+   * refused send would, so health() and herald_fcm_credentials_ok say so before any push.
+   */
   async checkCredentials(appId: string): Promise<TokenState> {
     const app = this.apps.get(appId);
     if (!app) return { kind: 'refused', reason: 'AppNotConfigured', status: 0 };
-    return app.accessToken.current();
+    const state = await app.accessToken.current();
+    if (state.kind === 'refused') app.gate.refuse(state.reason, state.status);
+    return state;
+  }
+
+  /** checkCredentials() for every app (main.ts runs it after start, without waiting): the first pushes also find a token ready. */
+  async probeCredentials(): Promise<void> {
+    await Promise.all([...this.apps.keys()].map((app) => this.checkCredentials(app)));
   }
 
   send(batch: PushBatch, signal: AbortSignal): AsyncIterable<PushResult> {
