@@ -47,6 +47,9 @@ import type { ReloadOutcome } from './reload/config-reloader.js';
 import { DryRunProvider } from './providers/dry-run-provider.js';
 import type { Provider } from './providers/provider.js';
 import { ProviderRouter } from './providers/provider-router.js';
+import { ProviderSet } from './providers/provider-set.js';
+import { FcmProvider } from './providers/fcm/fcm-provider.js';
+import { WebPushProvider } from './providers/webpush/webpush-provider.js';
 import { consoleAccess } from './console/console-access.js';
 import { ConsoleFeed } from './console/console-feed.js';
 import { observedProvider } from './console/observed-provider.js';
@@ -157,6 +160,12 @@ export async function startHerald(config: HeraldConfig, log: Logger): Promise<Ru
   const apnsProvider = new ApnsProvider({ apps: apnsApps, log: log.child({ module: 'apns' }), metrics, events, retry: { maxInlineWaitMs: 1_000 } });
   // One app's refused credentials are a warning, not unreadiness: every pod would leave the Service for one tenant.
   readiness.registerWarnings('apns', () => apnsProvider.refusedCredentials());
+  // FCM and Web Push, made only when some app configures them. Like APNs: a key that cannot be loaded stops start-up;
+  // one refused by Google or the push services is a warning naming the app in /ready, and the process stays ready.
+  const fcmProvider = config.apps.some((app) => app.fcm) ? new FcmProvider({ apps: config.apps, log: log.child({ module: 'fcm' }), metrics, events, retry: { maxInlineWaitMs: 1_000 } }) : undefined;
+  if (fcmProvider) readiness.registerWarnings('fcm', () => fcmProvider.refusedCredentials());
+  const webPushProvider = config.apps.some((app) => app.webpush) ? new WebPushProvider({ apps: config.apps, log: log.child({ module: 'webpush' }), metrics, events, retry: { maxInlineWaitMs: 1_000 } }) : undefined;
+  if (webPushProvider) readiness.registerWarnings('webpush', () => webPushProvider.refusedCredentials());
 
   if (dryRunApps.length > 0) log.warn({ apps: dryRunApps }, 'apns dryRun: these apps answer every push delivered and send nothing to APNs');
 
@@ -174,7 +183,10 @@ export async function startHerald(config: HeraldConfig, log: Logger): Promise<Ru
     : undefined;
   const providers: Provider[] = [apnsProvider, ...(dryRunApps.length > 0 ? [new DryRunProvider(dryRunApps)] : [])];
   const routed = providers.length > 1 ? new ProviderRouter(providers) : providers[0];
-  const provider = routed && consoleFeed ? observedProvider(routed, (batch, result) => consoleFeed.pushResult(batch.app, batch.notificationId, result)) : routed;
+  const observed = (p: Provider): Provider => (consoleFeed ? observedProvider(p, (batch, result) => consoleFeed.pushResult(batch.app, batch.notificationId, result)) : p);
+  const provider = routed && observed(routed);
+  // Every platform's provider by kind, for the pipeline to send each device through its own; `provider` above stays APNs'.
+  const providerSet = new ProviderSet([...(provider ? [provider] : []), ...[fcmProvider, webPushProvider].flatMap((p) => (p ? [observed(p)] : []))]);
 
   // Devices (users, interests → tokens): in Redis with Redis, in-process without; the pipeline resolves to.users/to.interests here.
   const devices: DeviceRegistry = redis ? new RedisDeviceRegistry(redis.create('devices'), config.redis.keyPrefix) : new MemoryDeviceRegistry();
@@ -197,6 +209,8 @@ export async function startHerald(config: HeraldConfig, log: Logger): Promise<Ru
     provider,
     store: statusStore,
     createQueue,
+    devices,
+    presence: gateway.signins,
   });
   http.addRoutes(notificationRoutes({ service: notifications.service, maxNotificationBytes: config.queue.maxNotificationBytes, log: log.child({ module: 'notifications' }) }));
   readiness.register('queue', () => notifications.worker.health());
@@ -214,7 +228,8 @@ export async function startHerald(config: HeraldConfig, log: Logger): Promise<Ru
         stats: async () => {
           await notifications.worker.collectMetrics().catch(() => undefined);
           const values = async (metric: { get(): Promise<{ values: Array<{ labels: object; value: number }> }> }) => (await metric.get()).values.map((v) => ({ ...v.labels, value: v.value }));
-          return { queues: await values(metrics.queueJobs), apnsSessions: await values(metrics.apnsSessions), apnsInFlight: await values(metrics.apnsInFlight) };
+          const providers = apps.all().map((app) => ({ app: app.id, providers: providerSet.health(app.id) }));
+          return { queues: await values(metrics.queueJobs), apnsSessions: await values(metrics.apnsSessions), apnsInFlight: await values(metrics.apnsInFlight), providers };
         },
       }),
     );
@@ -236,7 +251,7 @@ export async function startHerald(config: HeraldConfig, log: Logger): Promise<Ru
   // The gateway comes after http so it stops first: sockets get 4200 before the listener closes.
   // Webhooks start before the gateway and stop after it, so its last channel events are still sent.
   // Redis connections come up before, and close after, everything that uses them.
-  const services: Service[] = [...(metricsServer ? [metricsServer] : []), ...(redis ? [redis] : []), devices, devicePruning, apnsProvider, deadLetters, webhookQueue, webhooks, adapter, ...(consoleFeed ? [consoleFeed] : []), channelState, channelCache, ...notifications.services, http, gateway];
+  const services: Service[] = [...(metricsServer ? [metricsServer] : []), ...(redis ? [redis] : []), devices, devicePruning, apnsProvider, ...(fcmProvider ? [fcmProvider] : []), ...(webPushProvider ? [webPushProvider] : []), deadLetters, webhookQueue, webhooks, adapter, ...(consoleFeed ? [consoleFeed] : []), channelState, channelCache, ...notifications.services, http, gateway];
   const started: Service[] = [];
   try {
     for (const service of services) {
@@ -249,6 +264,8 @@ export async function startHerald(config: HeraldConfig, log: Logger): Promise<Ru
   }
 
   warnAboutDemoCredentials(config, log);
+  // An access token for every FCM app now, not at the first push: a refused service account is named in /ready at once.
+  void fcmProvider?.probeCredentials().catch((err: unknown) => log.warn({ err }, 'fcm credentials probe failed'));
   log.info(
     {
       http: `http://${config.server.host}:${http.port}`,

@@ -8,6 +8,7 @@ import { frameDataObject, signinSuccessFrame } from './protocol.js';
 import type { InboundFrame } from './protocol.js';
 import { rawJsonTooDeep } from '../lib/json-depth.js';
 import { MAX_USER_INFO_DEPTH } from './raw-json.js';
+import type { UserSignins } from './user-signins.js';
 
 /**
  * pusher:signin. A valid signature over `socket_id::user::user_data` binds the
@@ -19,6 +20,7 @@ export class Signin {
   constructor(
     private readonly sockets: LocalSockets<Connection>,
     private readonly events: EventBus,
+    private readonly signins: UserSignins,
   ) {}
 
   handle(conn: Connection, frame: InboundFrame): void {
@@ -46,13 +48,30 @@ export class Signin {
       this.refuse(conn, 'bad_signin', 'Connection is already signed in as another user');
       return;
     }
-    if (!conn.user) {
-      conn.user = user;
-      this.sockets.rememberUser(conn, user.id);
-      this.events.emit('user.signed_in', { app: conn.app.id, socketId: conn.socketId, userId: user.id });
-    }
     conn.authDeadlineAt = undefined;
-    conn.send(signinSuccessFrame(userData));
+    if (conn.user) {
+      conn.send(signinSuccessFrame(userData));
+      return;
+    }
+    conn.user = user;
+    this.sockets.rememberUser(conn, user.id);
+    this.events.emit('user.signed_in', { app: conn.app.id, socketId: conn.socketId, userId: user.id });
+    void this.record(conn, user.id, userData);
+  }
+
+  /**
+   * Online for notifications (the shared state) before the client hears it is signed in.
+   * A failed write leaves the user counted offline: such a user gets a push, never nothing.
+   */
+  private async record(conn: Connection, userId: string, userData: string): Promise<void> {
+    try {
+      await this.signins.signedIn(conn.app.id, conn.socketId, userId);
+      // Closed meanwhile: its close already removed a record that was not there yet.
+      if (conn.closed) await this.signins.signedOut(conn.app.id, conn.socketId, userId);
+    } catch (err) {
+      conn.log.warn({ err }, 'sign-in not recorded in the shared state: the user counts as offline');
+    }
+    if (conn.open) conn.send(signinSuccessFrame(userData));
   }
 
   private refuse(conn: Connection, reason: string, message: string): void {

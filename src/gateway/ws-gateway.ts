@@ -1,3 +1,4 @@
+import { UserSignins, isSigninRecord } from './user-signins.js';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
@@ -67,6 +68,8 @@ export class WsGateway implements Service {
   private readonly perAddress: ConnectionsPerAddress;
   private readonly clientAddress: (req: IncomingMessage) => string;
   private readonly log: Logger;
+  /** Who is signed in, cluster-wide: the notification pipeline's UserPresence (main.ts). */
+  readonly signins: UserSignins;
   private sweeper: NodeJS.Timeout | undefined;
   private draining = false;
 
@@ -93,9 +96,12 @@ export class WsGateway implements Service {
       log: this.log,
       maxChannelsPerConnection: o.config.maxChannelsPerConnection,
     });
-    this.router = new FrameRouter(this.subscriptions, new Signin(this.sockets, o.events), new ClientEvents(this.fanout, o.events));
+    this.signins = new UserSignins(o.state);
+    this.router = new FrameRouter(this.subscriptions, new Signin(this.sockets, o.events, this.signins), new ClientEvents(this.fanout, o.events));
     o.adapter.onMessage((message) => this.onFanout(message));
-    o.state.onChange?.((change) => this.subscriptions.announceChange(change, o.apps.byId(change.ref.app)));
+    o.state.onChange?.((change) => {
+      if (!isSigninRecord(change.ref.channel)) this.subscriptions.announceChange(change, o.apps.byId(change.ref.app));
+    });
   }
 
   /** Open sockets on this node. */
@@ -227,7 +233,10 @@ export class WsGateway implements Service {
       conn.metrics.disconnected(closeReasonLabel(code));
       conn.log.debug({ code }, 'connection closed');
       await this.subscriptions.leaveAll(conn);
-      if (conn.user) this.sockets.forgetUser(conn, conn.user.id);
+      if (conn.user) {
+        this.sockets.forgetUser(conn, conn.user.id);
+        await this.signins.signedOut(conn.app.id, conn.socketId, conn.user.id).catch((err: unknown) => conn.log.warn({ err }, 'sign-in record release failed'));
+      }
       this.sockets.remove(conn);
       this.o.events.emit('connection.closed', { app: conn.app.id, socketId: conn.socketId, code });
     }

@@ -5,6 +5,7 @@ import { prepareNotification } from '../providers/apns/payload.js';
 import type { Notification } from './contract/notification-schema.js';
 import type { NotificationProblem } from './contract/parse-notification.js';
 import type { RealtimeCheck } from './ports.js';
+import { userChannel } from './ports.js';
 
 /** Where each of APNs' refusal reasons points in a notification. */
 const apnsReasonPaths: Record<string, string> = {
@@ -23,9 +24,10 @@ const apnsReasonPaths: Record<string, string> = {
  */
 export function checkForApp(notification: Notification, app: App, checkRealtime: RealtimeCheck): NotificationProblem | undefined {
   if (notification.app !== app.id) return { error: `must be the app of the URL ('${app.id}')`, path: 'app' };
-  const { apns, realtime } = notification;
+  const { apns, realtime, to } = notification;
   if (apns) {
-    if (!app.apns) return { error: `app '${app.id}' has no APNs credentials configured`, path: 'apns' };
+    // Parsing gives a notification with `to` an APNs part (the users' and interests' devices).
+    if (!app.apns) return { error: `app '${app.id}' has no APNs credentials configured`, path: to && apns.tokens.length === 0 ? 'to' : 'apns' };
     const prepared = prepareNotification(apnsFields(apns), app.apns.topic);
     if (!prepared.ok) {
       return { error: `${prepared.problem.detail} (${prepared.problem.reason})`, path: apnsReasonPaths[prepared.problem.reason] ?? 'apns.payload' };
@@ -34,7 +36,9 @@ export function checkForApp(notification: Notification, app: App, checkRealtime:
   if (realtime) {
     const data = eventData(realtime.data);
     if (!data.ok) return { error: data.error, path: 'realtime.data' };
-    const refused = checkRealtime(app, { channels: realtime.channels, name: realtime.event, data: data.json, socketId: realtime.socketId });
+    // Users' channels are published in groups within the app's limits; one stands for them all here.
+    const channels = realtime.channels ?? to?.users?.slice(0, 1).map(userChannel) ?? [];
+    const refused = checkRealtime(app, { channels, name: realtime.event, data: data.json, socketId: realtime.socketId });
     if (refused) return { error: refused.message, path: refused.reason === 'too_large' ? 'realtime.data' : 'realtime' };
   }
   return undefined;

@@ -20,7 +20,9 @@ import { EnvelopeRunner } from './pipeline/envelope-runner.js';
 import { GroupCommit } from './group-commit.js';
 import { NotificationService } from './intake.js';
 import type { StatusStore } from './status/status-store.js';
-import type { RealtimeCheck, RealtimePublisher } from './ports.js';
+import type { RealtimeCheck, RealtimePublisher, UserPresence } from './ports.js';
+import { TargetResolver } from './pipeline/targets.js';
+import type { DeviceDirectory } from './pipeline/targets.js';
 import { NotificationWorker, consumer } from './pipeline/worker.js';
 
 export interface NotificationPipelineOptions {
@@ -35,6 +37,9 @@ export interface NotificationPipelineOptions {
   provider: Provider | undefined;
   store: StatusStore;
   createQueue: QueueFactory;
+  /** Resolve `to.users` and `to.interests`; without them a notification with `to` fails. */
+  devices?: DeviceDirectory;
+  presence?: UserPresence;
 }
 
 /** Tokens that a provider hands back without a retry-after wait this long before the next round. */
@@ -76,7 +81,8 @@ export class NotificationPipeline {
       backoff: (retries) => backoffDelay(retries, tokenBackoff),
     });
     const chunksOf = (ref: NotificationRef): QueueDriver<ChunkJob> => chunks[partitionOf(ref, chunks.length)] as QueueDriver<ChunkJob>;
-    const dispatcher = new Dispatcher({ ...o, chunksOf, finisher, chunkSize: o.queue.chunkSize, sendInline: sender.handle });
+    const targets = o.devices && o.presence ? new TargetResolver({ devices: o.devices, presence: o.presence, chunkSize: o.queue.chunkSize }) : undefined;
+    const dispatcher = new Dispatcher({ ...o, chunksOf, finisher, chunkSize: o.queue.chunkSize, sendInline: sender.handle, ...(targets ? { targets } : {}) });
     const envelopeRunner = new EnvelopeRunner({ dispatcher, finisher, failInvalid: (job, envelope) => failInvalidEntries(context, job, envelope) });
     this.worker = new NotificationWorker({
       consumers: [

@@ -28,3 +28,17 @@ export type RealtimeCheck = (app: App, event: RealtimeEvent) => RealtimeRefusal 
 export interface RealtimePublisher {
   publish(app: App, event: RealtimeEvent, options: { source: 'notification' }): Promise<{ readonly ok: true; readonly channels: number } | RealtimeRefusal>;
 }
+
+/** Pusher's channel of one signed-in user: pusher-js receives it after `signin()`. */
+export function userChannel(userId: string): string {
+  return `#server-to-user-${userId}`;
+}
+
+/**
+ * Who is signed in (pusher-js `signin()`) on some node of the cluster, from the gateway's
+ * shared state. One round trip for the whole batch; a rejected promise means the state
+ * could not be read (Redis away), not that nobody is online.
+ */
+export interface UserPresence {
+  onlineUsers(app: string, userIds: readonly string[]): Promise<Set<string>>;
+}

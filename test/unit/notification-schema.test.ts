@@ -13,8 +13,8 @@ describe('notification schema v1', () => {
     assert.equal(committed, notificationJsonSchemaText(), 'stale: run `node --import tsx scripts/gen-schema.mjs`');
     const schema = JSON.parse(committed) as { required: string[]; properties: Record<string, unknown>; anyOf: unknown[] };
     assert.deepEqual(schema.required, ['v', 'app']);
-    assert.deepEqual(Object.keys(schema.properties), ['v', 'app', 'id', 'apns', 'realtime', 'sendAt']);
-    assert.deepEqual(schema.anyOf, [{ required: ['apns'] }, { required: ['realtime'] }]);
+    assert.deepEqual(Object.keys(schema.properties), ['v', 'app', 'id', 'apns', 'realtime', 'to', 'deliver', 'alert', 'sendAt']);
+    assert.deepEqual(schema.anyOf, [{ required: ['apns'] }, { required: ['realtime'] }, { required: ['to'] }]);
   });
 
   it('normalises tokens: spaces and <> removed, lower-case, duplicates dropped', () => {

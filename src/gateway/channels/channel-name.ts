@@ -53,9 +53,7 @@ export function serverToUserId(name: string): string | undefined {
   return name.startsWith(SERVER_TO_USER_PREFIX) ? name.slice(SERVER_TO_USER_PREFIX.length) : undefined;
 }
 
-export const MAX_USER_ID_LENGTH = 128;
+export { MAX_USER_ID_LENGTH } from '../../lib/user-ids.js';
 
-/** Signed-in user ids end up in `#server-to-user-{id}`, so they use the channel-name characters. */
-export function isValidSigninUserId(id: unknown): id is string {
-  return typeof id === 'string' && id.length > 0 && id.length <= MAX_USER_ID_LENGTH && nameChars.test(id);
-}
+/** Signed-in user ids end up in `#server-to-user-{id}`, so they use the channel-name characters (lib/user-ids.ts). */
+export { isValidUserId as isValidSigninUserId } from '../../lib/user-ids.js';

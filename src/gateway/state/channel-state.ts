@@ -93,8 +93,13 @@ export interface ChannelState extends Service {
   subscriptionCount(ref: ChannelRef): Promise<number>;
   /** Distinct presence users in the channel. */
   userCount(ref: ChannelRef): Promise<number>;
-  /** Occupied channels of an app, optionally only those whose name starts with `prefix`. */
+  /**
+   * Occupied channels of an app, optionally only those whose name starts with `prefix`.
+   * Signed-in users' `#server-to-user-` records (see UserSignins) are not channels to list.
+   */
   channels(app: string, prefix?: string): Promise<Map<string, ChannelSummary>>;
+  /** Which of `channels` have at least one socket anywhere, in one round trip. */
+  occupiedOf(app: string, channels: readonly string[]): Promise<Set<string>>;
 
   /** Shared implementations report changes they made on their own (see StateChange); one listener, set by the gateway. */
   onChange?(listener: (change: StateChange) => void): void;

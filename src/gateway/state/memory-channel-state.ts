@@ -141,10 +141,17 @@ export class MemoryChannelState implements ChannelState {
     return typeof entry === 'object' ? entry.users.size : 0;
   }
 
+  async occupiedOf(app: string, channels: readonly string[]): Promise<Set<string>> {
+    const occupied = new Set<string>();
+    for (const channel of channels) if (count(this.occupants({ app, channel })) > 0) occupied.add(channel);
+    return occupied;
+  }
+
   async channels(app: string, prefix?: string): Promise<Map<string, ChannelSummary>> {
     const result = new Map<string, ChannelSummary>();
     for (const [channel, entry] of this.appChannels(app, false) ?? []) {
       if (prefix !== undefined && !channel.startsWith(prefix)) continue;
+      if (channel.startsWith('#')) continue;
       const isPresence = channel.startsWith('presence-');
       result.set(channel, isPresence ? { subscriptionCount: count(entry), userCount: typeof entry === 'object' ? entry.users.size : 0 } : { subscriptionCount: count(entry) });
     }

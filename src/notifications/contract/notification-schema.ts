@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { headerValueMessage, headerValuePattern, headerWordMessage, headerWordPattern } from '../../lib/header-value.js';
 import { pushTypes } from '../../lib/apns-push-types.js';
+import { INTEREST_MESSAGE, USER_ID_MESSAGE, interestPattern, isValidUserId } from '../../lib/user-ids.js';
 
 /**
  * Notification v1, as producers send it (HTTP body, BullMQ job data). This schema is
@@ -12,6 +13,8 @@ import { pushTypes } from '../../lib/apns-push-types.js';
 export const MAX_TOKENS = 100_000;
 export const MAX_ID_LENGTH = 128;
 export const MAX_CHANNELS = 100;
+export const MAX_USERS = 1_000;
+export const MAX_INTERESTS = 100;
 export const MAX_COLLAPSE_ID_BYTES = 64;
 /**
  * The furthest `sendAt` accepted, counted from when the notification is accepted (or its
@@ -36,9 +39,9 @@ export const apnsPartSchema = z
   .strictObject({
     tokens: z
       .array(z.string().regex(rawTokenPattern, 'must be a hex device token'))
-      .min(1, 'needs at least one device token')
       .max(MAX_TOKENS, `at most ${MAX_TOKENS} device tokens per notification`)
-      .describe('APNs device tokens (hex; spaces, <> and upper case are accepted and normalised)'),
+      .optional()
+      .describe('APNs device tokens (hex; spaces, <> and upper case are accepted and normalised); at least one unless `to` names users or interests'),
     pushType: z
       .enum(pushTypeNames as [string, ...string[]], { error: `must be one of ${pushTypeNames.join(', ')}` })
       .optional()
@@ -65,7 +68,8 @@ export const apnsPartSchema = z
     payload: z
       .record(z.string(), z.unknown())
       .refine((value) => Object.keys(value).length > 0, 'must not be empty')
-      .describe('The APNs JSON payload, e.g. {"aps":{"alert":{...}}}'),
+      .optional()
+      .describe('The APNs JSON payload, e.g. {"aps":{"alert":{...}}}; absent: built from `alert`'),
   })
   .describe('The APNs part: one push per device token');
 
@@ -74,7 +78,9 @@ export const realtimePartSchema = z
     channels: z
       .array(z.string().min(1).max(200).regex(channelPattern, 'is not a valid channel name'))
       .min(1, 'needs at least one channel')
-      .max(MAX_CHANNELS, `at most ${MAX_CHANNELS} channels`),
+      .max(MAX_CHANNELS, `at most ${MAX_CHANNELS} channels`)
+      .optional()
+      .describe('Channels to publish on; may be absent when `to.users` names users (they get it on #server-to-user-{id})'),
     event: z
       .string()
       .min(1)
@@ -92,6 +98,31 @@ export const realtimePartSchema = z
   })
   .describe('The realtime part: one Pusher event on each channel');
 
+export const targetsSchema = z
+  .strictObject({
+    users: z
+      .array(z.string().refine(isValidUserId, USER_ID_MESSAGE))
+      .max(MAX_USERS, `at most ${MAX_USERS} users per notification`)
+      .optional()
+      .describe("User ids: each gets the realtime event on #server-to-user-{id} and/or APNs on the user's devices (see deliver)"),
+    interests: z
+      .array(z.string().regex(interestPattern, INTEREST_MESSAGE))
+      .max(MAX_INTERESTS, `at most ${MAX_INTERESTS} interests per notification`)
+      .optional()
+      .describe('Interests: every device subscribed to one gets APNs'),
+  })
+  .describe('Targets resolved to devices when the notification is delivered, not when it is accepted');
+
+export const deliverModes = ['online-first', 'both', 'push'] as const;
+export type DeliverMode = (typeof deliverModes)[number];
+
+export const alertSchema = z
+  .strictObject({
+    title: z.string().max(1024).optional(),
+    body: z.string().max(4096).optional(),
+  })
+  .describe('Platform-neutral title and body: fills aps.alert when apns.payload is absent');
+
 export const notificationSchema = z
   .strictObject({
     v: z.literal(1, { error: 'must be 1 (the schema version)' }).describe('Schema version'),
@@ -106,20 +137,29 @@ export const notificationSchema = z
       .describe('Idempotency key and BullMQ jobId; generated when absent'),
     apns: apnsPartSchema.optional(),
     realtime: realtimePartSchema.optional(),
+    to: targetsSchema.optional(),
+    deliver: z
+      .enum(deliverModes, { error: `must be one of ${deliverModes.join(', ')}` })
+      .optional()
+      .describe('For `to.users`: online-first (realtime to online users, APNs to the others), both (default), push (APNs only)'),
+    alert: alertSchema.optional(),
     sendAt: z.iso
       .datetime({ offset: true, message: 'must be an ISO 8601 date-time, e.g. 2026-11-23T10:00:00Z' })
       .optional()
       .describe(`Not before this time; at most ${MAX_SEND_AHEAD_DAYS} days ahead`),
   })
-  .refine((value) => value.apns !== undefined || value.realtime !== undefined, {
-    message: 'needs at least one of apns, realtime',
+  .refine((value) => value.apns !== undefined || value.realtime !== undefined || value.to !== undefined, {
+    message: 'needs at least one of apns, realtime, to',
     path: [],
   })
   .describe('Herald notification, version 1');
 
 export type NotificationInput = z.input<typeof notificationSchema>;
-export type ApnsPart = z.output<typeof apnsPartSchema>;
+/** The APNs part once parsed: tokens normalised (empty when only `to` names devices) and the payload filled from `alert` when absent. */
+export type ApnsPart = Omit<z.output<typeof apnsPartSchema>, 'tokens' | 'payload'> & { tokens: string[]; payload: Record<string, unknown> };
 export type RealtimePart = z.output<typeof realtimePartSchema>;
+export type Targets = z.output<typeof targetsSchema>;
+export type Alert = z.output<typeof alertSchema>;
 
 /** A validated, normalised notification: tokens lower-case hex without duplicates, id always set. */
 export interface Notification {
@@ -128,6 +168,9 @@ export interface Notification {
   readonly id: string;
   readonly apns?: ApnsPart;
   readonly realtime?: RealtimePart;
+  readonly to?: Targets;
+  readonly deliver?: DeliverMode;
+  readonly alert?: Alert;
   readonly sendAt?: string;
 }
 

@@ -3,7 +3,7 @@ import type { z } from 'zod';
 import { MAX_JSON_DEPTH, valueTooDeep } from '../../lib/json-depth.js';
 import { normalizeToken } from '../../lib/apns-tokens.js';
 import { MAX_SEND_AHEAD_DAYS, MAX_SEND_AHEAD_MS, notificationSchema } from './notification-schema.js';
-import type { Notification } from './notification-schema.js';
+import type { Alert, ApnsPart, Notification, NotificationInput, Targets } from './notification-schema.js';
 import { formatPath } from '../../lib/format-path.js';
 
 /** The first problem found, with where it is: `apns.tokens[3]`, `realtime.channels[0]`, or '' for the whole body. */
@@ -48,15 +48,23 @@ export function parseNotification(input: unknown, options: ParseOptions = {}): N
   }
   const id = data.id ?? options.jobId ?? (options.generateId ?? randomUUID)();
 
-  let apns = data.apns;
-  if (apns) {
+  const targets = checkTargets(data);
+  if (!targets.ok) return targets;
+  const { to } = targets;
+
+  let apns: ApnsPart | undefined;
+  if (data.apns || to) {
+    const { tokens: raw = [], payload, ...fields } = data.apns ?? {};
+    if (!to && raw.length === 0) return { ok: false, error: 'needs at least one device token (or `to` with users or interests)', path: 'apns.tokens' };
     const unique = new Set<string>();
-    for (const [index, raw] of apns.tokens.entries()) {
-      const token = normalizeToken(raw);
+    for (const [index, given] of raw.entries()) {
+      const token = normalizeToken(given);
       if (!token.ok) return { ok: false, error: token.detail, path: `apns.tokens[${index}]` };
       unique.add(token.token);
     }
-    apns = { ...apns, tokens: [...unique] };
+    const filled = payload ?? alertPayload(data.alert);
+    if (!filled) return { ok: false, error: 'is required when there is no alert (title/body)', path: data.apns ? 'apns.payload' : 'alert' };
+    apns = { ...fields, tokens: [...unique], payload: filled };
   }
 
   const notification: Notification = {
@@ -65,6 +73,9 @@ export function parseNotification(input: unknown, options: ParseOptions = {}): N
     id,
     ...(apns ? { apns } : {}),
     ...(data.realtime ? { realtime: data.realtime } : {}),
+    ...(to ? { to } : {}),
+    ...(data.deliver === undefined ? {} : { deliver: data.deliver }),
+    ...(data.alert === undefined ? {} : { alert: data.alert }),
     ...(data.sendAt === undefined ? {} : { sendAt: data.sendAt }),
   };
   return { ok: true, notification };
@@ -93,3 +104,32 @@ function describe(issue: z.core.$ZodIssue): string {
 function article(type: string): string {
   return /^[aeiou]/.test(type) ? `an ${type}` : `a ${type}`;
 }
+
+type Parsed = z.output<typeof notificationSchema>;
+
+/**
+ * The rules between fields: `to` names someone, users and interests lose duplicates, a
+ * realtime part has channels or users to go to, and online-first has an event for those online.
+ */
+function checkTargets(data: Parsed): { ok: true; to: Targets | undefined } | ({ ok: false } & NotificationProblem) {
+  const users = data.to?.users === undefined ? undefined : [...new Set(data.to.users)];
+  const interests = data.to?.interests === undefined ? undefined : [...new Set(data.to.interests)];
+  if (data.to && !users?.length && !interests?.length) return { ok: false, error: 'needs at least one user or interest', path: 'to' };
+  if (data.realtime && data.realtime.channels === undefined && !users?.length) {
+    return { ok: false, error: 'is required unless to.users names users', path: 'realtime.channels' };
+  }
+  if (data.deliver === 'online-first' && users?.length && !data.realtime) {
+    return { ok: false, error: 'online-first needs a realtime part: the event online users get instead of a push', path: 'realtime' };
+  }
+  if (data.alert && data.alert.title === undefined && data.alert.body === undefined) return { ok: false, error: 'needs a title or a body', path: 'alert' };
+  const to = data.to ? { ...(users?.length ? { users } : {}), ...(interests?.length ? { interests } : {}) } : undefined;
+  return { ok: true, to };
+}
+
+/** `{"aps":{"alert":{title, body}}}` from a platform-neutral alert. */
+function alertPayload(alert: Alert | undefined): Record<string, unknown> | undefined {
+  if (!alert) return undefined;
+  return { aps: { alert: { ...(alert.title === undefined ? {} : { title: alert.title }), ...(alert.body === undefined ? {} : { body: alert.body }) } } };
+}
+
+export type { NotificationInput };

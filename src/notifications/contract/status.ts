@@ -34,9 +34,22 @@ export interface NotificationStatus {
     failures?: Record<string, number>;
   };
   realtime: { channels: number; error?: string };
+  /** Notifications with `to.users`: the users, and what was decided for each (once, before sending). */
+  users?: UserCounts;
   /** Why a failed notification failed. */
   error?: string;
   [extra: string]: unknown;
+}
+
+/**
+ * What was decided for a notification's users: `online` got the realtime event, `pushed`
+ * had devices that were sent APNs, `noDevices` were offline (or push-only) without a device.
+ */
+export interface UserCounts {
+  total: number;
+  online: number;
+  pushed: number;
+  noDevices: number;
 }
 
 /** A notification's status as the store keeps it (times in ms); `statusView` makes the HTTP body of it. Counts are per device token. */
@@ -60,6 +73,7 @@ export interface StoredStatus {
     failures: Record<string, number>;
   };
   realtime: { channels: number; error?: string };
+  users?: UserCounts;
   error?: string;
 }
 
@@ -114,6 +128,9 @@ export function readStatusRecord(ref: NotificationRef, record: Readonly<Record<s
       failures,
     },
     realtime: record.realtimeError === undefined ? { channels: num('channels') } : { channels: 0, error: record.realtimeError },
+    ...(record.usersTotal === undefined
+      ? {}
+      : { users: { total: num('usersTotal'), online: num('usersOnline'), pushed: num('usersPushed'), noDevices: num('usersNoDevices') } }),
     ...(record.error === undefined ? {} : { error: record.error }),
   };
 }
@@ -140,5 +157,9 @@ export const notificationStatusSchema = z.looseObject({
     failures: z.record(z.string(), count).optional(),
   }),
   realtime: z.looseObject({ channels: count, error: z.string().optional() }),
+  users: z
+    .looseObject({ total: count, online: count, pushed: count, noDevices: count })
+    .optional()
+    .describe('Notifications with to.users: online users got the realtime event, pushed ones APNs, noDevices were offline without a device'),
   error: z.string().optional().describe('Why it failed; "cancelled" for a cancelled one'),
 });

@@ -21,7 +21,8 @@ export const chunkJobSchema = z.strictObject({
   /** Index of `tokens[0]` in the notification's normalised token list. */
   from: z.number().int().nonnegative(),
   tokens: z.array(z.string().regex(/^[0-9a-f]+$/)).min(1),
-  apns: apnsPartSchema.omit({ tokens: true }),
+  // The payload as parsing filled it (from `alert` when the producer gave none).
+  apns: apnsPartSchema.omit({ tokens: true }).required({ payload: true }),
 });
 
 export type ChunkJob = z.output<typeof chunkJobSchema>;

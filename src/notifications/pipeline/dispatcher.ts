@@ -11,6 +11,10 @@ import type { NotificationFinisher } from './finisher.js';
 import type { NotificationRef, StatusStore } from '../status/status-store.js';
 import { ownedBy } from '../contract/record-script.js';
 import type { RealtimePublisher } from '../ports.js';
+import { userChannel } from '../ports.js';
+import type { App } from '../../apps/app-store.js';
+import type { ResolvedTargets } from '../status/status-store.js';
+import type { TargetResolver } from './targets.js';
 
 /** The realtime result of a notification whose publishing run stopped before recording it. */
 export const UNCONFIRMED_REALTIME = 'not confirmed: the process stopped between publishing and recording the event; not published again';
@@ -32,6 +36,8 @@ export interface DispatcherOptions {
   /** The chunk queue of a notification's partition. */
   chunksOf(ref: NotificationRef): QueueDriver<ChunkJob>;
   publisher: RealtimePublisher;
+  /** Resolves `to` (users, interests); absent: a notification with `to` fails. */
+  targets?: TargetResolver;
   finisher: NotificationFinisher;
   events: EventBus;
   metrics: Metrics;
@@ -105,8 +111,19 @@ export class Dispatcher {
       }
     }
 
-    if (n.realtime && !(await this.o.store.realtimeDone(ref))) {
-      const { channels, event, data, socketId } = n.realtime;
+    // Users and interests are resolved once, and the answer recorded before anything is
+    // sent: a re-run after a crash sends to what was decided, never to a new resolution.
+    let targets: ResolvedTargets;
+    if (n.to) {
+      if (!this.o.targets) return { type: 'failed', reason: 'no device registry to resolve to.users and to.interests' };
+      targets = (await this.o.store.targets(ref)) ?? (await this.o.store.saveTargets(ref, await this.o.targets.resolve(n, signal)));
+    } else {
+      targets = { online: [], chunks: cut(tokens, this.o.chunkSize) };
+    }
+
+    const channels = [...(n.realtime?.channels ?? []), ...targets.online.map(userChannel)];
+    if (n.realtime && channels.length > 0 && !(await this.o.store.realtimeDone(ref))) {
+      const { event, data, socketId } = n.realtime;
       const serialized = eventData(data);
       // Parsing bounds the depth, so this is a last guard: caller data that cannot be serialised fails the notification, never the job's retries.
       if (!serialized.ok) return { type: 'failed', reason: `realtime.data ${serialized.error}` };
@@ -115,7 +132,7 @@ export class Dispatcher {
       if (await this.o.store.claimRealtime(ref)) {
         let published;
         try {
-          published = await this.o.publisher.publish(app, { channels, name: event, data: serialized.json, ...(socketId === undefined ? {} : { socketId }) }, { source: 'notification' });
+          published = await this.publish(app, channels, targets.online.length > 0, { name: event, data: serialized.json, ...(socketId === undefined ? {} : { socketId }) });
         } catch (err) {
           // Not a crash: the job is retried and may publish again (best effort when Redis itself failed).
           await this.o.store.releaseRealtime(ref).catch(() => undefined);
@@ -129,16 +146,17 @@ export class Dispatcher {
       }
     }
 
-    if (!n.apns || chunkCount === 0) {
+    if (!n.apns || targets.chunks.length === 0) {
       await this.o.finisher.completeChunk(ref, undefined);
       return { type: 'done' };
     }
     const { tokens: _all, ...fields } = n.apns;
     const jobs: Array<{ id: string; data: ChunkJob }> = [];
-    for (let chunk = 0; chunk < chunkCount; chunk += 1) {
-      const from = chunk * this.o.chunkSize;
-      const data: ChunkJob = { v: 1, notification: n.id, app: app.id, createdAt: job.enqueuedAt, chunk, from, tokens: tokens.slice(from, from + this.o.chunkSize), apns: fields };
+    let from = 0;
+    for (const [chunk, slice] of targets.chunks.entries()) {
+      const data: ChunkJob = { v: 1, notification: n.id, app: app.id, createdAt: job.enqueuedAt, chunk, from, tokens: slice, apns: fields };
       jobs.push({ id: chunkJobId(ref, chunk), data });
+      from += slice.length;
     }
     // A one-chunk notification is sent here: a retry-after or a hand-back delays this job,
     // whose re-run skips what is recorded and resumes from the token checkpoints.
@@ -148,4 +166,23 @@ export class Dispatcher {
     await this.o.chunksOf(ref).enqueueMany(jobs);
     return { type: 'done' };
   }
+
+  /** One event on every channel, in groups within the app's channels-per-event limit; the first refusal stops it. */
+  private async publish(app: App, channels: readonly string[], grouped: boolean, event: { name: string; data: string; socketId?: string }): Promise<Awaited<ReturnType<RealtimePublisher['publish']>>> {
+    // Without users' channels the event goes as the producer gave it (its channels were checked at intake).
+    const group = grouped ? Math.max(1, app.limits.maxEventChannelsAtOnce) : channels.length;
+    let published = 0;
+    for (let from = 0; from < channels.length; from += group) {
+      const result = await this.o.publisher.publish(app, { ...event, channels: channels.slice(from, from + group) }, { source: 'notification' });
+      if (!result.ok) return result;
+      published += result.channels;
+    }
+    return { ok: true, channels: published };
+  }
+}
+
+function cut(tokens: readonly string[], size: number): string[][] {
+  const chunks: string[][] = [];
+  for (let from = 0; from < tokens.length; from += size) chunks.push(tokens.slice(from, from + size));
+  return chunks;
 }

@@ -8,6 +8,7 @@ import type {
   NotificationPlan,
   NotificationRef,
   NotificationState,
+  ResolvedTargets,
   StoredStatus,
   StatusStore,
   TokenCheckpoint,
@@ -33,6 +34,7 @@ interface Entry {
   retries: Map<number, { retries: number; dueAt: number }>;
   chunksDone: Set<number>;
   realtime?: { channels: number } | { error: string };
+  targets?: ResolvedTargets;
   realtimeClaimed?: boolean;
   firstSendAt?: number;
   /** The job that delivers it (contract/record-script.ts). */
@@ -101,6 +103,7 @@ export class MemoryStatusStore implements StatusStore {
         failures: Object.fromEntries(e.failures),
       },
       realtime: e.realtime === undefined ? { channels: 0 } : 'error' in e.realtime ? { channels: 0, error: e.realtime.error } : { channels: e.realtime.channels },
+      ...(e.targets?.users === undefined ? {} : { users: { ...e.targets.users } }),
       ...(e.error === undefined ? {} : { error: e.error }),
     };
   }
@@ -124,6 +127,21 @@ export class MemoryStatusStore implements StatusStore {
     e.finishedAt = now;
     // The expiry stays (the retention beyond its send time): the id stays known, as in Redis.
     return { cancelled: true };
+  }
+
+  async saveTargets(ref: NotificationRef, targets: ResolvedTargets): Promise<ResolvedTargets> {
+    const e = this.entry(ref);
+    if (!e) return targets;
+    if (!e.targets) {
+      e.targets = { ...(targets.users ? { users: { ...targets.users } } : {}), online: [...targets.online], chunks: targets.chunks.map((chunk) => [...chunk]) };
+      e.tokens = targets.chunks.reduce((sum, chunk) => sum + chunk.length, 0);
+      e.chunks = targets.chunks.length;
+    }
+    return e.targets;
+  }
+
+  async targets(ref: NotificationRef): Promise<ResolvedTargets | undefined> {
+    return this.entry(ref)?.targets;
   }
 
   async realtimeDone(ref: NotificationRef): Promise<boolean> {

@@ -191,3 +191,24 @@ redis.call('expire', KEYS[1], ARGV[4])
 return {1, tonumber(redis.call('hget', KEYS[1], 'sent')),
   tonumber(redis.call('hget', KEYS[1], 'failed')), tonumber(redis.call('hget', KEYS[1], 'expired'))}
 `);
+
+/**
+ * KEYS: record, targets hash. ARGV: users total ('' for none), online, pushed, noDevices,
+ * token count, chunk count, online user ids (JSON), then one comma-joined token list per chunk.
+ * Records a notification's resolved targets once (`resolved` on the record) and makes the
+ * record count the resolved tokens and chunks. → 1 recorded now, 0 recorded before, -1 no record.
+ */
+export const saveTargetsScript = new StatusScript(`
+if redis.call('exists', KEYS[1]) == 0 then return -1 end
+if redis.call('hsetnx', KEYS[1], 'resolved', 1) == 0 then return 0 end
+redis.call('hset', KEYS[1], 'tokens', ARGV[5], 'chunks', ARGV[6])
+if ARGV[1] ~= '' then
+  redis.call('hset', KEYS[1], 'usersTotal', ARGV[1], 'usersOnline', ARGV[2], 'usersPushed', ARGV[3], 'usersNoDevices', ARGV[4])
+end
+redis.call('del', KEYS[2])
+redis.call('hset', KEYS[2], 'online', ARGV[7])
+for i = 8, #ARGV do redis.call('hset', KEYS[2], 'c' .. (i - 8), ARGV[i]) end
+local ttl = redis.call('pttl', KEYS[1])
+if ttl > 0 then redis.call('pexpire', KEYS[2], ttl) end
+return 1
+`);

@@ -1,6 +1,6 @@
 import type { Cluster, Redis } from 'ioredis';
 import { whenReady } from '../../redis/redis-client.js';
-import { batchScript, cancelScript, failScript, markActiveScript } from './redis-status-scripts.js';
+import { batchScript, cancelScript, failScript, markActiveScript, saveTargetsScript } from './redis-status-scripts.js';
 import { OpBatcher } from './op-batcher.js';
 import { createRecordArgs, parseRecordReply } from '../contract/record-script.js';
 import { partitionOf, partitionTag } from '../contract/partitions.js';
@@ -14,6 +14,7 @@ import type {
   NotificationPlan,
   NotificationRef,
   NotificationState,
+  ResolvedTargets,
   StoredStatus,
   StatusStore,
   TokenCheckpoint,
@@ -72,6 +73,32 @@ export class RedisStatusStore implements StatusStore {
   async cancel(ref: NotificationRef, now: number, createdAt?: number): Promise<CancelResult> {
     const create = createdAt === undefined ? undefined : { app: ref.app, createdAt, ttlSeconds: this.retentionSeconds };
     return parseCancelReply(await cancelScript.run(this.redis, [this.key(ref)], cancelArgs(now, create)));
+  }
+
+  async saveTargets(ref: NotificationRef, targets: ResolvedTargets): Promise<ResolvedTargets> {
+    const key = this.key(ref);
+    const users = targets.users;
+    const tokens = targets.chunks.reduce((sum, chunk) => sum + chunk.length, 0);
+    const args: Array<string | number> = [users?.total ?? '', users?.online ?? 0, users?.pushed ?? 0, users?.noDevices ?? 0, tokens, targets.chunks.length, JSON.stringify(targets.online)];
+    for (const chunk of targets.chunks) args.push(chunk.join(','));
+    const saved = (await saveTargetsScript.run(this.redis, [key, `${key}:targets`], args)) as number;
+    if (saved !== 0) return targets;
+    return (await this.targets(ref)) ?? targets;
+  }
+
+  async targets(ref: NotificationRef): Promise<ResolvedTargets | undefined> {
+    const key = this.key(ref);
+    const [recordReply, targetsReply] = (await this.redis.multi().hmget(key, 'resolved', 'chunks', 'usersTotal', 'usersOnline', 'usersPushed', 'usersNoDevices').hgetall(`${key}:targets`).exec()) ?? [];
+    const [resolved, chunks, total, online, pushed, noDevices] = (recordReply?.[1] ?? []) as Array<string | null>;
+    const stored = (targetsReply?.[1] ?? {}) as Record<string, string>;
+    if (resolved !== '1' || stored.online === undefined) return undefined;
+    const list: string[][] = [];
+    for (let chunk = 0; chunk < Number(chunks ?? 0); chunk += 1) list.push((stored[`c${chunk}`] ?? '').split(',').filter((token) => token !== ''));
+    return {
+      ...(total === null || total === undefined ? {} : { users: { total: Number(total), online: Number(online ?? 0), pushed: Number(pushed ?? 0), noDevices: Number(noDevices ?? 0) } }),
+      online: JSON.parse(stored.online) as string[],
+      chunks: list,
+    };
   }
 
   async realtimeDone(ref: NotificationRef): Promise<boolean> {

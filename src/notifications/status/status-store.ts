@@ -1,9 +1,22 @@
 import type { Service } from '../../lib/service.js';
 import type { NotificationRef } from '../contract/notification-schema.js';
-import type { InvalidToken, NotificationState, StoredStatus } from '../contract/status.js';
+import type { InvalidToken, NotificationState, StoredStatus, UserCounts } from '../contract/status.js';
 import type { CancelResult } from '../contract/cancel-script.js';
 
-export type { CancelResult, InvalidToken, NotificationRef, NotificationState, StoredStatus };
+export type { CancelResult, InvalidToken, NotificationRef, NotificationState, StoredStatus, UserCounts };
+
+/**
+ * A notification's targets once resolved (users, interests and explicit tokens): recorded
+ * before anything is sent, so every later run sends to exactly these.
+ */
+export interface ResolvedTargets {
+  /** Absent when the notification names no users. */
+  users?: UserCounts;
+  /** Users to publish the realtime event to (`#server-to-user-{id}`). */
+  online: string[];
+  /** APNs tokens, explicit ones first, without duplicates, cut into chunks as they will be sent. */
+  chunks: string[][];
+}
 
 
 /** What is known when a notification is first seen. */
@@ -93,6 +106,13 @@ export interface StatusStore extends Service {
    * all in one step. Exactly one caller is told `finished: true`.
    */
   completeChunk(ref: NotificationRef, chunk: number | undefined, now: number, checkpoints?: readonly TokenCheckpoint[]): Promise<Finalization>;
+  /**
+   * Records the resolution unless one is recorded already, and answers the recorded one:
+   * the token and chunk counts of the record become the resolution's, in the same step.
+   */
+  saveTargets(ref: NotificationRef, targets: ResolvedTargets): Promise<ResolvedTargets>;
+  /** The recorded resolution, if any. */
+  targets(ref: NotificationRef): Promise<ResolvedTargets | undefined>;
   /** Fails the whole notification (creating the record when needed) unless it finished already. */
   fail(ref: NotificationRef, reason: string, now: number): Promise<Finalization>;
 }

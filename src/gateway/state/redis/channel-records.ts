@@ -68,6 +68,12 @@ export class RedisChannelStore {
     return this.client.hlen(this.keys.channel(ref).sockets);
   }
 
+  /** Every HLEN is written before any reply is read: one round trip on one connection (a Cluster's per-shard connections answer in parallel). */
+  async occupiedOf(app: string, channels: readonly string[]): Promise<Set<string>> {
+    const counts = await Promise.all(channels.map((channel) => this.client.hlen(this.keys.channel({ app, channel }).sockets)));
+    return new Set(channels.filter((_, index) => (counts[index] ?? 0) > 0));
+  }
+
   async userCount(ref: ChannelRef): Promise<number> {
     return this.client.hlen(this.keys.channel(ref).users);
   }
@@ -78,7 +84,7 @@ export class RedisChannelStore {
    * filtered here by their real counts, and dropped from the list.
    */
   async channels(app: string, prefix?: string): Promise<Map<string, ChannelSummary>> {
-    const listed = (await this.client.smembers(this.keys.appChannels(app))).filter((c) => prefix === undefined || c.startsWith(prefix)).sort();
+    const listed = (await this.client.smembers(this.keys.appChannels(app))).filter((c) => (prefix === undefined || c.startsWith(prefix)) && !c.startsWith('#')).sort();
     const summaries = await Promise.all(
       listed.map(async (channel): Promise<[string, ChannelSummary]> => {
         const ref = { app, channel };

@@ -199,6 +199,10 @@ export class RedisChannelState implements ChannelState {
     return this.store.userCount(ref);
   }
 
+  occupiedOf(app: string, channels: readonly string[]): Promise<Set<string>> {
+    return this.store.occupiedOf(app, channels);
+  }
+
   channels(app: string, prefix?: string): Promise<Map<string, ChannelSummary>> {
     return this.store.channels(app, prefix);
   }
