@@ -353,5 +353,31 @@ export function statusStoreConformance(label: string, factory: StatusStoreFactor
       const done = await Promise.all(plans.map((p, i) => store.completeChunk(p, 0, 1, [i % 3 === 0 ? { index: 0, kind: 'failed', reason: 'BadDeviceToken' } : { index: 0, kind: 'delivered' }])));
       done.forEach((d, i) => assert.deepEqual(d, { finished: true, app: 'app-a', state: i % 3 === 0 ? 'failed' : 'completed', sent: i % 3 === 0 ? 0 : 1, failed: i % 3 === 0 ? 1 : 0, expired: 0 }));
     });
+
+    it('records resolved targets once: the first resolution wins, sets the token and chunk counts, and finishes on its chunks', async () => {
+      const store = await factory(60);
+      const p = plan({ tokens: 1, chunks: 1 });
+      await store.create(p);
+      assert.equal(await store.targets(p), undefined);
+      const first = { users: { total: 3, online: 1, pushed: 1, noDevices: 1 }, online: ['ann'], chunks: [['a1', 'a2'], ['a3']] };
+      assert.deepEqual(await store.saveTargets(p, first), first);
+      // A re-run that resolved differently gets the recorded resolution back.
+      assert.deepEqual(await store.saveTargets(p, { users: { total: 3, online: 0, pushed: 2, noDevices: 1 }, online: [], chunks: [['b1']] }), first);
+      assert.deepEqual(await store.targets(p), first);
+      const status = await store.get(p);
+      assert.deepEqual([status?.apns.total, status?.apns.pending, status?.users], [3, 3, first.users]);
+      assert.deepEqual(await store.completeChunk(p, 0, 5, [{ index: 0, kind: 'delivered' }, { index: 1, kind: 'delivered' }]), { finished: false });
+      assert.deepEqual(await store.completeChunk(p, 1, 6, [{ index: 2, kind: 'delivered' }]), { finished: true, app: 'app-a', state: 'completed', sent: 3, failed: 0, expired: 0 });
+    });
+
+    it('records an empty resolution (everyone online) as no tokens and no chunks, without user counts when there are no users', async () => {
+      const store = await factory(60);
+      const p = plan({ tokens: 0, chunks: 0 });
+      await store.create(p);
+      assert.deepEqual(await store.saveTargets(p, { online: [], chunks: [] }), { online: [], chunks: [] });
+      assert.deepEqual(await store.targets(p), { online: [], chunks: [] });
+      assert.equal((await store.get(p))?.users, undefined);
+      assert.deepEqual(await store.completeChunk(p, undefined, 5), { finished: true, app: 'app-a', state: 'completed', sent: 0, failed: 0, expired: 0 });
+    });
   });
 }
