@@ -58,7 +58,11 @@ export async function startHeraldProcess(
   const lines: string[] = [];
   const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? -1)));
   const listening = new Promise<Record<string, unknown>>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`herald did not report listening within ${options.timeoutMs ?? 60_000} ms:\n${lines.join('\n')}`)), options.timeoutMs ?? 60_000);
+    const timer = setTimeout(() => {
+      // A daemon that never listened is not left running behind the failed test.
+      child.kill('SIGKILL');
+      reject(new Error(`herald did not report listening within ${options.timeoutMs ?? 60_000} ms:\n${lines.join('\n')}`));
+    }, options.timeoutMs ?? 60_000);
     const onLine = (line: string): void => {
       lines.push(line);
       if (process.env.HERALD_TEST_ECHO) process.stderr.write(`[herald ${child.pid}] ${line}\n`);

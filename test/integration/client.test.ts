@@ -100,6 +100,31 @@ async function cancelScheduled(client: HeraldClientType, mock: ApnsMock, label: 
   assert.deepEqual(await client.cancel('never-sent'), { cancelled: false, state: undefined });
 }
 
+/**
+ * sendMany(): every notification answered (not duplicate) and known to status() at once,
+ * each device reached exactly once, every status completed; a repeat of the call answers
+ * duplicate for all and sends nothing more.
+ */
+async function deliverMany(client: HeraldClientType, mock: ApnsMock, label: string, count: number): Promise<void> {
+  const tokens = deviceTokens(count, `many-${label}`);
+  const notifications = tokens.map((token, i) => ({ id: `many-${label}-${i}`, apns: { tokens: [token], payload: { aps: { alert: `${label} ${i}` } } } }));
+  const results = await client.sendMany(notifications);
+  assert.deepEqual(results, notifications.map((n) => ({ id: n.id, duplicate: false })));
+  const first = await client.status(notifications[0]?.id ?? '');
+  assert.ok(first !== undefined, 'status answers right after sendMany');
+  await waitFor(async () => {
+    const states = await Promise.all(notifications.map(async (n) => (await client.status(n.id))?.state));
+    return states.every((state) => state === 'completed');
+  }, { timeoutMs: 30_000, what: `${count} notifications completed` });
+  const reached = mock.requests.filter((r) => tokens.includes(r.token)).map((r) => r.token);
+  assert.deepEqual([...reached].sort(), [...tokens].sort(), 'each device once');
+  const repeat = await client.sendMany(notifications);
+  assert.deepEqual(repeat, notifications.map((n) => ({ id: n.id, duplicate: true })));
+  const last = notifications[count - 1]?.id ?? '';
+  assert.equal((await client.status(last))?.state, 'completed');
+  assert.equal(mock.requests.filter((r) => tokens.includes(r.token)).length, count, 'the repeat sent nothing');
+}
+
 describe('herald/client', () => {
   let creds: TestCredentials;
   let mock: ApnsMock;
@@ -221,6 +246,32 @@ describe('herald/client', () => {
     it('cancel() cancels a scheduled notification, which is never sent', async () => {
       await cancelScheduled(client, mock, 'http');
     });
+
+    it('sendMany() posts each notification and answers for each; a repeat answers duplicate for all', async () => {
+      await deliverMany(client, mock, 'http', 150);
+    });
+
+    it("sendMany() names the index of a notification the daemon refused (the app's own checks) and carries the call's ids", async () => {
+      const otherApp = new HeraldClient({ url: herald.baseUrl, appId: other.id, key: other.key, secret: other.secret });
+      const notifications = [
+        { id: 'm-ok', realtime: { channels: ['a'], event: 'e', data: 1 } },
+        { apns: { tokens: deviceTokens(1, 'no-apns'), payload: { aps: { alert: 'x' } } } },
+      ];
+      const failure: unknown = await otherApp.sendMany(notifications).then(
+        () => undefined,
+        (err: unknown) => err,
+      );
+      assert.ok(failure instanceof HeraldClientError);
+      assert.equal(failure.code, 'invalid');
+      assert.equal(failure.status, 400);
+      assert.equal(failure.index, 1);
+      assert.equal(failure.path, '[1].apns');
+      assert.equal(failure.ids?.length, 2);
+      assert.equal(failure.ids?.[0], 'm-ok');
+      // Sent again with those ids: the accepted one is a duplicate, nothing queued twice.
+      const again = await otherApp.sendMany([{ ...notifications[0], id: failure.ids?.[0] ?? '' }]);
+      assert.deepEqual(again, [{ id: 'm-ok', duplicate: true }]);
+    });
   });
 
   describe('straight into BullMQ on Redis (daemon in Redis mode)', () => {
@@ -281,6 +332,13 @@ describe('herald/client', () => {
       assert.deepEqual(await client.send(notification), { id: 'redis-once', duplicate: true });
     });
 
+    it('sendMany() writes one envelope job the daemon delivers; a repeat answers duplicate for all', async () => {
+      await deliverMany(client, mock, 'redis', 300);
+      // Job hashes only (a lock or log key would have a fourth part); finished jobs are kept an hour.
+      const batches = (await connection.keys('hq:notification-batches:b:0:*')).filter((key) => /^hq:notification-batches:b:0:[^:]+$/.test(key));
+      assert.equal(batches.length, 1, 'one envelope job for the 300, none for the repeat');
+    });
+
     it('leaves a connection it was given open, and says when Redis is unreachable', async () => {
       const mine = new Redis(redis.url);
       const borrowed = new HeraldClient({ redis: mine, prefix: 'hq', keyPrefix: 'hk', app: shop.id });
@@ -291,6 +349,42 @@ describe('herald/client', () => {
       const unreachable = new HeraldClient({ redis: 'redis://127.0.0.1:9/0', app: shop.id });
       await assert.rejects(unreachable.notify({ realtime: { channels: ['a'], event: 'e', data: 1 } }), { code: 'unavailable' });
       await unreachable.close();
+    });
+  });
+
+  describe('straight into Redis with queue.partitions: 3', () => {
+    // Unset until the hook that makes them has run.
+    let redis: TestRedis | undefined;
+    let herald: HeraldProcess | undefined;
+    let client: HeraldClientType | undefined;
+    const started = (): { herald: HeraldProcess; client: HeraldClientType } => {
+      assert.ok(herald && client, 'the daemon started');
+      return { herald, client };
+    };
+
+    before(async () => {
+      redis = await startRedis();
+      herald = await startHeraldProcess({
+        config: daemonConfig(creds, mock, hooks, { redis: { url: redis.url, keyPrefix: 'hk' }, queue: { prefix: 'hq', partitions: 3 } }),
+      });
+      client = new HeraldClient({ redis: redis.url, prefix: 'hq', keyPrefix: 'hk', app: shop.id, partitions: 3 });
+    });
+
+    after(async () => {
+      // Also after a failed start: nothing is left running.
+      await client?.close();
+      await herald?.stop();
+      await redis?.stop();
+    });
+
+    it('sendMany() spreads envelopes over the partitions, the daemon delivers each once', async () => {
+      await deliverMany(started().client, mock, 'partitioned', 300);
+    });
+
+    it('send() and status() find the notification in its partition; cancel() cancels a scheduled one', async () => {
+      const { herald, client } = started();
+      await deliverBoth(client, mock, await subscriber(herald), hooks, 'partitioned');
+      await cancelScheduled(client, mock, 'partitioned');
     });
   });
 });
