@@ -105,7 +105,7 @@ export async function startHerald(config: HeraldConfig, log: Logger): Promise<Ru
     redis
       ? new BullmqQueueDriver({
           ...settings,
-          connect: redis.connector(settings.name),
+          connect: redis.connector(settings.partition ? `${settings.name}-p${settings.partition}` : settings.name),
           prefix: partitionPrefix(config.queue.prefix, settings.partition ?? 0, config.queue.partitions),
           lockDurationMs: config.queue.lockDurationMs,
           onEnqueueFailed: (reason) => metrics.queueEnqueueFailures.inc({ queue: settings.name, reason }),
