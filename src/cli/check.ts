@@ -6,10 +6,11 @@ import { redisConfigured } from '../redis/redis-client.js';
 import type { ApnsCredentials } from '../providers/apns/credentials.js';
 import { AccessToken } from '../providers/fcm/access-token.js';
 import { loadFcmCredentials } from '../providers/fcm/fcm-credentials.js';
+import { loadVapidKeys } from '../providers/webpush/vapid-credentials.js';
 
 /**
- * Validates the configuration, opens every app's APNs credentials the way start-up
- * does, and prints each app. Exit codes: 0 all good, 1 some app's credentials cannot
+ * Validates the configuration, opens every app's APNs credentials and VAPID keys the
+ * way start-up does, fetches an FCM access token per app, and prints each app. Exit codes: 0 all good, 1 some app's credentials cannot
  * be used (each named on stderr with its file), 2 the configuration itself is invalid.
  */
 export async function runCheck(options: { config?: string }): Promise<number> {
@@ -33,6 +34,7 @@ export async function runCheck(options: { config?: string }): Promise<number> {
     console.log(`  app ${app.id}: key ${app.key}, ${app.enabled ? 'enabled' : 'disabled'}, ${auth}${apns ? `, topic ${apns.topic}, ${apns.production ? 'production' : 'development'}` : ''}`);
     if (!checkApns(app)) failures += 1;
     if (!(await checkFcm(app))) failures += 1;
+    if (!checkWebPush(app)) failures += 1;
   }
   if (failures > 0) {
     console.error(`herald check: push credentials of ${failures} app${failures === 1 ? '' : 's'} cannot be used`);
@@ -102,4 +104,18 @@ async function checkFcm(app: AppConfig): Promise<boolean> {
     return true;
   }
   return refused(state.kind === 'refused' ? `service account refused by ${tokenUri}: ${state.reason} (status ${state.status})` : `token endpoint ${tokenUri} unavailable: ${state.reason}`);
+}
+
+/** Opens the app's VAPID key pair as start-up does (a privateKeyFile is read here); push services are not contacted. */
+function checkWebPush(app: AppConfig): boolean {
+  if (!app.webpush) return true;
+  const { vapid, allowPrivateEndpoints } = app.webpush;
+  const keys = loadVapidKeys(app.id, vapid);
+  if (!keys.ok) {
+    console.log('    webpush: NOT USABLE (see stderr)');
+    console.error(`herald check: Web Push ${keys.problem}`);
+    return false;
+  }
+  console.log(`    webpush: VAPID key ${vapid.publicKey.slice(0, 12)}…, subject ${vapid.subject}${allowPrivateEndpoints ? ', private endpoints allowed' : ''}`);
+  return true;
 }
