@@ -6,12 +6,14 @@ import type { NotificationInput, NotificationStatus } from '../client/types.js';
 import { sleep } from '../lib/deadline.js';
 import { appEnv } from '../config/env.js';
 import { pushTypes } from '../lib/apns-push-types.js';
+import { deliverModes } from '../notifications/contract/notification-schema.js';
+import type { DeliverMode } from '../notifications/contract/notification-schema.js';
 import { resolveAppTarget } from './app-target.js';
 
 const pushTypeList = Object.keys(pushTypes).join(', ');
 
-const sendUsage = `Usage: herald send [--app ID] --token HEX [--title T --body B | --payload JSON|- | --payload-file FILE]
-                   [--channel C --event E --data JSON] [options]
+const sendUsage = `Usage: herald send [--app ID] (--token HEX | --user ID | --interest NAME) [--title T --body B | --payload JSON|- | --payload-file FILE]
+                   [--channel C] [--event E --data JSON] [--deliver MODE] [options]
 
 Enqueues one notification through the HTTP API (signed like the Pusher API),
 prints its id, then waits for its final status, printing progress while tokens
@@ -21,12 +23,17 @@ Notification:
   --app ID             the app (default: HERALD_APP_ID; one of the two is required)
   --token HEX          a device token; repeat, or separate with commas
   --tokens-file FILE   device tokens, one per line
+  --user ID            a user: their devices (registered with PUT /apps/{id}/devices/{token})
+                       and, when online, their signed-in connections; repeat, or separate with commas
+  --interest NAME      every device registered with this interest; repeat, or separate with commas
+  --deliver MODE       for --user: online-first (event to online users, push to the others),
+                       both (default) or push (APNs only)
   --title T, --body B  an alert payload {"aps":{"alert":{"title","body"}}}
   --payload JSON       the whole APNs payload instead of --title/--body; '-' reads it from stdin
   --payload-file FILE  the whole APNs payload from a file
   --channel C          a realtime channel; repeat, or separate with commas
-  --event E            the realtime event name
-  --data JSON          the realtime event data (JSON; quote a string: '"hi"'); needed with --channel
+  --event E            the realtime event name (online --user users get it too)
+  --data JSON          the realtime event data (JSON; quote a string: '"hi"'); needed with --event
   --id ID              the idempotency key, per app (generated when absent; a failed
                        send prints it: send again with it and it is queued once)
   --send-at WHEN       not before this ISO 8601 time (2026-12-24T08:00:00+01:00)
@@ -59,6 +66,9 @@ failed, 2 bad arguments, 3 completed but some tokens failed, 4 still not final a
 const options = {
   app: { type: 'string' },
   token: { type: 'string', multiple: true },
+  user: { type: 'string', multiple: true },
+  interest: { type: 'string', multiple: true },
+  deliver: { type: 'string' },
   'tokens-file': { type: 'string' },
   title: { type: 'string' },
   body: { type: 'string' },
@@ -154,8 +164,17 @@ function buildNotification(values: SendValues, stdin: () => string | undefined):
   const alert = values.title !== undefined || values.body !== undefined;
   const payloadFlag = values['payload-file'] !== undefined ? '--payload-file' : '--payload';
   if (payloadText.text !== undefined && alert) return { ok: false, error: `give --title/--body or ${payloadFlag}, not both` };
-  if (tokens.length > 0) {
-    let payload: Record<string, unknown>;
+  const users = splitList(values.user ?? []);
+  const interests = splitList(values.interest ?? []);
+  const targeted = users.length > 0 || interests.length > 0;
+  if (targeted) notification.to = { ...(users.length > 0 ? { users } : {}), ...(interests.length > 0 ? { interests } : {}) };
+  if (values.deliver !== undefined) {
+    if (users.length === 0) return { ok: false, error: '--deliver needs at least one --user' };
+    if (!isDeliverMode(values.deliver)) return { ok: false, error: `--deliver must be one of ${deliverModes.join(', ')}, got '${values.deliver}'` };
+    notification.deliver = values.deliver;
+  }
+  if (tokens.length > 0 || targeted) {
+    let payload: Record<string, unknown> | undefined;
     if (payloadText.text !== undefined) {
       const parsed = parseJson(payloadText.text);
       if (!parsed.ok || typeof parsed.value !== 'object' || parsed.value === null || Array.isArray(parsed.value)) {
@@ -163,26 +182,29 @@ function buildNotification(values: SendValues, stdin: () => string | undefined):
       }
       payload = parsed.value as Record<string, unknown>;
     } else if (alert) {
-      payload = { aps: { alert: { ...(values.title === undefined ? {} : { title: values.title }), ...(values.body === undefined ? {} : { body: values.body }) } } };
+      // Platform-neutral: Herald fills aps.alert from it (and other providers' equivalents).
+      notification.alert = { ...(values.title === undefined ? {} : { title: values.title }), ...(values.body === undefined ? {} : { body: values.body }) };
     } else {
-      return { ok: false, error: '--token needs --title/--body or --payload' };
+      return { ok: false, error: tokens.length > 0 ? '--token needs --title/--body or --payload' : '--user and --interest need --title/--body or --payload' };
     }
-    notification.apns = { tokens, payload, ...delivery.fields };
+    if (tokens.length > 0 || payload !== undefined || Object.keys(delivery.fields).length > 0) {
+      notification.apns = { ...(tokens.length > 0 ? { tokens } : {}), ...(payload === undefined ? {} : { payload }), ...delivery.fields };
+    }
   } else if (payloadText.text !== undefined || alert) {
-    return { ok: false, error: '--title, --body and --payload need at least one --token' };
+    return { ok: false, error: '--title, --body and --payload need at least one --token, --user or --interest' };
   } else if (Object.keys(delivery.fields).length > 0) {
-    return { ok: false, error: '--push-type, --priority, --topic, --expiration and --collapse-id need at least one --token' };
+    return { ok: false, error: '--push-type, --priority, --topic, --expiration and --collapse-id need at least one --token, --user or --interest' };
   }
   const channels = splitList(values.channel ?? []);
   if (channels.length > 0 || values.event !== undefined || values.data !== undefined) {
-    if (channels.length === 0 || values.event === undefined || values.data === undefined) {
-      return { ok: false, error: '--channel, --event and --data go together' };
+    if ((channels.length === 0 && users.length === 0) || values.event === undefined || values.data === undefined) {
+      return { ok: false, error: users.length > 0 ? '--event and --data go together' : '--channel, --event and --data go together (or --event and --data with --user)' };
     }
     const parsed = parseJson(values.data);
     if (!parsed.ok) return { ok: false, error: `--data must be JSON (quote a string: '"text"'): ${parsed.error}` };
-    notification.realtime = { channels, event: values.event, data: parsed.value };
+    notification.realtime = { ...(channels.length > 0 ? { channels } : {}), event: values.event, data: parsed.value };
   }
-  if (!notification.apns && !notification.realtime) return { ok: false, error: 'nothing to send: give --token (APNs) and/or --channel with --event (realtime)' };
+  if (!notification.apns && !notification.realtime && !notification.to) return { ok: false, error: 'nothing to send: give --token (APNs), --user or --interest, and/or --channel with --event (realtime)' };
   if (values['send-at'] !== undefined) {
     const at = parseTimeMs(values['send-at']);
     if (at === undefined) return { ok: false, error: `--send-at must be an ISO 8601 time such as 2026-12-24T08:00:00Z, got '${values['send-at']}'` };
@@ -318,6 +340,7 @@ function printFinal(status: NotificationStatus, json: boolean): void {
   if (sent + failed + pending > 0) parts.push(`apns ${sent} sent, ${failed} failed${pending > 0 ? `, ${pending} pending` : ''}`);
   if (status.realtime.error !== undefined) parts.push(`realtime failed: ${status.realtime.error}`);
   else if (status.realtime.channels > 0) parts.push(`realtime ${status.realtime.channels} channel(s)`);
+  if (status.users) parts.push(`users ${status.users.total}: ${status.users.online} online, ${status.users.pushed} pushed, ${status.users.noDevices} without devices`);
   parts.push(`${status.attempts} attempt(s)`);
   console.log(`${status.state}: ${parts.join('; ')}${status.error === undefined ? '' : ` (${status.error})`}`);
   for (const invalid of invalidTokens.slice(0, MAX_INVALID_SHOWN)) console.log(`  invalid token ${invalid.token}: ${invalid.reason}`);
@@ -339,4 +362,8 @@ function parseJson(text: string): { ok: true; value: unknown } | { ok: false; er
 function usageError(message: string): number {
   console.error(`herald send: ${message}\n\nRun 'herald send --help' for usage.`);
   return 2;
+}
+
+function isDeliverMode(value: string): value is DeliverMode {
+  return (deliverModes as readonly string[]).includes(value);
 }

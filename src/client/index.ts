@@ -4,4 +4,4 @@ export type { HeraldClientOptions, HttpClientOptions, RedisClientOptions } from 
 export type { RedisSettings } from './redis-options.js';
 export { HeraldClientError } from './client-error.js';
 export type { HeraldClientErrorCode, HeraldClientErrorDetails } from './client-error.js';
-export type { CancelResult, InvalidToken, NotificationInput, NotificationState, NotificationStatus, NotifyResult } from './types.js';
+export type { Alert, CancelResult, DeliverMode, InvalidToken, NotificationInput, NotificationState, NotificationStatus, NotifyResult, Targets, UserCounts } from './types.js';

@@ -7,7 +7,9 @@ import type { NotificationInput as SchemaInput } from '../notifications/contract
  */
 export type NotificationInput = Omit<SchemaInput, 'v' | 'app'> & { v?: 1; app?: string };
 
-export type { InvalidToken, NotificationState, NotificationStatus } from '../notifications/contract/status.js';
+export type { InvalidToken, NotificationState, NotificationStatus, UserCounts } from '../notifications/contract/status.js';
+/** `to.users`, `to.interests`, `deliver` and `alert` of a notification. */
+export type { Alert, DeliverMode, Targets } from '../notifications/contract/notification-schema.js';
 /** `cancel`: done, or the state that refused it (`state` undefined: the id is unknown). */
 export type { CancelResult } from '../notifications/contract/cancel-script.js';
 

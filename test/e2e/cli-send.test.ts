@@ -10,6 +10,7 @@ import { freePort } from '../helpers/free-port.js';
 import { runCli, startHeraldProcess } from '../helpers/herald-process.js';
 import type { HeraldProcess } from '../helpers/herald-process.js';
 import { deviceTokens } from '../integration/apns-harness.js';
+import { signedRequest } from '../../src/client/signed-request.js';
 
 const TOKEN = 'a1'.repeat(32);
 
@@ -25,6 +26,9 @@ describe('herald send: arguments', () => {
     ['--event without --data', ['--app', 'app-id', '--channel', 'news', '--event', 'e'], /--channel, --event and --data go together/],
     ['--data that is not JSON', ['--app', 'app-id', '--channel', 'news', '--event', 'e', '--data', 'hello'], /--data must be JSON/],
     ['an unknown flag', ['--app', 'app-id', '--bogus'], /bogus/],
+    ['--deliver without --user', ['--app', 'app-id', '--interest', 'news', '--title', 'T', '--deliver', 'push'], /--deliver needs at least one --user/],
+    ['an unknown --deliver mode', ['--app', 'app-id', '--user', '42', '--title', 'T', '--deliver', 'later'], /--deliver must be one of online-first, both, push/],
+    ['--user without a payload', ['--app', 'app-id', '--user', '42'], /--user and --interest need --title\/--body or --payload/],
     ['--key without --secret', ['--app', 'app-id', '--channel', 'c', '--event', 'e', '--data', '{}', '--key', 'k'], /--key and --secret go together/],
     ['an app not in the configuration', ['--app', 'nope', '--channel', 'c', '--event', 'e', '--data', '{}'], /app 'nope' is not in the configuration/],
     ['a bad --url', ['--app', 'app-id', '--channel', 'c', '--event', 'e', '--data', '{}', '--url', 'ftp://x'], /--url must be http\(s\)/],
@@ -98,6 +102,18 @@ describe('herald send against the daemon', () => {
     assert.equal(final, 'completed: apns 1 sent, 0 failed; realtime 1 channel(s); 1 attempt(s)');
     const request = mock.requests.find((r) => r.token === token);
     assert.deepEqual(request?.payload, { aps: { alert: { title: 'Hi', body: 'There' } } });
+  });
+
+  it('sends to a user and an interest: their registered devices get the alert, the status counts the user', async () => {
+    const [mine, subscribed] = deviceTokens(2, 'cli-users');
+    const credentials = { app: shop.id, key: shop.key, secret: shop.secret };
+    assert.equal((await signedRequest(herald.baseUrl, credentials, 'PUT', `/devices/${mine}`, { body: { userId: 'ann', platform: 'apns' } })).status, 201);
+    assert.equal((await signedRequest(herald.baseUrl, credentials, 'PUT', `/devices/${subscribed}`, { body: { userId: 'bob', platform: 'apns', interests: ['deals'] } })).status, 201);
+    const res = await runCli(['send', ...withFlags(), '--user', 'ann,nobody', '--interest', 'deals', '--deliver', 'push', '--title', 'Deal']);
+    assert.equal(res.code, 0, res.stderr);
+    const [, final] = res.stdout.trim().split('\n');
+    assert.equal(final, 'completed: apns 2 sent, 0 failed; users 2: 0 online, 1 pushed, 1 without devices; 1 attempt(s)');
+    for (const token of [mine, subscribed]) assert.deepEqual(mock.requests.find((r) => r.token === token)?.payload, { aps: { alert: { title: 'Deal' } } });
   });
 
   it('takes the credentials and the address from --config, or from the environment', async () => {
