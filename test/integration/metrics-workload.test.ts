@@ -200,8 +200,9 @@ describe('metrics move with a real workload', () => {
   });
 
   it('reports queue jobs, job durations and enqueue-to-send times', () => {
-    assert.equal(delta('herald_queue_jobs', { queue: 'notifications', state: 'completed' }), 3);
-    for (const state of ['waiting', 'active', 'delayed', 'failed']) assert.equal(afterScrape.value('herald_queue_jobs', { queue: 'notifications', state }), 0, state);
+    // Posted one after another, each notification is an envelope of its own.
+    assert.equal(delta('herald_queue_jobs', { queue: 'notification-batches', state: 'completed' }), 3);
+    for (const state of ['waiting', 'active', 'delayed', 'failed']) assert.equal(afterScrape.value('herald_queue_jobs', { queue: 'notification-batches', state }), 0, state);
     // The throttled notification's job ran twice: delayed by the retry-after, then done.
     assert.equal(delta('herald_job_duration_seconds_count', { status: 'done' }), 3);
     assert.equal(delta('herald_job_duration_seconds_count', { status: 'delay' }), 1);

@@ -86,7 +86,11 @@ export class ChunkSender {
     }
 
     // Waits while checkpoint writes fail (Redis down): the tokens sent stay in the budget until recorded.
-    if (handedBack || signal.aborted || Number.isFinite(nextDueAt)) await writer?.flush(signal);
+    if (handedBack || signal.aborted || Number.isFinite(nextDueAt)) {
+      await writer?.flush(signal);
+      // A fresh run counted its first send without writing it; the run that comes back must not count it again.
+      if (fresh && due.length > 0) await this.o.store.firstSend(id, startedAt);
+    }
     if (handedBack || signal.aborted) return { type: 'delay', afterMs: 0 };
     if (Number.isFinite(nextDueAt)) {
       this.o.metrics.chunksRetried.inc({ app: chunk.app, reason: retryReason ?? 'waiting' });
