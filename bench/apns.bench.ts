@@ -5,27 +5,37 @@
  * notification to N tokens, N notifications to one token each — at 0 ms and 20 ms of
  * added APNs latency. The fixture, each sender and Redis run in processes of their own.
  *
+ * N × 1 reaches Herald three ways, a row each: signed `POST /notifications` with
+ * SUBMIT_WINDOW requests in flight; herald/client `sendMany` over Redis (envelope jobs,
+ * BULK_CHUNK notifications per call); and BullMQ `addBulk` of `notify` jobs, the bulk
+ * shape every build takes (so the before build is measured with it, and this tree's row
+ * shows what envelopes change).
+ *
  *   npm run bench -- apns [--quick]
  */
 import { startBenchRedis } from './lib/bench-redis.js';
 import { epochMs } from './lib/clock.js';
 import { redisCounts } from './lib/redis-stats.js';
 import type { BenchRedis } from './lib/bench-redis.js';
-import type { FixtureCounters, FixtureInfo, FixtureSample } from './lib/apns-fixture-worker.js';
+import type { FixtureInfo, FixtureSample } from './lib/apns-fixture-worker.js';
 import type { ApnsShape, RawRunResult } from './lib/apns-raw-sender-worker.js';
+import { benchApnsApp, waitForFixture } from './lib/apns-fixture.js';
+import { addBulkProducer, sendManyProducer } from './lib/apns-bulk.js';
+import type { BulkProducer } from './lib/apns-bulk.js';
 import { submitBroadcast, submitIndividually } from './lib/apns-submit.js';
 import { IpcChild } from './lib/ipc.js';
 import { cpuSeconds } from './lib/proc.js';
 import { quick, report } from './lib/report.js';
 import type { Row } from './lib/report.js';
 import { percentiles, ratio } from './lib/stats.js';
-import { BENCH_APP, heraldBuilds, startHerald } from './lib/targets.js';
+import { heraldBuilds, startHerald } from './lib/targets.js';
 import type { HeraldTarget } from './lib/targets.js';
 
-const counts: Record<ApnsShape, number> = quick ? { broadcast: 5_000, individual: 500 } : { broadcast: 100_000, individual: 10_000 };
+const counts: Record<ApnsShape, number> = quick ? { broadcast: 5_000, individual: 5_000 } : { broadcast: 100_000, individual: 10_000 };
 /**
- * BENCH_APNS_ONLY narrows a run for profiling, e.g. `herald,broadcast,20`: the senders,
- * shapes and latencies named (each list left whole when none of its values is named).
+ * BENCH_APNS_ONLY narrows a run for profiling, e.g. `herald,broadcast,20` or
+ * `raw http2,herald,individual,sendMany`: the senders, shapes, latencies and submit
+ * paths named (each list left whole when none of its values is named).
  */
 const only = (process.env.BENCH_APNS_ONLY ?? '').split(',').filter(Boolean);
 const pick = <T extends string | number>(values: readonly T[]): T[] => {
@@ -35,6 +45,7 @@ const pick = <T extends string | number>(values: readonly T[]): T[] => {
 const latencies = pick([0, 20]);
 const shapes = pick(['broadcast', 'individual'] as const);
 const senders = pick(['raw http2', 'node-apn', 'herald'] as const);
+const submitPaths = pick(['http', 'sendMany', 'addBulk'] as const);
 const rawSenders = senders.filter((s): s is RawSender => s !== 'herald');
 /** Herald builds measured: this tree's, and BENCH_BEFORE_CLI's when set. */
 const builds = senders.includes('herald') ? heraldBuilds() : [];
@@ -44,12 +55,31 @@ const NODE_APN_CHUNK = 500;
 /** Herald's chunk jobs and notification jobs run at once (queue.concurrency); BENCH_APNS_QUEUE_CONCURRENCY overrides. */
 const QUEUE_CONCURRENCY = Number(process.env.BENCH_APNS_QUEUE_CONCURRENCY ?? 64);
 /** HTTP requests in flight while N single-token notifications are submitted. */
-const SUBMIT_WINDOW = 32;
+const SUBMIT_WINDOW = 64;
+/** Notifications per call of a bulk producer (one envelope's worth). */
+const BULK_CHUNK = 1_000;
 
 type RawSender = 'raw http2' | 'node-apn';
-/** A raw client, or a running Herald build. */
-type Sender = RawSender | HeraldTarget;
-const nameOf = (sender: Sender): string => (typeof sender === 'string' ? sender : sender.name);
+type SubmitPath = (typeof submitPaths)[number];
+/** One way into one running Herald build. */
+interface HeraldPath {
+  readonly target: HeraldTarget;
+  readonly submit: SubmitPath;
+  /** The bulk producer of `sendMany` and `addBulk`. */
+  readonly producer?: BulkProducer;
+}
+/** A raw client, or a running Herald build and how notifications reach it. */
+type Sender = RawSender | HeraldPath;
+
+const via: Record<RawSender | SubmitPath, string> = {
+  'raw http2': `node:http2, ${IN_FLIGHT} streams`,
+  'node-apn': `send() of ${NODE_APN_CHUNK}, 2 at once`,
+  http: `signed POST, ${SUBMIT_WINDOW} in flight`,
+  sendMany: `herald/client sendMany of ${BULK_CHUNK} (envelopes)`,
+  addBulk: `BullMQ addBulk of ${BULK_CHUNK} notify jobs`,
+};
+const nameOf = (sender: Sender): string => (typeof sender === 'string' ? sender : sender.target.name);
+const viaOf = (sender: Sender): string => via[typeof sender === 'string' ? sender : sender.submit];
 
 interface Measured {
   readonly row: Row;
@@ -62,20 +92,22 @@ async function measure(
   sender: Sender,
   shape: ApnsShape,
   latencyMs: number,
+  rawPerSecond: number | undefined,
   ctx: { fixture: IpcChild; info: FixtureInfo; raw: IpcChild; redis: BenchRedis },
 ): Promise<Measured> {
   const count = counts[shape];
   const firstToken = nextToken;
   nextToken += count;
-  const senderPid = typeof sender === 'string' ? ctx.raw.pid : sender.pid;
-  const cpu = { sender: cpuSeconds(senderPid), redis: cpuSeconds(ctx.redis.pid), fixture: cpuSeconds(ctx.fixture.pid) };
+  const senderPid = typeof sender === 'string' ? ctx.raw.pid : sender.target.pid;
+  const cpu = { sender: cpuSeconds(senderPid), redis: cpuSeconds(ctx.redis.pid), fixture: cpuSeconds(ctx.fixture.pid), producer: process.cpuUsage() };
   const redisBefore = await redisCounts(ctx.redis.url);
   const started = epochMs();
   let reportedFailures: number;
   let firstError: string | undefined;
   if (typeof sender !== 'string') {
-    if (shape === 'broadcast') await submitBroadcast(sender.baseUrl, firstToken, count);
-    else await submitIndividually(sender.baseUrl, firstToken, count, SUBMIT_WINDOW);
+    if (sender.producer) await sender.producer.submit(firstToken, count, BULK_CHUNK);
+    else if (shape === 'broadcast') await submitBroadcast(sender.target.baseUrl, firstToken, count);
+    else await submitIndividually(sender.target.baseUrl, firstToken, count, SUBMIT_WINDOW);
     const done = await waitForFixture(ctx.fixture, count, { idleMs: 10_000, timeoutMs: 600_000 });
     reportedFailures = done.refused;
   } else {
@@ -84,55 +116,49 @@ async function measure(
     reportedFailures = result.failed;
     firstError = result.firstError;
   }
+  const producerCpu = process.cpuUsage(cpu.producer);
   const sample = await ctx.fixture.call<FixtureSample>('sample');
   const redisAfter = await redisCounts(ctx.redis.url);
   const used = {
     sender: cpuSeconds(senderPid) - cpu.sender,
     redis: cpuSeconds(ctx.redis.pid) - cpu.redis,
     fixture: cpuSeconds(ctx.fixture.pid) - cpu.fixture,
+    producer: (producerCpu.user + producerCpu.system) / 1e6,
   };
   const seconds = (sample.lastAnsweredAt - started) / 1000;
   const [p50, p99, max] = percentiles(sample.latencies, [50, 99, 100]);
   const perSecond = sample.accepted / seconds;
   const micros = (s: number): number => (s * 1e6) / Math.max(1, sample.accepted);
+  const herald = typeof sender !== 'string';
   return {
     perSecond,
     row: {
       sender: nameOf(sender),
+      via: viaOf(sender),
       shape: shape === 'broadcast' ? `1 × ${count} tokens` : `${count} × 1 token`,
       'latency ms': latencyMs,
       accepted: sample.accepted,
       failed: count - sample.accepted,
       duplicates: sample.duplicates,
       'notif/s': Math.round(perSecond),
+      '÷ raw http2': rawPerSecond === undefined ? Number.NaN : ratio(perSecond, rawPerSecond),
       'in flight mean': Math.round(sample.meanInFlight),
       'in flight peak': sample.peakInFlight,
       'p50 ms': p50 ?? Number.NaN,
       'p99 ms': p99 ?? Number.NaN,
       'max ms': max ?? Number.NaN,
+      // The raw client's process, or Herald's daemon.
       'sender cpu µs/n': micros(used.sender),
-      'redis cpu µs/n': typeof sender === 'string' ? 0 : micros(used.redis),
-      // Commands Redis executed per notification, those run inside scripts included (INFO's own two discounted).
-      'redis cmds/n': typeof sender === 'string' ? 0 : (redisAfter.commands - redisBefore.commands - 2) / sample.accepted,
-      'redis scripts/n': typeof sender === 'string' ? 0 : (redisAfter.scripts - redisBefore.scripts) / sample.accepted,
+      // This process handing notifications to Herald (HTTP requests, or herald/client and BullMQ calls).
+      'producer cpu µs/n': herald ? micros(used.producer) : 0,
+      'redis cpu µs/n': herald ? micros(used.redis) : 0,
+      // Commands Redis executed per notification, producer's and daemon's, those run inside scripts included (INFO's own two discounted).
+      'redis cmds/n': herald ? (redisAfter.commands - redisBefore.commands - 2) / sample.accepted : 0,
+      'redis scripts/n': herald ? (redisAfter.scripts - redisBefore.scripts) / sample.accepted : 0,
       'fixture cpu µs/n': micros(used.fixture),
       ...(reportedFailures > 0 ? { 'first error': firstError ?? `${reportedFailures} refused` } : {}),
     },
   };
-}
-
-/** Until `expected` requests were accepted, or nothing new was answered for `idleMs`. */
-async function waitForFixture(fixture: IpcChild, expected: number, options: { idleMs: number; timeoutMs: number }): Promise<FixtureCounters> {
-  const until = Date.now() + options.timeoutMs;
-  let last = await fixture.call<FixtureCounters>('counters');
-  let progressAt = Date.now();
-  while (last.accepted + last.refused < expected && Date.now() < until && Date.now() - progressAt < options.idleMs) {
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    const now = await fixture.call<FixtureCounters>('counters');
-    if (now.accepted + now.refused > last.accepted + last.refused) progressAt = Date.now();
-    last = now;
-  }
-  return last;
 }
 
 function heraldConfig(info: FixtureInfo, redis: BenchRedis, index: number): Record<string, unknown> {
@@ -140,20 +166,23 @@ function heraldConfig(info: FixtureInfo, redis: BenchRedis, index: number): Reco
     // Each build on its own queues and keys of the one Redis.
     redis: { url: redis.url, keyPrefix: `bench${index}` },
     queue: { prefix: `bench${index}`, concurrency: QUEUE_CONCURRENCY, chunkSize: 500 },
-    apps: [
-      {
-        ...BENCH_APP,
-        apns: {
-          topic: info.topic,
-          cert: info.certPath,
-          key: info.keyPath,
-          endpoint: { host: '127.0.0.1', port: info.port, ca: info.caPath },
-          maxConcurrentStreams: IN_FLIGHT,
-          connections: 1,
-        },
-      },
-    ],
+    apps: [benchApnsApp(info, IN_FLIGHT)],
   };
+}
+
+/**
+ * The ways into each build: HTTP always; for N × 1 the bulk producers too. The before
+ * build's daemon knows `notify` jobs only, so its bulk row is addBulk.
+ */
+function heraldPaths(target: HeraldTarget, index: number, redis: BenchRedis, current: boolean): HeraldPath[] {
+  const layout = { prefix: `bench${index}`, keyPrefix: `bench${index}` };
+  const paths: HeraldPath[] = [];
+  for (const submit of submitPaths) {
+    if (submit === 'http') paths.push({ target, submit });
+    else if (submit === 'sendMany' && current) paths.push({ target, submit, producer: sendManyProducer({ redis: redis.url, ...layout, chunkSize: 500 }) });
+    else if (submit === 'addBulk') paths.push({ target, submit, producer: addBulkProducer({ url: redis.url, prefix: layout.prefix }) });
+  }
+  return paths;
 }
 
 async function main(): Promise<void> {
@@ -163,31 +192,40 @@ async function main(): Promise<void> {
   const rows: Row[] = [];
   const ratios: Record<string, number> = {};
   const heralds: HeraldTarget[] = [];
+  const paths: HeraldPath[] = [];
   try {
     const info = await fixture.call<FixtureInfo>('start', { latencyMs: 0, maxConcurrentStreams: IN_FLIGHT });
-    for (const [index, build] of builds.entries()) heralds.push(await startHerald({ build, config: heraldConfig(info, redis, index) }));
+    for (const [index, build] of builds.entries()) {
+      const target = await startHerald({ build, config: heraldConfig(info, redis, index) });
+      heralds.push(target);
+      paths.push(...heraldPaths(target, index, redis, index === 0));
+    }
     const ctx = { fixture, info, raw, redis };
     for (const latencyMs of latencies) {
       await fixture.call('setLatency', { latencyMs });
       for (const shape of shapes) {
         const results = new Map<Sender, Measured>();
-        for (const sender of [...rawSenders, ...heralds]) {
-          const measured = await measure(sender, shape, latencyMs, ctx);
+        const heraldSenders = paths.filter((p) => shape === 'individual' || p.submit === 'http');
+        for (const sender of [...rawSenders, ...heraldSenders]) {
+          const measured = await measure(sender, shape, latencyMs, results.get('raw http2')?.perSecond, ctx);
           results.set(sender, measured);
           rows.push(measured.row);
         }
-        const fastest = Math.max(results.get('raw http2')?.perSecond ?? 0, results.get('node-apn')?.perSecond ?? 0);
-        for (const herald of heralds) ratios[`${herald.name} / faster raw, ${shape} @${latencyMs} ms`] = ratio(results.get(herald)?.perSecond ?? Number.NaN, fastest);
+        const rawPerSecond = results.get('raw http2')?.perSecond ?? Number.NaN;
+        for (const path of heraldSenders) {
+          ratios[`${path.target.name} ${path.submit} / raw http2, ${shape} @${latencyMs} ms`] = ratio(results.get(path)?.perSecond ?? Number.NaN, rawPerSecond);
+        }
       }
     }
   } finally {
+    for (const path of paths) await path.producer?.close();
     for (const herald of heralds) await herald.stop();
     await raw.stop();
     await fixture.call('stop').catch(() => {});
     await fixture.stop();
     await redis.stop();
   }
-  report('apns', rows, { ...ratios, inFlight: IN_FLIGHT, queueConcurrency: QUEUE_CONCURRENCY, nodeApnChunk: NODE_APN_CHUNK, submitWindow: SUBMIT_WINDOW });
+  report('apns', rows, { ...ratios, inFlight: IN_FLIGHT, queueConcurrency: QUEUE_CONCURRENCY, nodeApnChunk: NODE_APN_CHUNK, submitWindow: SUBMIT_WINDOW, bulkChunk: BULK_CHUNK });
 }
 
 await main();

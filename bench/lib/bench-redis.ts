@@ -1,4 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
+import { startRedisCluster } from '../../test/helpers/redis-cluster.js';
+import type { TestRedisCluster } from '../../test/helpers/redis-cluster.js';
 import { startRedis } from '../../test/helpers/redis-server.js';
 import type { TestRedis } from '../../test/helpers/redis-server.js';
 
@@ -18,8 +20,28 @@ export async function startBenchRedis(): Promise<BenchRedis> {
   return { ...redis, pid };
 }
 
-/** redis-server rewrites its command line to `redis-server 127.0.0.1:PORT`; before that it reads `--port PORT`. */
-function redisPid(port: number): number | undefined {
+export interface BenchRedisCluster extends TestRedisCluster {
+  /** Each master's redis-server process, in the order of `nodes`. */
+  readonly pids: readonly number[];
+}
+
+/** A Redis Cluster of `masters` masters (the test helper's: even slot ranges, no replicas), with their pids. */
+export async function startBenchRedisCluster(masters = 3): Promise<BenchRedisCluster> {
+  const cluster = await startRedisCluster(masters);
+  const pids = cluster.nodes.map((node) => redisPid(node.port));
+  if (pids.some((pid) => pid === undefined)) {
+    await cluster.stop();
+    throw new Error(`no redis-server process found for every Cluster node (${cluster.nodes.map((n) => n.port).join(', ')})`);
+  }
+  return { ...cluster, pids: pids as number[] };
+}
+
+/**
+ * The redis-server process listening on `port`, found in /proc. redis-server rewrites its
+ * command line to `redis-server 127.0.0.1:PORT` (with ` [cluster]` for a Cluster node);
+ * before that it reads `--port PORT`.
+ */
+export function redisPid(port: number): number | undefined {
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     let cmdline: string;
