@@ -46,10 +46,9 @@ export class RedisRecords {
 
   /**
    * Creates the records of notifications of one partition, delivered by queue job
-   * `owner`, in one script call; the reply per notification says whether it is this
-   * job's to deliver.
+   * `owner`, in one script call: per notification, what was there (contract/record-script.ts).
    */
-  async create(notifications: readonly Notification[], owner: string, notBefore: number): Promise<boolean[]> {
+  async create(notifications: readonly Notification[], owner: string, notBefore: number): Promise<RecordReply[]> {
     if (notifications.length === 0) return [];
     const createdAt = Date.now();
     // Kept the retention beyond the send time, as the daemon keeps it.
@@ -62,11 +61,15 @@ export class RedisRecords {
       args.push(...createRecordArgs({ app: n.app, createdAt, tokens, chunks: Math.ceil(tokens / this.settings.chunkSize), ttlSeconds, owner, start: false }));
     }
     const replies = await createRecords.run(this.connection, keys, args);
-    return notifications.map((_, index) => ours(parseRecordReply(Array.isArray(replies) ? replies[index] : undefined), owner));
+    return notifications.map((_, index) => parseRecordReply(Array.isArray(replies) ? replies[index] : undefined));
   }
 }
 
-/** Made now, or made by the worker of this very job that ran first. */
-function ours(reply: RecordReply, owner: string): boolean {
-  return reply.created || reply.owner === owner;
+/**
+ * Whether this call queued the notification, from its record: made now, or — when the
+ * call added the job itself (`jobAddedNow`) — made by that job's worker, which ran first.
+ * When the job existed already it is an earlier call's, and so is a record that names it.
+ */
+export function queuedByThisCall(reply: RecordReply, owner: string, jobAddedNow: boolean): boolean {
+  return reply.created || (jobAddedNow && reply.owner === owner);
 }

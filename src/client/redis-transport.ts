@@ -1,8 +1,8 @@
 import type { Cluster, Redis } from 'ioredis';
 import { NOTIFY_JOB, NOTIFY_QUEUE, notifyJobId } from '../notifications/contract/job-ids.js';
-import { ENVELOPE_JOB, ENVELOPE_QUEUE, envelopeJobId } from '../notifications/contract/envelope.js';
+import { ENVELOPE_JOB, ENVELOPE_QUEUE, envelopeJobId, singleEnvelopeJobId } from '../notifications/contract/envelope.js';
 import type { Envelope } from '../notifications/contract/envelope.js';
-import { partitionPrefix } from '../notifications/contract/partitions.js';
+import { partitionOf, partitionPrefix } from '../notifications/contract/partitions.js';
 import { statusView } from '../notifications/contract/status-view.js';
 import { CANCEL_STATUS_LUA, cancelArgs, parseCancelReply } from '../notifications/contract/cancel-script.js';
 import { INVALID_TOKENS_SHOWN, readStatusRecord } from '../notifications/contract/status.js';
@@ -18,7 +18,7 @@ import type { PlannedEnvelope } from './envelope-plan.js';
 import { mapLimit } from './map-limit.js';
 import { checkRedisOptions } from './redis-options.js';
 import type { QueueLayout, RedisTransportOptions } from './redis-options.js';
-import { RedisRecords } from './redis-records.js';
+import { queuedByThisCall, RedisRecords } from './redis-records.js';
 import type { Transport } from './transport.js';
 import type { CancelResult, NotificationStatus, NotifyResult } from './types.js';
 
@@ -79,10 +79,10 @@ export class RedisTransport implements Transport {
       if ((await this.records.known([ref]))[0] === true) return { id: ref.id, duplicate: true };
       const job = notifyJobId(ref);
       const queued = await this.queue.enqueue(job, n, delayOf(n));
-      // Its job exists already (an earlier send that stopped before its record): that send's.
-      if (queued.duplicate) return { id: ref.id, duplicate: true };
-      const [mine = false] = await this.records.create([n], job, notBefore(n));
-      return { id: ref.id, duplicate: !mine };
+      // The job exists already (a send at the same moment, or one that stopped before its record): its record is made if it still runs.
+      if (queued.duplicate && !(await stillToRun(this.queue, job))) return { id: ref.id, duplicate: true };
+      const [reply] = await this.records.create([n], job, notBefore(n));
+      return { id: ref.id, duplicate: reply === undefined || !queuedByThisCall(reply, job, !queued.duplicate) };
     } catch (err) {
       throw new HeraldClientError('unavailable', `Redis refused the job: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
     }
@@ -147,7 +147,12 @@ export class RedisTransport implements Transport {
         const state = await this.queue.state(jobId);
         if (state === 'waiting' || state === 'delayed') result = await run(true);
       }
-      if (result.cancelled) await this.queue.remove(jobId).catch(() => false);
+      if (result.cancelled) {
+        // A job of its own is spared its run; one in a shared envelope is skipped by it.
+        await this.queue.remove(jobId).catch(() => false);
+        const envelopes = await this.envelopeQueue(partitionOf(ref, this.layout.partitions)).catch(() => undefined);
+        await envelopes?.remove(singleEnvelopeJobId(ref)).catch(() => false);
+      }
       return result;
     } catch (err) {
       throw new HeraldClientError('unavailable', `Redis did not answer: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
@@ -169,11 +174,16 @@ export class RedisTransport implements Transport {
     const answers: Array<[number, boolean]> = envelope.entries.filter((_, i) => known[i] === true).map((e) => [e.index, false]);
     if (fresh.length === 0) return answers;
     const queue = await this.envelopeQueue(envelope.partition);
-    const job = envelopeJobId(envelope.partition);
+    const job = envelope.jobId ?? envelopeJobId(envelope.partition);
     const notifications = fresh.map((e) => e.notification);
-    await queue.enqueue(job, { v: 1, notifications }, envelope.delayMs > 0 ? { delayMs: envelope.delayMs } : {});
-    const mine = await this.records.create(notifications, job, envelope.notBefore);
-    fresh.forEach((entry, i) => answers.push([entry.index, mine[i] === true]));
+    const queued = await queue.enqueue(job, { v: 1, notifications }, envelope.delayMs > 0 ? { delayMs: envelope.delayMs } : {});
+    // Only a notification travelling alone (`e:<app>:<id>`) can find its job there already.
+    if (queued.duplicate && !(await stillToRun(queue, job))) return [...answers, ...fresh.map((e): [number, boolean] => [e.index, false])];
+    const replies = await this.records.create(notifications, job, envelope.notBefore);
+    fresh.forEach((entry, i) => {
+      const reply = replies[i];
+      answers.push([entry.index, reply !== undefined && queuedByThisCall(reply, job, !queued.duplicate)]);
+    });
     return answers;
   }
 
@@ -229,6 +239,12 @@ function ignore(): void {}
 function quiet<C extends Redis | Cluster>(connection: C): C {
   connection.on('error', ignore);
   return connection;
+}
+
+/** Whether a job found under its id is still to run (then the records it delivers may be made now). */
+async function stillToRun<T>(queue: BullmqQueueDriver<T>, job: string): Promise<boolean> {
+  const state = await queue.state(job);
+  return state === 'waiting' || state === 'delayed' || state === 'active';
 }
 
 /** `sendAt` in ms, 0 for none. */

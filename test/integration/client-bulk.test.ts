@@ -4,7 +4,7 @@ import { Queue } from 'bullmq';
 import { Cluster, Redis } from 'ioredis';
 import { HeraldClient, HeraldClientError } from '../../src/client/index.js';
 import type { NotificationInput } from '../../src/client/index.js';
-import { RedisRecords } from '../../src/client/redis-records.js';
+import { queuedByThisCall, RedisRecords } from '../../src/client/redis-records.js';
 import { ENVELOPE_JOB, ENVELOPE_QUEUE, MAX_ENVELOPE_NOTIFICATIONS, parseEnvelope } from '../../src/notifications/contract/envelope.js';
 import { NOTIFY_QUEUE } from '../../src/notifications/contract/job-ids.js';
 import { partitionOf, partitionPrefix, partitionTag } from '../../src/notifications/contract/partitions.js';
@@ -201,25 +201,48 @@ describe('herald/client sendMany and status records, on Redis', () => {
     assert.equal(await connection.llen(`${p.prefix}:${NOTIFY_QUEUE}:wait`), 1, 'queued once');
   });
 
-  it('a scheduled notification waits in a delayed envelope; its record is kept the retention beyond its send time; cancel() cancels it', async () => {
+  it('a scheduled notification, or one with more than 16 tokens, travels alone as e:<app>:<id>; its record is kept the retention beyond its send time; cancel() removes its job', async () => {
     const p = prefixes();
     const herald = client({ ...p, statusRetentionSeconds: 600 });
     const sendAt = Date.now() + 3_600_000;
     const results = await herald.sendMany([
       { id: 'now', realtime: { channels: ['a'], event: 'e', data: 1 } },
       { id: 'later', sendAt: new Date(sendAt).toISOString(), realtime: { channels: ['a'], event: 'e', data: 2 } },
+      { id: 'wide', apns: { tokens: Array.from({ length: 17 }, (_, i) => tokenFor(i)), payload: { aps: { alert: 'x' } } } },
+      { id: 'narrow', apns: { tokens: Array.from({ length: 16 }, (_, i) => tokenFor(i)), payload: { aps: { alert: 'x' } } } },
     ]);
     assert.ok(results.every((r) => !r.duplicate));
     const jobs = await envelopeJobs(connection, p.prefix, 0, 1);
-    assert.equal(jobs.length, 2, 'due and scheduled travel apart');
-    const delayed = jobs.find((j) => j.ids.includes('later'));
+    assert.equal(jobs.length, 3);
+    const shared = jobs.find((j) => j.id.startsWith('b:0:'));
+    assert.deepEqual(shared?.ids, ['now', 'narrow']);
+    assert.deepEqual(jobs.find((j) => j.id === `e:${app}:wide`)?.ids, ['wide']);
+    const delayed = jobs.find((j) => j.id === `e:${app}:later`);
     assert.deepEqual(delayed?.ids, ['later']);
     assert.ok((delayed?.delay ?? 0) > 3_590_000, 'the envelope waits for the send time');
-    const ttl = await connection.ttl(statusKey({ keyPrefix: p.keyPrefix, queuePrefix: p.prefix, partitions: 1 }, { app, id: 'later' }));
+    const space = { keyPrefix: p.keyPrefix, queuePrefix: p.prefix, partitions: 1 };
+    assert.equal(await connection.hget(statusKey(space, { app, id: 'later' }), 'owner'), `e:${app}:later`);
+    const ttl = await connection.ttl(statusKey(space, { app, id: 'later' }));
     assert.ok(ttl > 3_600 + 590 && ttl <= 3_600 + 600, `ttl ${ttl}`);
     assert.deepEqual(await herald.cancel('later'), { cancelled: true });
     const status = await herald.status('later');
     assert.deepEqual([status?.state, status?.error], ['failed', 'cancelled']);
+    assert.equal(await connection.exists(`${p.prefix}:${ENVELOPE_QUEUE}:e:${app}:later`), 0, 'its delayed job is gone');
+  });
+
+  it('a notification travelling alone whose job exists without a record (an earlier call stopped between the two) gets its record, and is queued once', async () => {
+    const p = prefixes();
+    const herald = client(p);
+    const notification = { id: 'resumed', sendAt: new Date(Date.now() + 600_000).toISOString(), realtime: { channels: ['a'], event: 'e', data: 1 } };
+    await herald.sendMany([notification]);
+    const key = statusKey({ keyPrefix: p.keyPrefix, queuePrefix: p.prefix, partitions: 1 }, { app, id: 'resumed' });
+    await connection.del(key);
+    assert.equal(await herald.status('resumed'), undefined);
+    assert.deepEqual(await herald.sendMany([notification]), [{ id: 'resumed', duplicate: false }]);
+    assert.equal((await herald.status('resumed'))?.state, 'queued');
+    assert.equal(await connection.hget(key, 'owner'), `e:${app}:resumed`);
+    assert.deepEqual(await herald.sendMany([notification]), [{ id: 'resumed', duplicate: true }]);
+    assert.equal((await envelopeJobs(connection, p.prefix, 0, 1)).length, 1, 'one job');
   });
 
   it('refuses the whole call for its first invalid notification, with its index and path; nothing reaches Redis', async () => {
@@ -245,9 +268,14 @@ describe('herald/client sendMany and status records, on Redis', () => {
     const p = prefixes();
     const records = new RedisRecords(connection, { keyPrefix: p.keyPrefix, queuePrefix: p.prefix, partitions: 1, chunkSize: 500, statusRetentionSeconds: 60 });
     const n = { v: 1 as const, app, id: 'contended', apns: { tokens: [tokenFor(7)], payload: { aps: { alert: 'x' } } } };
-    assert.deepEqual(await records.create([n], 'b:0:first', 0), [true]);
-    assert.deepEqual(await records.create([n], 'b:0:first', 0), [true], 'the same job again: still its own');
-    assert.deepEqual(await records.create([n], 'b:0:second', 0), [false]);
+    const [made] = await records.create([n], 'b:0:first', 0);
+    assert.ok(made && queuedByThisCall(made, 'b:0:first', true));
+    const [again] = await records.create([n], 'b:0:first', 0);
+    assert.ok(again && queuedByThisCall(again, 'b:0:first', true), 'the same job, added by this call, whose worker ran first: still this call\'s');
+    assert.ok(again && !queuedByThisCall(again, 'b:0:first', false), 'the same job found already there: an earlier call\'s');
+    const [other] = await records.create([n], 'b:0:second', 0);
+    assert.deepEqual(other, { created: false, state: 'queued', owner: 'b:0:first' });
+    assert.ok(!queuedByThisCall(other, 'b:0:second', true));
     assert.equal(await connection.hget(records.key(n), 'owner'), 'b:0:first');
   });
 

@@ -26,19 +26,27 @@ describe('sendMany envelope plan', () => {
     assert.equal(MAX_ENVELOPE_BYTES, 4 * 1024 * 1024);
   });
 
-  it('groups by partition and send time; a past sendAt counts as due', () => {
+  it('groups by partition; a future sendAt or more than 16 tokens travels alone as e:<app>:<id>; a past sendAt counts as due', () => {
     const now = Date.now();
+    const renamed = (list: CheckedEntry[], prefix: string, offset: number): CheckedEntry[] => list.map((e) => ({ index: e.index + offset, notification: { ...e.notification, id: `${prefix}-${e.index}` } }));
     const due = entries(300);
-    const past = entries(10, { sendAt: new Date(now - 1_000).toISOString() }).map((e) => ({ ...e, index: e.index + 300, notification: { ...e.notification, id: `p-${e.index}` } }));
-    const later = entries(10, { sendAt: new Date(now + 60_000).toISOString() }).map((e) => ({ ...e, index: e.index + 310, notification: { ...e.notification, id: `l-${e.index}` } }));
-    const planned = planEnvelopes([...due, ...past, ...later], { partitions: 4, now });
+    const past = renamed(entries(10, { sendAt: new Date(now - 1_000).toISOString() }), 'p', 300);
+    const later = renamed(entries(10, { sendAt: new Date(now + 60_000).toISOString() }), 'l', 310);
+    const wide: CheckedEntry = { index: 320, notification: { v: 1, app: 'shop', id: 'wide', apns: { tokens: Array.from({ length: 17 }, (_, i) => i.toString(16).padStart(64, '0')), payload: {} } } };
+    const planned = planEnvelopes([...due, ...past, ...later, wide], { partitions: 4, now });
     for (const envelope of planned) {
       for (const e of envelope.entries) assert.equal(partitionOf(e.notification, 4), envelope.partition);
-      const scheduled = envelope.entries.every((e) => e.notification.id.startsWith('l-'));
-      assert.equal(envelope.delayMs, scheduled ? 60_000 : 0);
-      assert.ok(scheduled || envelope.entries.every((e) => !e.notification.id.startsWith('l-')));
     }
-    assert.equal(planned.filter((e) => e.delayMs === 0).length, 4, 'one due envelope per partition, the past sendAt among them');
+    const alone = planned.filter((e) => e.jobId !== undefined);
+    assert.deepEqual(alone.map((e) => e.jobId).sort(), ['e:shop:wide', ...later.map((e) => `e:shop:${e.notification.id}`)].sort());
+    for (const envelope of alone) {
+      assert.equal(envelope.entries.length, 1);
+      assert.equal(envelope.delayMs, envelope.jobId === 'e:shop:wide' ? 0 : 60_000);
+    }
+    const sharedEnvelopes = planned.filter((e) => e.jobId === undefined);
+    assert.equal(sharedEnvelopes.length, 4, 'one shared envelope per partition, the past sendAt among them');
+    assert.ok(sharedEnvelopes.every((e) => e.delayMs === 0));
+    assert.equal(sharedEnvelopes.reduce((sum, e) => sum + e.entries.length, 0), 310);
   });
 });
 
