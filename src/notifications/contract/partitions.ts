@@ -4,8 +4,8 @@ import type { NotificationRef } from './notification-schema.js';
  * Where a notification's queue jobs and status keys live when the queue is cut into
  * `queue.partitions` partitions (docs/queue.md "Partitions"). Every key of one partition
  * shares one Redis Cluster hash tag, so one script may touch many notifications of it;
- * the tags are chosen so that partitions fall into evenly spaced slot ranges, and a
- * Cluster whose masters own even ranges gets each partition on its own shard.
+ * the tags are chosen at evenly spaced slots, so a Cluster whose masters own even ranges
+ * gets each partition on its own shard (when partitions are a multiple of the masters).
  * Producers (the daemon's intake, herald/client) and consumers compute the same.
  */
 
@@ -52,11 +52,15 @@ export function partitionTag(prefix: string, partition: number, partitions: numb
   const cached = tagCache.get(cacheKey);
   if (cached !== undefined) return cached;
   const width = SLOTS / partitions;
-  const from = (tagSlot(tag) + partition * width) % SLOTS;
+  // Exactly k widths on from partition 0's slot, within a sixteenth of a width: a Cluster whose
+  // masters own even ranges then holds partition k as far into its master's range as partition
+  // 0 is into its own, so each lands on its own master.
+  const from = Math.round(tagSlot(tag) + partition * width) % SLOTS;
+  const near = Math.max(1, Math.floor(width / 16));
   let found = `${tag}-${partition}`;
-  for (let i = 0; i < 100_000; i += 1) {
+  for (let i = 0; i < 1_000_000; i += 1) {
     const candidate = `${tag}-${partition}.${i}`;
-    if ((tagSlot(candidate) - from + SLOTS) % SLOTS < width) {
+    if ((tagSlot(candidate) - from + SLOTS) % SLOTS < near) {
       found = candidate;
       break;
     }
