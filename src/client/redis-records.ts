@@ -1,10 +1,10 @@
+import { createHash } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
 import { CREATE_RECORDS_LUA, createRecordArgs, parseRecordReply } from '../notifications/contract/record-script.js';
 import type { RecordReply } from '../notifications/contract/record-script.js';
 import type { Notification, NotificationRef } from '../notifications/contract/notification-schema.js';
 import { statusKey } from '../notifications/contract/status.js';
 import type { StatusKeyspace } from '../notifications/contract/status.js';
-import { LuaScript } from '../redis/lua-script.js';
 
 /**
  * The status records herald/client creates next to the jobs it adds, exactly as the
@@ -14,7 +14,17 @@ import { LuaScript } from '../redis/lua-script.js';
  * known: the caller answers duplicate, and that other job delivers it.
  */
 
-const createRecords = new LuaScript('create-records', CREATE_RECORDS_LUA);
+const CREATE_RECORDS_SHA = createHash('sha1').update(CREATE_RECORDS_LUA).digest('hex');
+
+/** EVALSHA, then EVAL once after a NOSCRIPT (a restarted or failed-over Redis forgot the script). All keys share one hash tag. */
+async function createRecords(connection: Redis | Cluster, keys: readonly string[], args: ReadonlyArray<string | number>): Promise<unknown> {
+  try {
+    return await connection.evalsha(CREATE_RECORDS_SHA, keys.length, ...keys, ...args);
+  } catch (err) {
+    if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
+    return connection.eval(CREATE_RECORDS_LUA, keys.length, ...keys, ...args);
+  }
+}
 
 export interface RecordSettings extends StatusKeyspace {
   chunkSize: number;
@@ -60,7 +70,7 @@ export class RedisRecords {
       keys.push(this.key(n));
       args.push(...createRecordArgs({ app: n.app, createdAt, tokens, chunks: Math.ceil(tokens / this.settings.chunkSize), ttlSeconds, owner, start: false }));
     }
-    const replies = await createRecords.run(this.connection, keys, args);
+    const replies = await createRecords(this.connection, keys, args);
     return notifications.map((_, index) => parseRecordReply(Array.isArray(replies) ? replies[index] : undefined));
   }
 }
