@@ -30,7 +30,8 @@ export class NotificationFinisher {
     this.o.metrics.notifications.inc({ app, status: state });
     if (result.expired > 0) this.o.metrics.notifications.inc({ app, status: 'expired' });
     if (state === 'completed') {
-      this.o.log.info({ app, notification: id, sent, failed, expired: result.expired }, 'notification completed');
+      // Debug: a line per delivered notification costs more than its delivery's queue work; metrics and webhooks count them.
+      this.o.log.debug({ app, notification: id, sent, failed, expired: result.expired }, 'notification completed');
       this.o.events.emit('notification.completed', { app, id, sent, failed });
     } else {
       const reason = result.reason ?? (result.expired > 0 ? 'every device token expired or failed' : 'no device token could be delivered');
