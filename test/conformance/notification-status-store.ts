@@ -308,6 +308,16 @@ export function statusStoreConformance(label: string, factory: StatusStoreFactor
       assert.equal((await store.get(bare))?.state, 'active');
     });
 
+    it("takes the worker's count of tokens and chunks when it starts a producer's record", async () => {
+      const store = await factory(60);
+      // A producer that cut with another chunk size: 3 chunks of what the worker sends as 1.
+      const p = plan({ tokens: 3, chunks: 3, owner: 'n:app-a:x' });
+      await store.create(p);
+      await store.create({ ...p, tokens: 2, chunks: 1, active: true });
+      assert.deepEqual(await store.completeChunk(p, 0, 5, [{ index: 0, kind: 'delivered' }, { index: 1, kind: 'delivered' }]), { finished: true, app: 'app-a', state: 'completed', sent: 2, failed: 0, expired: 0 });
+      assert.equal((await store.get(p))?.apns.total, 2);
+    });
+
     it('settles a one-chunk notification in the step that completes it: counts, reasons and invalid tokens as if recorded one by one', async () => {
       const store = await factory(60);
       const p = plan({ tokens: 4, chunks: 1, active: true });

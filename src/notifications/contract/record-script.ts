@@ -17,7 +17,8 @@ local function createRecord(key, app, createdAt, tokens, chunks, ttl, owner, sta
     if holder and holder ~= '' and owner ~= '' and holder ~= owner and (state == 'queued' or state == 'active') then
       return {0, state, holder}
     end
-    if start and state == 'queued' then redis.call('hset', key, 'state', 'active') end
+    -- The worker that starts it counts its tokens and chunks itself (the producer's figures may use another chunk size).
+    if start and state == 'queued' then redis.call('hset', key, 'state', 'active', 'tokens', tokens, 'chunks', chunks) end
     return {0, state, holder or ''}
   end
   redis.call('hset', key, 'app', app, 'createdAt', createdAt, 'tokens', tokens, 'chunks', chunks,

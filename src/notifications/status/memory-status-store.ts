@@ -70,7 +70,12 @@ export class MemoryStatusStore implements StatusStore {
       const owner = existing.owner ?? '';
       const wanted = plan.owner ?? '';
       const foreign = owner !== '' && wanted !== '' && owner !== wanted && (state === 'queued' || state === 'active');
-      if (!foreign && plan.active && state === 'queued') existing.state = 'active';
+      if (!foreign && plan.active && state === 'queued') {
+        // The worker that starts it counts its tokens and chunks itself (as in Redis).
+        existing.state = 'active';
+        existing.tokens = plan.tokens;
+        existing.chunks = plan.chunks;
+      }
       return { created: false, state, owner };
     }
     const entry = this.fresh(plan, plan.active ? 'active' : 'queued');
