@@ -59,7 +59,8 @@ export async function runStart(options: { config?: string }): Promise<number> {
   } catch (err) {
     log.fatal({ err }, 'start-up failed');
     console.error(`herald: start-up failed: ${err instanceof Error ? err.message : String(err)}`);
-    return 1;
+    // What started before the failure (Redis connections, listeners) would keep the process alive.
+    process.exit(1);
   }
   if (config.demo) printDemoBanner(config, herald.httpPort, herald.metricsPort, herald.consoleUrl);
   if (config.server.pidFile !== undefined) writePidFile(config.server.pidFile, log);
