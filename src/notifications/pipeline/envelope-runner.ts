@@ -4,8 +4,8 @@ import type { Dispatcher } from './dispatcher.js';
 import type { NotificationFinisher } from './finisher.js';
 
 export interface EnvelopeRunnerOptions {
-  dispatcher: Dispatcher;
-  finisher: NotificationFinisher;
+  dispatcher: Pick<Dispatcher, 'run'>;
+  finisher: Pick<NotificationFinisher, 'fail'>;
   /** Fails the entries that are not valid notifications (queues.ts). */
   failInvalid(job: string, envelope: Envelope): void;
 }
