@@ -2,12 +2,12 @@ import { beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
 import type { ApnsApp } from '../../src/providers/apns/apns-app.js';
-import type { StreamResult } from '../../src/providers/apns/apns-session.js';
-import { ConnectError } from '../../src/providers/apns/connection-errors.js';
+import type { StreamResult } from '../../src/providers/shared/http2-session.js';
+import { ConnectError } from '../../src/providers/shared/connection-errors.js';
 import { MAX_UNSENT_WITHOUT_PROGRESS, judgeAttempt } from '../../src/providers/apns/attempt-verdict.js';
 import type { AttemptReport, AttemptVerdict, Reporter } from '../../src/providers/apns/attempt-verdict.js';
 import type { WorkItem } from '../../src/providers/apns/batch-run.js';
-import { CredentialGate } from '../../src/providers/apns/credential-gate.js';
+import { CredentialGate } from '../../src/providers/shared/credential-gate.js';
 import { ProviderToken } from '../../src/providers/apns/provider-token.js';
 
 const clock = { now: 1_000_000 };

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { CredentialGate } from '../../src/providers/apns/credential-gate.js';
-import { ConcurrencyLimiter } from '../../src/providers/apns/limiter.js';
+import { CredentialGate } from '../../src/providers/shared/credential-gate.js';
+import { ConcurrencyLimiter } from '../../src/providers/shared/limiter.js';
 
 describe('concurrency limiter', () => {
   it('never hands out more slots than the current capacity, which may change while in use', () => {

@@ -1,6 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { classifyResponse, parseRetryAfter, reasonLabel } from '../../src/providers/apns/reasons.js';
+import { classifyResponse, reasonLabel } from '../../src/providers/apns/reasons.js';
+import { parseRetryAfter } from '../../src/providers/shared/retry-after.js';
 import type { AnswerOutcome } from '../../src/providers/apns/reasons.js';
 
 const NOW = Date.UTC(2026, 0, 1, 12, 0, 0);

@@ -2,8 +2,8 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { backoffDelay } from '../../src/lib/backoff.js';
-import { decideRetry } from '../../src/providers/apns/retry-policy.js';
-import type { RetryPolicy } from '../../src/providers/apns/retry-policy.js';
+import { decideRetry } from '../../src/providers/shared/retry-policy.js';
+import type { RetryPolicy } from '../../src/providers/shared/retry-policy.js';
 
 const policy: RetryPolicy = { maxAttempts: 5, backoff: { baseMs: 250, maxMs: 30_000 }, maxInlineWaitMs: 5_000 };
 const fixed = (value: number) => () => value;

@@ -24,7 +24,7 @@ describe('docs agree with the code', () => {
   });
 
   it('docs/metrics.md: every reason a replaced APNs session is counted under is listed', () => {
-    const type = /export type RetireReason = ([^;]+);/.exec(readFileSync('src/providers/apns/apns-session.ts', 'utf8'))?.[1] ?? '';
+    const type = /export type RetireReason = ([^;]+);/.exec(readFileSync('src/providers/shared/http2-session.ts', 'utf8'))?.[1] ?? '';
     // 'stopping' is Herald's own shutdown, which the pool does not count as a replacement.
     const reasons = [...type.matchAll(/'(\w+)'/g)].map((m) => m[1]!).filter((reason) => reason !== 'stopping');
     assert.ok(reasons.length >= 6, type);

@@ -1,10 +1,10 @@
 import type { AppApnsConfig } from '../../config/load.js';
-import type { CredentialGate } from './credential-gate.js';
+import type { CredentialGate } from '../shared/credential-gate.js';
 import type { ApnsCredentials } from './credentials.js';
-import type { ConcurrencyLimiter } from './limiter.js';
+import type { ConcurrencyLimiter } from '../shared/limiter.js';
 import type { ProviderToken } from './provider-token.js';
-import type { RetryPolicy } from './retry-policy.js';
-import type { SessionPool } from './session-pool.js';
+import type { RetryPolicy } from '../shared/retry-policy.js';
+import type { SessionPool } from '../shared/session-pool.js';
 
 /** Everything the provider keeps per app: its credentials, the pool it shares, its bound and its gate. */
 export interface ApnsApp {

@@ -11,14 +11,14 @@ import type { Provider, ProviderHealth, PushBatch, PushResult } from '../provide
 import type { ApnsApp } from './apns-app.js';
 import type { Reporter } from './attempt-verdict.js';
 import { BatchRun } from './batch-run.js';
-import { CredentialGate } from './credential-gate.js';
+import { CredentialGate } from '../shared/credential-gate.js';
 import { EXPIRY_WARNING_DAYS, daysUntilExpiry, loadApnsCredentials } from './credentials.js';
 import type { ApnsCredentials } from './credentials.js';
-import { ConcurrencyLimiter } from './limiter.js';
+import { ConcurrencyLimiter } from '../shared/limiter.js';
 import { prepareNotification } from './payload.js';
 import { ProviderToken } from './provider-token.js';
-import { defaultRetryTuning } from './retry-policy.js';
-import { SessionPool } from './session-pool.js';
+import { defaultRetryTuning } from '../shared/retry-policy.js';
+import { SessionPool } from '../shared/session-pool.js';
 
 export interface ApnsProviderOptions {
   /** Every configured app; those with an `apns` block are served. */

@@ -1,15 +1,15 @@
 import { backoffDelay } from '../../lib/backoff.js';
 import type { PushOutcome } from '../provider.js';
 import type { ApnsApp } from './apns-app.js';
-import type { ApnsSession, StreamResult } from './apns-session.js';
-import type { ConnectError } from './connection-errors.js';
+import type { Http2Session, StreamResult } from '../shared/http2-session.js';
+import type { ConnectError } from '../shared/connection-errors.js';
 import type { WorkItem } from './batch-run.js';
 import { classifyResponse, reasonLabel } from './reasons.js';
-import { decideRetry } from './retry-policy.js';
+import { decideRetry } from '../shared/retry-policy.js';
 
 /** What happened to one request. */
 export type AttemptReport =
-  | { kind: 'stream'; result: StreamResult; jwt: string | undefined; session?: ApnsSession }
+  | { kind: 'stream'; result: StreamResult; jwt: string | undefined; session?: Http2Session }
   | { kind: 'connect-failed'; error: ConnectError; retryAt: number };
 
 /** The token's `PushOutcome` (it leaves the batch run), or a resend on this run after `delayMs`. */

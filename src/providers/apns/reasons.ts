@@ -1,4 +1,5 @@
 import type { PushOutcome } from '../provider.js';
+import { headerValue, parseRetryAfter } from '../shared/retry-after.js';
 
 type Push<T extends PushOutcome['type']> = Extract<PushOutcome, { type: T }>;
 
@@ -70,22 +71,9 @@ export function classifyResponse(response: ApnsResponse, now: number = Date.now(
   return { type: 'retry', reason, status, retireSession: false };
 }
 
-/** Seconds or an HTTP date → milliseconds from now; undefined when absent or unreadable. */
-export function parseRetryAfter(value: string | undefined, now: number = Date.now()): number | undefined {
-  if (value === undefined) return undefined;
-  const trimmed = value.trim();
-  if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
-  const at = Date.parse(trimmed);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
-}
-
 /** The reason as a metric label: bounded to Apple's documented set. */
 export function reasonLabel(reason: string): string {
   return knownReasons.has(reason) ? reason : 'Other';
-}
-
-function headerValue(value: string | string[] | undefined): string | undefined {
-  return Array.isArray(value) ? value[0] : value;
 }
 
 function parseBody(body: string): { reason?: string; timestamp?: number } {

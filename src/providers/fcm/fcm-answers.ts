@@ -7,7 +7,7 @@
  *     "details":[{"@type":"type.googleapis.com/google.firebase.fcm.v1.FcmError","errorCode":"UNREGISTERED"}]}}
  */
 import { z } from 'zod';
-import { parseRetryAfter } from '../apns/reasons.js';
+import { headerValue, parseRetryAfter } from '../shared/retry-after.js';
 
 export type FcmAnswer =
   | { type: 'delivered'; messageId: string }
@@ -129,8 +129,4 @@ function parseJson(text: string): unknown {
   } catch {
     return undefined;
   }
-}
-
-function headerValue(value: string | string[] | undefined): string | undefined {
-  return Array.isArray(value) ? value[0] : value;
 }

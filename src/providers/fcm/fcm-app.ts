@@ -1,8 +1,8 @@
 import type { AppFcmConfig } from '../../config/load.js';
-import type { CredentialGate } from '../apns/credential-gate.js';
-import type { ConcurrencyLimiter } from '../apns/limiter.js';
-import type { RetryPolicy } from '../apns/retry-policy.js';
-import type { SessionPool } from '../apns/session-pool.js';
+import type { CredentialGate } from '../shared/credential-gate.js';
+import type { ConcurrencyLimiter } from '../shared/limiter.js';
+import type { RetryPolicy } from '../shared/retry-policy.js';
+import type { SessionPool } from '../shared/session-pool.js';
 import type { AccessToken } from './access-token.js';
 import type { FcmCredentials } from './fcm-credentials.js';
 

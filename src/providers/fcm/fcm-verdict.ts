@@ -1,8 +1,8 @@
 import { backoffDelay } from '../../lib/backoff.js';
 import type { PushOutcome } from '../provider.js';
-import type { StreamResult } from '../apns/apns-session.js';
-import type { ConnectError } from '../apns/connection-errors.js';
-import { decideRetry } from '../apns/retry-policy.js';
+import type { StreamResult } from '../shared/http2-session.js';
+import type { ConnectError } from '../shared/connection-errors.js';
+import { decideRetry } from '../shared/retry-policy.js';
 import type { TokenState } from './access-token.js';
 import { classifyFcmResponse, reasonLabel } from './fcm-answers.js';
 import type { FcmApp } from './fcm-app.js';

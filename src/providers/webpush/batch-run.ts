@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { setLongTimeout } from '../../lib/long-timer.js';
 import type { LongTimer } from '../../lib/long-timer.js';
 import type { PushBatch, PushOutcome, PushResult, WebPushFields } from '../provider.js';
-import { decideRetry } from '../apns/retry-policy.js';
+import { decideRetry } from '../shared/retry-policy.js';
 import { encryptAes128gcm } from './aes128gcm.js';
 import { judgeAnswer } from './answer.js';
 import type { Answer } from './answer.js';

@@ -1,5 +1,5 @@
-import type { ConcurrencyLimiter } from '../apns/limiter.js';
-import type { RetryPolicy } from '../apns/retry-policy.js';
+import type { ConcurrencyLimiter } from '../shared/limiter.js';
+import type { RetryPolicy } from '../shared/retry-policy.js';
 import type { WebPushConfig } from '../../config/webpush-schema.js';
 import type { PushTransport } from './push-transport.js';
 import type { VapidSigner } from './vapid.js';

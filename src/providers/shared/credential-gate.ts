@@ -1,9 +1,9 @@
 /**
- * Whether an app may send right now. When Apple refuses an app's credentials (403
- * family), hammering it with the rest of the batch changes nothing and may get the
- * account throttled, so the gate closes: no request for that app until the cool-down
- * has passed. Then exactly one request goes out as a probe; its answer reopens the
- * gate (anything but a credential refusal) or closes it for another cool-down.
+ * Whether an app may send right now. When the push service (APNs, FCM) refuses an
+ * app's credentials (403 family), hammering it with the rest of the batch changes
+ * nothing and may get the account throttled, so the gate closes: no request for that
+ * app until the cool-down has passed. Then exactly one request goes out as a probe; its
+ * answer reopens the gate (anything but a credential refusal) or closes it for another cool-down.
  */
 export type GateState =
   | { kind: 'open' }
@@ -45,14 +45,14 @@ export class CredentialGate {
     return { kind: 'probe' };
   }
 
-  /** Apple refused the credentials (from any request, probe or not). */
+  /** The push service refused the credentials (from any request, probe or not). */
   refuse(reason: string, status?: number): void {
     const wasOpen = this.state.kind === 'open';
     this.state = { kind: 'closed', reason, until: this.now() + this.cooldownMs, ...(status === undefined ? {} : { status }) };
     if (wasOpen) this.onChange(false, this.state);
   }
 
-  /** Apple accepted a request: the credentials work. */
+  /** The push service accepted a request: the credentials work. */
   accept(): void {
     if (this.state.kind === 'open') return;
     this.state = { kind: 'open' };

@@ -1,9 +1,9 @@
 import { backoffDelay } from '../../lib/backoff.js';
 import type { BackoffPolicy } from '../../lib/backoff.js';
 import type { Logger } from '../../log/logger.js';
-import { ApnsSession } from './apns-session.js';
+import { Http2Session } from './http2-session.js';
 import { ConnectError } from './connection-errors.js';
-import type { RetireReason, SessionOptions } from './apns-session.js';
+import type { RetireReason, SessionOptions } from './http2-session.js';
 
 export interface SessionPoolOptions {
   /** Identifies the credential and endpoint; see ApnsCredentials.poolKey. */
@@ -24,7 +24,7 @@ export interface SessionPoolOptions {
 }
 
 export type Lease =
-  | { kind: 'session'; session: ApnsSession }
+  | { kind: 'session'; session: Http2Session }
   /** No session could be opened; `error` is the last connect failure (shared by everyone waiting for it). */
   | { kind: 'connect-failed'; error: ConnectError }
   | { kind: 'stopped' };
@@ -38,7 +38,7 @@ export type Lease =
  * get the failure at once instead of each opening a connection.
  */
 export class SessionPool {
-  private readonly sessions: ApnsSession[] = [];
+  private readonly sessions: Http2Session[] = [];
   private connecting: Promise<ConnectError | undefined> | undefined;
   private connectFailures = 0;
   private closedAfterHandshake = 0;
@@ -116,8 +116,8 @@ export class SessionPool {
     for (const session of sessions) session.destroy('stopping');
   }
 
-  private leastBusy(): ApnsSession | undefined {
-    let best: ApnsSession | undefined;
+  private leastBusy(): Http2Session | undefined {
+    let best: Http2Session | undefined;
     for (const session of this.sessions) {
       if (session.freeStreams > 0 && (!best || session.inFlight < best.inFlight)) best = session;
     }
@@ -133,7 +133,7 @@ export class SessionPool {
 
   private async connectOne(): Promise<ConnectError | undefined> {
     try {
-      const session = await ApnsSession.open({
+      const session = await Http2Session.open({
         ...this.options.session,
         onRetired: (retired, reason) => this.onRetired(retired, reason),
         onCapacity: () => this.notify(),
@@ -178,7 +178,7 @@ export class SessionPool {
     return new ConnectError(refused ? 'client-certificate-refused' : 'network', error.code, { cause: error });
   }
 
-  private onRetired(session: ApnsSession, reason: RetireReason): void {
+  private onRetired(session: Http2Session, reason: RetireReason): void {
     const index = this.sessions.indexOf(session);
     if (index >= 0) this.sessions.splice(index, 1);
     this.options.onSessionCount(this.sessions.length);

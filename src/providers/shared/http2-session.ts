@@ -1,8 +1,8 @@
 /**
- * One HTTP/2 connection to APNs: Herald's own thin client on node:http2 (docs/apns.md,
- * "Why not node-apn"). Transport only: it reports for every request a `StreamResult`
- * (answered, certainly never processed, or possibly processed); pooling, resends and
- * classification live in session-pool.ts, batch-run.ts and attempt-verdict.ts.
+ * One HTTP/2 connection to a push service (APNs, FCM): Herald's own thin client on
+ * node:http2 (docs/apns.md, "Why not node-apn"). Transport only: it reports for every
+ * request a `StreamResult` (answered, certainly never processed, or possibly processed);
+ * pooling is session-pool.ts's, resends and classification each provider's.
  */
 import { connect, constants } from 'node:http2';
 import type { ClientHttp2Session, ClientHttp2Stream, IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http2';
@@ -17,7 +17,7 @@ export interface SessionOptions {
   pingIntervalMs: number;
   pingTimeoutMs: number;
   /** Called once when the session stops taking new streams, with why. */
-  onRetired: (session: ApnsSession, reason: RetireReason) => void;
+  onRetired: (session: Http2Session, reason: RetireReason) => void;
   /** Called when the session can take more streams (a stream ended, the limit changed). */
   onCapacity: () => void;
 }
@@ -45,7 +45,7 @@ export type StreamResult =
 
 let nextSessionId = 1;
 
-export class ApnsSession {
+export class Http2Session {
   readonly id = nextSessionId++;
   private active = 0;
   private retired: RetireReason | undefined;
@@ -61,14 +61,14 @@ export class ApnsSession {
   ) {}
 
   /** Opens a session and resolves once the server's first SETTINGS arrived; rejects with ConnectError. */
-  static open(options: SessionOptions): Promise<ApnsSession> {
+  static open(options: SessionOptions): Promise<Http2Session> {
     const servername = isIP(options.host) ? undefined : options.host;
     const session = connect(`https://${options.host}:${options.port}`, {
       ...options.tls,
       ...(servername === undefined ? {} : { servername }),
       settings: { enablePush: false },
     });
-    const apns = new ApnsSession(session, options);
+    const apns = new Http2Session(session, options);
     return new Promise((resolve, reject) => {
       let settled = false;
       const fail = (err: unknown): void => {

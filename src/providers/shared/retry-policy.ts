@@ -5,8 +5,8 @@ import type { BackoffPolicy } from '../../lib/backoff.js';
  * When a token's request is sent again inside the batch and when it is handed back to
  * the caller instead.
  *
- * - Apple's `retry-after` (429, 503) is honoured: never earlier, plus up to 10 % jitter
- *   (at most 1 s) so tokens refused together do not come back as one burst.
+ * - The push service's `retry-after` (429, 503) is honoured: never earlier, plus up
+ *   to 10 % jitter (at most 1 s) so tokens refused together do not come back as one burst.
  * - Without it (500, 503, network errors), exponential backoff with jitter and a cap.
  * - A token gets at most `maxAttempts` counted requests. A wait longer than
  *   `maxInlineWaitMs` is not spent holding the batch: the token comes back as `retry`
