@@ -5,8 +5,9 @@ import type { ApnsApp } from '../../src/providers/apns/apns-app.js';
 import type { StreamResult } from '../../src/providers/shared/http2-session.js';
 import { ConnectError } from '../../src/providers/shared/connection-errors.js';
 import { MAX_UNSENT_WITHOUT_PROGRESS, judgeAttempt } from '../../src/providers/apns/attempt-verdict.js';
-import type { AttemptReport, AttemptVerdict, Reporter } from '../../src/providers/apns/attempt-verdict.js';
-import type { WorkItem } from '../../src/providers/apns/batch-run.js';
+import type { AttemptReport, Reporter } from '../../src/providers/apns/attempt-verdict.js';
+import type { WorkItem } from '../../src/providers/apns/apns-sender.js';
+import type { AttemptVerdict } from '../../src/providers/shared/batch-run.js';
 import { CredentialGate } from '../../src/providers/shared/credential-gate.js';
 import { ProviderToken } from '../../src/providers/apns/provider-token.js';
 

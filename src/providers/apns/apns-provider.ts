@@ -10,7 +10,8 @@ import type { Metrics } from '../../metrics/metrics.js';
 import type { Provider, ProviderHealth, PushBatch, PushResult } from '../provider.js';
 import type { ApnsApp } from './apns-app.js';
 import type { Reporter } from './attempt-verdict.js';
-import { BatchRun } from './batch-run.js';
+import { BatchRun } from '../shared/batch-run.js';
+import { ApnsSender } from './apns-sender.js';
 import { CredentialGate } from '../shared/credential-gate.js';
 import { EXPIRY_WARNING_DAYS, daysUntilExpiry, loadApnsCredentials } from './credentials.js';
 import type { ApnsCredentials } from './credentials.js';
@@ -170,7 +171,8 @@ export class ApnsProvider implements Provider, Service {
       this.options.log.debug({ app: app.id, notification: batch.notificationId, reason: prepared.problem.reason }, 'apns notification refused before sending');
       return everyToken(batch, { type: 'rejected', reason: prepared.problem.reason, invalidToken: false, detail: prepared.problem.detail });
     }
-    const run = new BatchRun(app, batch, prepared.notification, signal, this.stopping.signal, this.reporter(app.id, batch.notificationId), this.now);
+    const sender = new ApnsSender(app, prepared.notification, this.stopping.signal, this.reporter(app.id, batch.notificationId), this.now);
+    const run = new BatchRun(batch.tokens, sender, signal, this.stopping.signal, this.now);
     return this.tracked(app.pool, run.results());
   }
 

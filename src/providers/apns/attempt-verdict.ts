@@ -1,26 +1,21 @@
 import { backoffDelay } from '../../lib/backoff.js';
-import type { PushOutcome } from '../provider.js';
 import type { ApnsApp } from './apns-app.js';
 import type { Http2Session, StreamResult } from '../shared/http2-session.js';
 import type { ConnectError } from '../shared/connection-errors.js';
-import type { WorkItem } from './batch-run.js';
+import type { AttemptVerdict } from '../shared/batch-run.js';
+import { refuseCredentials, retryLater as retryAfterAttempt } from '../shared/verdict.js';
+import type { AttemptReporter } from '../shared/verdict.js';
+import type { WorkItem } from './apns-sender.js';
 import { classifyResponse, reasonLabel } from './reasons.js';
-import { decideRetry } from '../shared/retry-policy.js';
 
 /** What happened to one request. */
 export type AttemptReport =
   | { kind: 'stream'; result: StreamResult; jwt: string | undefined; session?: Http2Session }
   | { kind: 'connect-failed'; error: ConnectError; retryAt: number };
 
-/** The token's `PushOutcome` (it leaves the batch run), or a resend on this run after `delayMs`. */
-export type AttemptVerdict = { kind: 'outcome'; outcome: PushOutcome } | { kind: 'resend'; delayMs: number };
-
 /** Metrics and events of one batch, already bound to its app and notification. */
-export interface Reporter {
-  request(status: string, reason: string, seconds?: number): void;
-  retry(reason: string): void;
+export interface Reporter extends AttemptReporter {
   invalidToken(token: string, reason: string, timestamp?: number): void;
-  inFlight(delta: number): void;
 }
 
 /**
@@ -56,19 +51,9 @@ export function judgeAttempt(
   seconds: number,
 ): AttemptVerdict {
   const gate = app.gate;
-  const retryLater = (reason: string, retryAfterMs?: number, status?: number, minDelayMs = 0): AttemptVerdict => {
-    const decision = decideRetry(item.attempts, app.retry, retryAfterMs);
-    const delay = Math.max(decision.kind === 'again' ? decision.delayMs : decision.afterMs, minDelayMs);
-    if (decision.kind === 'again' && delay <= app.retry.maxInlineWaitMs) {
-      reporter.retry(reason);
-      return { kind: 'resend', delayMs: delay };
-    }
-    return { kind: 'outcome', outcome: { type: 'retry', reason, afterMs: delay, ...(status === undefined ? {} : { status }), ...(item.lostOnce ? { unconfirmed: true } : {}) } };
-  };
-  const refuse = (reason: string, status?: number): AttemptVerdict => {
-    gate.refuse(reason, status);
-    return { kind: 'outcome', outcome: { type: 'credentials', reason, afterMs: app.cooldownMs, ...(status === undefined ? {} : { status }) } };
-  };
+  const retryLater = (reason: string, retryAfterMs?: number, status?: number, minDelayMs = 0): AttemptVerdict =>
+    retryAfterAttempt(item, app.retry, reporter, reason, retryAfterMs, status, minDelayMs);
+  const refuse = (reason: string, status?: number): AttemptVerdict => refuseCredentials(gate, app.cooldownMs, reason, status);
 
   if (report.kind === 'connect-failed') {
     const { error } = report;

@@ -1,0 +1,118 @@
+/**
+ * How APNs takes one token of a batch and sends it once: device tokens are normalized
+ * and de-duplicated, each request carries the app's JWT and a stable apns-id, and the
+ * answer is judged by attempt-verdict.ts. The batch loop is shared/batch-run.ts.
+ */
+import { randomUUID } from 'node:crypto';
+import type { OutgoingHttpHeaders } from 'node:http2';
+import { normalizeToken } from '../../lib/apns-tokens.js';
+import type { PushOutcome } from '../provider.js';
+import type { AttemptSink, AttemptVerdict, TokenSender } from '../shared/batch-run.js';
+import type { CredentialGate } from '../shared/credential-gate.js';
+import type { ConcurrencyLimiter } from '../shared/limiter.js';
+import type { ApnsApp } from './apns-app.js';
+import { judgeAttempt } from './attempt-verdict.js';
+import type { AttemptReport, Reporter } from './attempt-verdict.js';
+import type { PreparedNotification } from './payload.js';
+
+/** One device token's progress through the batch. */
+export interface WorkItem {
+  readonly index: number;
+  readonly token: string;
+  readonly device: string;
+  /** Kept across resends so Apple's logs and ours name the same notification. */
+  readonly apnsId: string;
+  /** Requests that count against maxAttempts: answered retryable, connect failures, lost requests. */
+  attempts: number;
+  /**
+   * Requests that certainly never reached Apple (refused stream, above GOAWAY's last id)
+   * in a row without the pool answering anything in between: a server refusing everything.
+   */
+  unsentWithoutProgress: number;
+  /** The pool's answer count at this token's last unsent request. */
+  answersAtLastUnsent: number | undefined;
+  /** Resends of requests that may have reached Apple: at most one. */
+  lostResends: number;
+  /** Some request for this token may have reached Apple unanswered: later `retry` outcomes say `unconfirmed`. */
+  lostOnce: boolean;
+  tokenRenewed: boolean;
+  dueAt: number;
+}
+
+/** One batch's APNs side: created per batch, it remembers the device tokens already taken. */
+export class ApnsSender implements TokenSender<WorkItem> {
+  readonly limiter: ConcurrencyLimiter;
+  readonly gate: CredentialGate;
+  private readonly seen = new Map<string, number>();
+
+  constructor(
+    private readonly app: ApnsApp,
+    private readonly notification: PreparedNotification,
+    private readonly stopping: AbortSignal,
+    private readonly reporter: Reporter,
+    private readonly now: () => number,
+  ) {
+    this.limiter = app.limiter;
+    this.gate = app.gate;
+  }
+
+  inFlight(delta: number): void {
+    this.reporter.inFlight(delta);
+  }
+
+  open(token: string, index: number): WorkItem | PushOutcome {
+    const normalized = normalizeToken(token);
+    if (!normalized.ok) {
+      this.reporter.invalidToken(token, 'BadDeviceToken');
+      return { type: 'rejected', reason: 'BadDeviceToken', invalidToken: true, detail: normalized.detail };
+    }
+    const first = this.seen.get(normalized.token);
+    if (first !== undefined) return { type: 'rejected', reason: 'DuplicateToken', invalidToken: false, detail: `same device token as tokens[${first}]; sent once` };
+    this.seen.set(normalized.token, index);
+    return { index, token, device: normalized.token, apnsId: randomUUID(), attempts: 0, unsentWithoutProgress: 0, answersAtLastUnsent: undefined, lostResends: 0, lostOnce: false, tokenRenewed: false, dueAt: 0 };
+  }
+
+  send(item: WorkItem, sink: AttemptSink<WorkItem>): void {
+    void this.attempt(item, sink);
+  }
+
+  private async attempt(item: WorkItem, sink: AttemptSink<WorkItem>): Promise<void> {
+    const started = this.now();
+    let report: AttemptReport;
+    try {
+      const lease = await this.app.pool.acquire(this.stopping);
+      if (lease.kind === 'stopped') {
+        report = { kind: 'stream', result: { kind: 'unsent', cause: 'stopping' }, jwt: undefined };
+      } else if (lease.kind === 'connect-failed') {
+        report = { kind: 'connect-failed', error: lease.error, retryAt: this.app.pool.connectRetryAt };
+      } else {
+        const jwt = this.app.token?.current();
+        const result = await lease.session.request(this.headers(item, jwt), this.notification.body, this.app.config.requestTimeoutMs);
+        if (result.kind === 'response') this.app.pool.recordAnswer();
+        report = { kind: 'stream', result, jwt, session: lease.session };
+      }
+    } catch (err) {
+      // Bugs only: acquire and request report failures as values.
+      report = { kind: 'stream', result: { kind: 'lost', cause: (err as Error).message }, jwt: undefined };
+    }
+    let verdict: AttemptVerdict | undefined;
+    try {
+      verdict = judgeAttempt(this.app, item, report, this.reporter, this.now, (this.now() - started) / 1000);
+    } finally {
+      sink.settle(item, verdict);
+    }
+  }
+
+  private headers(item: WorkItem, jwt: string | undefined): OutgoingHttpHeaders {
+    const headers: OutgoingHttpHeaders = {
+      ':method': 'POST',
+      ':path': `/3/device/${item.device}`,
+      ...this.notification.headers,
+      'apns-id': item.apnsId,
+      'content-type': 'application/json',
+      'content-length': this.notification.body.length,
+    };
+    if (jwt !== undefined) headers.authorization = `bearer ${jwt}`;
+    return headers;
+  }
+}

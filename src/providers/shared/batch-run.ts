@@ -1,0 +1,287 @@
+/**
+ * The batch loop every provider runs: tokens in, one `PushResult` per token out, as
+ * they arrive. A provider supplies a `TokenSender` (how one token is taken in and sent
+ * once); the loop owns the pacing, the resend queues and the abort rules.
+ */
+import { setLongTimeout } from '../../lib/long-timer.js';
+import type { LongTimer } from '../../lib/long-timer.js';
+import type { PushOutcome, PushResult } from '../provider.js';
+import type { Admission, CredentialGate } from './credential-gate.js';
+import type { ConcurrencyLimiter } from './limiter.js';
+
+/** One token's place in the batch; each provider's work item adds its own progress. */
+export interface BatchItem {
+  readonly index: number;
+  readonly token: string;
+  /** Some request for this token may have reached the service unanswered: every later `retry` says `unconfirmed`. */
+  lostOnce: boolean;
+  dueAt: number;
+}
+
+/** The token's `PushOutcome` (it leaves the batch run), or a resend on this run after `delayMs`. */
+export type AttemptVerdict = { kind: 'outcome'; outcome: PushOutcome } | { kind: 'resend'; delayMs: number };
+
+/** Where a sender hands the verdict on its request. */
+export interface AttemptSink<Item> {
+  /**
+   * Exactly once per `send`: frees the request's slot. `undefined` only when judging
+   * the answer threw (a bug): the slot is freed and the token is not resent.
+   */
+  settle(item: Item, verdict: AttemptVerdict | undefined): void;
+}
+
+/** What a provider supplies for one batch. */
+export interface TokenSender<Item extends BatchItem> {
+  /** The app's in-flight bound, shared with its other batches. */
+  readonly limiter: ConcurrencyLimiter;
+  /** Absent when the provider does not stop an app whose credentials are refused. */
+  readonly gate: CredentialGate | undefined;
+  /** The provider's in-flight gauge for the app. */
+  inFlight(delta: number): void;
+  /** Called once per token, in batch order: its work item, or its final outcome without a request (unusable, duplicate). */
+  open(token: string, index: number): Item | PushOutcome;
+  /** Starts one request for `item` (its slot is held) and calls `sink.settle` when it has been judged. */
+  send(item: Item, sink: AttemptSink<Item>): void;
+}
+
+const SEND: Admission = { kind: 'send' };
+
+/**
+ * Sends one batch for one app and yields a result per token as results arrive.
+ * Tokens are taken from the batch only when the app's limiter has a free slot and the
+ * consumer has pulled, so neither the server's stream limit nor the caller's pace is
+ * overrun; tokens waiting for a retry hold no slot. On abort, tokens not sent (or
+ * waiting for a resend) come back as `retry` `Aborted`, or `ShuttingDown` when the
+ * provider stops; requests in flight are still reported.
+ */
+export class BatchRun<Item extends BatchItem> implements AttemptSink<Item> {
+  private nextIndex = 0;
+  private readonly due: Item[] = [];
+  private readonly delayed: Item[] = [];
+  private readonly ready: PushResult[] = [];
+  private inFlight = 0;
+  /** Slots the limiter handed to this batch while it waited, not yet used. */
+  private granted = 0;
+  private cancelSlotWait: (() => void) | undefined;
+  private dispatching = false;
+  /** The last dispatch stopped because a credentials probe is in flight. */
+  private heldByGate = false;
+  private woken = false;
+  private resolveWake: (() => void) | undefined;
+  private timer: LongTimer | undefined;
+
+  constructor(
+    private readonly tokens: readonly string[],
+    private readonly sender: TokenSender<Item>,
+    private readonly signal: AbortSignal,
+    private readonly stopping: AbortSignal,
+    private readonly now: () => number,
+  ) {}
+
+  async *results(): AsyncGenerator<PushResult> {
+    const wake = (): void => this.wake();
+    // The limiter announces every freed stream to every batch of the app. Slots come through
+    // waitForSlot; only a new capacity (sessions opened or lost) or a credentials probe
+    // ending (for a batch the gate holds) needs this batch to look again.
+    const unsubscribe = this.sender.limiter.onChange((resized) => {
+      if (resized || this.heldByGate) wake();
+    });
+    this.signal.addEventListener('abort', wake);
+    this.stopping.addEventListener('abort', wake);
+    try {
+      for (;;) {
+        this.dispatch();
+        const result = this.ready.shift();
+        if (result) {
+          yield result;
+          continue;
+        }
+        if (this.finished()) return;
+        await this.nextChange();
+      }
+    } finally {
+      unsubscribe();
+      this.signal.removeEventListener('abort', wake);
+      this.stopping.removeEventListener('abort', wake);
+      this.timer?.clear();
+      this.cancelSlotWait?.();
+      this.cancelSlotWait = undefined;
+      this.returnUnusedSlots();
+    }
+  }
+
+  settle(item: Item, verdict: AttemptVerdict | undefined): void {
+    try {
+      if (verdict?.kind === 'outcome') this.finish(item, verdict.outcome);
+      else if (verdict) this.requeue(item, verdict.delayMs);
+    } finally {
+      this.sender.inFlight(-1);
+      this.inFlight -= 1;
+      this.sender.limiter.release();
+      this.wake();
+    }
+  }
+
+  private dispatch(): void {
+    if (this.dispatching) return;
+    this.dispatching = true;
+    try {
+      this.dispatchDue();
+    } finally {
+      this.dispatching = false;
+      // Slots granted but not needed now (nothing due, consumer behind, aborted) go to the next waiting batch.
+      this.returnUnusedSlots();
+    }
+  }
+
+  /**
+   * Takes tokens while fewer than the app's in-flight bound are between being taken and
+   * being consumed (in flight or waiting in `ready`): a consumer slower than the service
+   * holds the batch back instead of filling a buffer.
+   */
+  private dispatchDue(): void {
+    this.heldByGate = false;
+    const { limiter, gate } = this.sender;
+    while (this.ready.length + this.inFlight < Math.max(1, limiter.limit)) {
+      if (this.signal.aborted || this.stopping.aborted) {
+        this.abandonUnsent(this.stopping.aborted ? 'ShuttingDown' : 'Aborted');
+        return;
+      }
+      const item = this.nextItem();
+      if (item === 'skipped') continue;
+      if (!item) return;
+      const admission = gate ? gate.admit() : SEND;
+      if (admission.kind === 'refused') {
+        const { reason, afterMs } = admission;
+        this.finish(item, { type: 'credentials', reason, afterMs, ...(admission.status === undefined ? {} : { status: admission.status }) });
+        continue;
+      }
+      if (admission.kind === 'wait' || !this.takeSlot()) {
+        if (admission.kind === 'probe') gate?.probeInconclusive();
+        this.heldByGate = admission.kind === 'wait';
+        this.due.unshift(item);
+        // A slot freed in between (capacity rose) is granted at once: take the item again.
+        if (admission.kind !== 'wait' && this.waitForSlot()) continue;
+        return;
+      }
+      this.inFlight += 1;
+      this.sender.inFlight(+1);
+      this.sender.send(item, this);
+    }
+  }
+
+  private takeSlot(): boolean {
+    if (this.granted > 0) {
+      this.granted -= 1;
+      return true;
+    }
+    return this.sender.limiter.tryAcquire();
+  }
+
+  /**
+   * Queues for the next released slot. It is granted to this batch alone, which sends
+   * at once (even while its consumer has not pulled), so the window stays full.
+   * True when a slot was granted at once.
+   */
+  private waitForSlot(): boolean {
+    if (this.cancelSlotWait) return false;
+    let grantedNow = false;
+    const cancel = this.sender.limiter.whenFree(() => {
+      grantedNow = true;
+      this.cancelSlotWait = undefined;
+      this.granted += 1;
+      this.dispatch();
+      this.wake();
+    });
+    if (!grantedNow) this.cancelSlotWait = cancel;
+    return grantedNow;
+  }
+
+  private returnUnusedSlots(): void {
+    if (this.granted === 0) return;
+    this.cancelSlotWait?.();
+    this.cancelSlotWait = undefined;
+    while (this.granted > 0) {
+      this.granted -= 1;
+      this.sender.limiter.release();
+    }
+  }
+
+  private nextItem(): Item | 'skipped' | undefined {
+    const retry = this.due.shift();
+    if (retry) return retry;
+    if (this.delayed.length > 0) {
+      const now = this.now();
+      const ripe = this.delayed.findIndex((item) => item.dueAt <= now);
+      if (ripe >= 0) return this.delayed.splice(ripe, 1)[0];
+    }
+    if (this.nextIndex >= this.tokens.length) return undefined;
+    const index = this.nextIndex++;
+    const token = this.tokens[index] as string;
+    const opened = this.sender.open(token, index);
+    if (isOutcome(opened)) {
+      this.ready.push({ token, index, outcome: opened });
+      return 'skipped';
+    }
+    return opened;
+  }
+
+  private finish(item: Item, outcome: PushOutcome): void {
+    this.ready.push({ token: item.token, index: item.index, outcome });
+    this.wake();
+  }
+
+  private requeue(item: Item, delayMs: number): void {
+    if (delayMs <= 0) {
+      this.due.push(item);
+    } else {
+      item.dueAt = this.now() + delayMs;
+      this.delayed.push(item);
+    }
+  }
+
+  /** Tokens never sent (or waiting for a retry) when the batch is aborted: handed back, never lost. */
+  private abandonUnsent(reason: string): void {
+    const now = this.now();
+    for (const item of this.due.splice(0)) this.finish(item, { type: 'retry', reason, ...(item.lostOnce ? { unconfirmed: true } : {}) });
+    for (const item of this.delayed.splice(0)) this.finish(item, { type: 'retry', reason, afterMs: Math.max(0, item.dueAt - now), ...(item.lostOnce ? { unconfirmed: true } : {}) });
+    while (this.nextIndex < this.tokens.length) {
+      const index = this.nextIndex++;
+      this.ready.push({ token: this.tokens[index] as string, index, outcome: { type: 'retry', reason } });
+    }
+  }
+
+  private finished(): boolean {
+    return this.inFlight === 0 && this.due.length === 0 && this.delayed.length === 0 && this.nextIndex >= this.tokens.length && this.ready.length === 0;
+  }
+
+  private wake(): void {
+    this.woken = true;
+    const resolve = this.resolveWake;
+    this.resolveWake = undefined;
+    resolve?.();
+  }
+
+  private nextChange(): Promise<void> {
+    this.timer?.clear();
+    if (this.delayed.length > 0) {
+      const earliest = this.delayed.reduce((min, item) => Math.min(min, item.dueAt), Infinity);
+      this.timer = setLongTimeout(() => this.wake(), earliest - this.now());
+    }
+    if (this.woken) {
+      this.woken = false;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      this.resolveWake = () => {
+        this.woken = false;
+        resolve();
+      };
+    });
+  }
+}
+
+/** Work items carry no `type`; every `PushOutcome` does. */
+function isOutcome<Item extends BatchItem>(opened: Item | PushOutcome): opened is PushOutcome {
+  return (opened as { type?: unknown }).type !== undefined;
+}
