@@ -14,7 +14,8 @@ import { SessionPool } from '../shared/session-pool.js';
 import { AccessToken } from './access-token.js';
 import type { TokenState } from './access-token.js';
 import type { FcmApp } from './fcm-app.js';
-import { FcmBatchRun } from './fcm-batch-run.js';
+import { BatchRun } from '../shared/batch-run.js';
+import { FcmSender } from './fcm-sender.js';
 import { loadFcmCredentials } from './fcm-credentials.js';
 import type { FcmCredentials } from './fcm-credentials.js';
 import { prepareFcmMessage } from './fcm-message.js';
@@ -136,7 +137,8 @@ export class FcmProvider implements Provider, Service {
       this.options.log.debug({ app: app.id, notification: batch.notificationId, reason: prepared.reason }, 'fcm message refused before sending');
       return everyToken(batch, { type: 'rejected', reason: prepared.reason, invalidToken: false, detail: prepared.detail });
     }
-    return new FcmBatchRun(app, batch, prepared.message, signal, this.stopping.signal, this.reporter(app.id, batch.notificationId), this.now).results();
+    const sender = new FcmSender(app, prepared.message, this.stopping.signal, this.reporter(app.id, batch.notificationId), this.now);
+    return new BatchRun(batch.tokens, sender, signal, this.stopping.signal, this.now).results();
   }
 
   private addApp(config: AppConfig, credentials: FcmCredentials): FcmApp {

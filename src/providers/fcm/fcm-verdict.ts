@@ -1,8 +1,9 @@
 import { backoffDelay } from '../../lib/backoff.js';
-import type { PushOutcome } from '../provider.js';
 import type { StreamResult } from '../shared/http2-session.js';
 import type { ConnectError } from '../shared/connection-errors.js';
-import { decideRetry } from '../shared/retry-policy.js';
+import type { AttemptVerdict } from '../shared/batch-run.js';
+import { refuseCredentials, retryLater as retryAfterAttempt } from '../shared/verdict.js';
+import type { AttemptReporter } from '../shared/verdict.js';
 import type { TokenState } from './access-token.js';
 import { classifyFcmResponse, reasonLabel } from './fcm-answers.js';
 import type { FcmApp } from './fcm-app.js';
@@ -27,13 +28,8 @@ export type FcmAttemptReport =
   | { kind: 'connect-failed'; error: ConnectError; retryAt: number }
   | { kind: 'stream'; result: StreamResult; accessToken: string };
 
-export type FcmVerdict = { kind: 'outcome'; outcome: PushOutcome } | { kind: 'resend'; delayMs: number };
-
-export interface FcmReporter {
-  request(status: string, reason: string, seconds?: number): void;
-  retry(reason: string): void;
+export interface FcmReporter extends AttemptReporter {
   invalidToken(token: string, reason: string): void;
-  inFlight(delta: number): void;
 }
 
 const MAX_UNSENT = 5;
@@ -45,22 +41,12 @@ const MAX_UNSENT = 5;
  * `unconfirmed`; a 401 drops the access token and resends once with a fresh one, a
  * second 401 (or 403) closes the app's credential gate.
  */
-export function judgeFcmAttempt(app: FcmApp, item: FcmWorkItem, report: FcmAttemptReport, reporter: FcmReporter, now: () => number, seconds: number): FcmVerdict {
+export function judgeFcmAttempt(app: FcmApp, item: FcmWorkItem, report: FcmAttemptReport, reporter: FcmReporter, now: () => number, seconds: number): AttemptVerdict {
   const gate = app.gate;
   const unconfirmed = item.lostOnce ? { unconfirmed: true } : {};
-  const retryLater = (reason: string, retryAfterMs?: number, status?: number, minDelayMs = 0): FcmVerdict => {
-    const decision = decideRetry(item.attempts, app.retry, retryAfterMs);
-    const delay = Math.max(decision.kind === 'again' ? decision.delayMs : decision.afterMs, minDelayMs);
-    if (decision.kind === 'again' && delay <= app.retry.maxInlineWaitMs) {
-      reporter.retry(reason);
-      return { kind: 'resend', delayMs: delay };
-    }
-    return { kind: 'outcome', outcome: { type: 'retry', reason, afterMs: delay, ...(status === undefined ? {} : { status }), ...unconfirmed } };
-  };
-  const refuse = (reason: string, status?: number): FcmVerdict => {
-    gate.refuse(reason, status);
-    return { kind: 'outcome', outcome: { type: 'credentials', reason, afterMs: app.cooldownMs, ...(status === undefined ? {} : { status }) } };
-  };
+  const retryLater = (reason: string, retryAfterMs?: number, status?: number, minDelayMs = 0): AttemptVerdict =>
+    retryAfterAttempt(item, app.retry, reporter, reason, retryAfterMs, status, minDelayMs);
+  const refuse = (reason: string, status?: number): AttemptVerdict => refuseCredentials(gate, app.cooldownMs, reason, status);
 
   if (report.kind === 'token') {
     const { state } = report;
