@@ -1,5 +1,6 @@
 import type { ConcurrencyLimiter } from '../shared/limiter.js';
 import type { RetryPolicy } from '../shared/retry-policy.js';
+import type { AttemptReporter } from '../shared/verdict.js';
 import type { WebPushConfig } from '../../config/webpush-schema.js';
 import type { PushTransport } from './push-transport.js';
 import type { VapidSigner } from './vapid.js';
@@ -19,10 +20,7 @@ export interface WebPushApp {
 }
 
 /** Metrics and events of one batch, bound to its app and notification. */
-export interface WebPushReporter {
-  request(status: string, reason: string, seconds?: number): void;
-  retry(reason: string): void;
+export interface WebPushReporter extends AttemptReporter {
   /** `endpoint`: the push service URL that answered, when the subscription got as far as one. */
   invalidSubscription(token: string, reason: string, endpoint?: string): void;
-  inFlight(delta: number): void;
 }

@@ -9,7 +9,8 @@ import type { Metrics } from '../../metrics/metrics.js';
 import type { Provider, ProviderHealth, PushBatch, PushOutcome, PushResult } from '../provider.js';
 import { ConcurrencyLimiter } from '../shared/limiter.js';
 import { defaultRetryTuning } from '../shared/retry-policy.js';
-import { WebBatchRun } from './batch-run.js';
+import { BatchRun } from '../shared/batch-run.js';
+import { WebPushSender } from './webpush-sender.js';
 import { prepareMessage } from './message.js';
 import { PushTransport } from './push-transport.js';
 import { loadVapidKeys } from './vapid-credentials.js';
@@ -138,8 +139,8 @@ export class WebPushProvider implements Provider, Service {
       this.requests.add(request);
       void request.finally(() => this.requests.delete(request));
     };
-    const run = new WebBatchRun(app, { ...batch, web: batch.web }, prepared.message, signal, this.stopping.signal, this.reporter(app.id, batch.notificationId), this.now, track);
-    return run.results();
+    const sender = new WebPushSender(app, batch.web, prepared.message, this.reporter(app.id, batch.notificationId), this.now, track);
+    return new BatchRun(batch.tokens, sender, signal, this.stopping.signal, this.now).results();
   }
 
   private subjectOf(appId: string): string | undefined {
