@@ -1,12 +1,7 @@
-import { setMaxListeners } from 'node:events';
 import { isDeepStrictEqual } from 'node:util';
 import type { AppConfig } from '../../config/load.js';
-import type { EventBus } from '../../events.js';
 import { HeraldError } from '../../errors.js';
-import type { BackoffPolicy } from '../../lib/backoff.js';
 import type { Service } from '../../lib/service.js';
-import type { Logger } from '../../log/logger.js';
-import type { Metrics } from '../../metrics/metrics.js';
 import type { Provider, ProviderHealth, PushBatch, PushResult } from '../provider.js';
 import type { ApnsApp } from './apns-app.js';
 import type { Reporter } from './attempt-verdict.js';
@@ -19,18 +14,11 @@ import { ConcurrencyLimiter } from '../shared/limiter.js';
 import { prepareNotification } from './payload.js';
 import { ProviderToken } from './provider-token.js';
 import { defaultRetryTuning } from '../shared/retry-policy.js';
+import { everyToken, retryPolicy, stopAtDeadline, stopController, unhealthyApps } from '../shared/provider-shell.js';
+import type { ProviderOptions } from '../shared/provider-shell.js';
 import { SessionPool } from '../shared/session-pool.js';
 
-export interface ApnsProviderOptions {
-  /** Every configured app; those with an `apns` block are served. */
-  apps: readonly AppConfig[];
-  log: Logger;
-  metrics: Metrics;
-  events: EventBus;
-  /** Clock for JWT age, cool-downs and certificate expiry; tests move it. */
-  now?: () => number;
-  /** Backoff for 5xx, network errors and connects, and the longest wait spent inside a batch. */
-  retry?: { backoff?: BackoffPolicy; maxInlineWaitMs?: number };
+export interface ApnsProviderOptions extends ProviderOptions {
   /** How long an app whose credentials Apple refused stays closed before one probe request. */
   credentialsCooldownMs?: number;
 }
@@ -62,14 +50,12 @@ export class ApnsProvider implements Provider, Service {
   private readonly running = new Map<SessionPool, number>();
   private readonly draining = new Set<PoolEntry>();
   private readonly drained = new Set<Promise<void>>();
-  private readonly stopping = new AbortController();
+  private readonly stopping = stopController();
   private readonly now: () => number;
   private started = false;
 
   constructor(private readonly options: ApnsProviderOptions) {
     this.now = options.now ?? Date.now;
-    // Every batch being sent, and every request waiting for a session, listens for the stop: dozens at once is normal.
-    setMaxListeners(0, this.stopping.signal);
   }
 
   /** Opens and checks every app's credentials; throws HERALD_CREDENTIALS_INVALID listing every bad one. */
@@ -132,9 +118,7 @@ export class ApnsProvider implements Provider, Service {
   }
 
   async close(deadline: AbortSignal): Promise<void> {
-    const abort = (): void => this.stopping.abort(new HeraldError('HERALD_SHUTTING_DOWN'));
-    if (deadline.aborted) abort();
-    else deadline.addEventListener('abort', abort, { once: true });
+    const abort = stopAtDeadline(this.stopping, deadline);
     await Promise.all([...this.pools.values(), ...this.draining].map(({ pool }) => pool.close(deadline)));
     await Promise.all(this.drained);
     abort();
@@ -156,10 +140,7 @@ export class ApnsProvider implements Provider, Service {
    * readiness failure: the process still serves every other app (and this one's realtime).
    */
   refusedCredentials(): Array<{ app: string; detail: string }> {
-    return [...this.apps.keys()].flatMap((app) => {
-      const health = this.health(app);
-      return health.ok ? [] : [{ app, detail: health.detail ?? 'credentials refused by APNs' }];
-    });
+    return unhealthyApps(this.apps.keys(), (app) => this.health(app), 'credentials refused by APNs');
   }
 
   send(batch: PushBatch, signal: AbortSignal): AsyncIterable<PushResult> {
@@ -257,7 +238,7 @@ export class ApnsProvider implements Provider, Service {
         else log.error({ app: config.id, reason: state.kind === 'open' ? undefined : state.reason, cooldownMs }, 'apns credentials refused: sending stopped for this app');
       }),
       token,
-      retry: { maxAttempts: apns.maxAttempts, backoff: this.options.retry?.backoff ?? defaultRetryTuning.backoff, maxInlineWaitMs: this.options.retry?.maxInlineWaitMs ?? defaultRetryTuning.maxInlineWaitMs },
+      retry: retryPolicy(apns.maxAttempts, this.options.retry),
       cooldownMs,
     };
     entry.apps.push(app);
@@ -346,8 +327,4 @@ function groupByPool(loaded: readonly LoadedApp[]): Map<string, LoadedApp[]> {
 /** Apps on the same team and key share one JWT, whatever their endpoint. */
 function tokenKey(credentials: ApnsCredentials): string {
   return credentials.poolKey.split('@')[0] as string;
-}
-
-async function* everyToken(batch: PushBatch, outcome: PushResult['outcome']): AsyncGenerator<PushResult> {
-  for (const [index, token] of batch.tokens.entries()) yield { token, index, outcome };
 }

@@ -3,7 +3,7 @@ import type { ApnsApp } from './apns-app.js';
 import type { Http2Session, StreamResult } from '../shared/http2-session.js';
 import type { ConnectError } from '../shared/connection-errors.js';
 import type { AttemptVerdict } from '../shared/batch-run.js';
-import { refuseCredentials, retryLater as retryAfterAttempt } from '../shared/verdict.js';
+import { refuseCredentials, retryAfterFailedStart, retryLater as retryAfterAttempt } from '../shared/verdict.js';
 import type { AttemptReporter } from '../shared/verdict.js';
 import type { WorkItem } from './apns-sender.js';
 import { classifyResponse, reasonLabel } from './reasons.js';
@@ -60,9 +60,7 @@ export function judgeAttempt(
     const reason = error.kind === 'untrusted-server' ? 'TlsUntrustedServer' : error.kind === 'client-certificate-refused' ? 'ClientCertificateRefused' : 'ConnectFailed';
     reporter.request('none', reason);
     if (error.kind === 'client-certificate-refused') return refuse(reason);
-    gate.probeInconclusive();
-    item.attempts += 1;
-    return retryLater(reason, undefined, undefined, Math.max(0, report.retryAt - now()));
+    return retryAfterFailedStart(item, app.retry, reporter, gate, reason, report.retryAt, now());
   }
 
   const result = report.result;

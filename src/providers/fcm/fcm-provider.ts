@@ -1,15 +1,12 @@
-import { setMaxListeners } from 'node:events';
 import type { AppConfig } from '../../config/load.js';
-import type { EventBus } from '../../events.js';
 import { HeraldError } from '../../errors.js';
-import type { BackoffPolicy } from '../../lib/backoff.js';
 import type { Service } from '../../lib/service.js';
-import type { Logger } from '../../log/logger.js';
-import type { Metrics } from '../../metrics/metrics.js';
-import type { Provider, ProviderHealth, PushBatch, PushOutcome, PushResult } from '../provider.js';
+import type { Provider, ProviderHealth, PushBatch, PushResult } from '../provider.js';
 import { CredentialGate } from '../shared/credential-gate.js';
 import { ConcurrencyLimiter } from '../shared/limiter.js';
 import { defaultRetryTuning } from '../shared/retry-policy.js';
+import { everyToken, retryPolicy, stopAtDeadline, stopController, unhealthyApps } from '../shared/provider-shell.js';
+import type { ProviderOptions } from '../shared/provider-shell.js';
 import { SessionPool } from '../shared/session-pool.js';
 import { AccessToken } from './access-token.js';
 import type { TokenState } from './access-token.js';
@@ -22,15 +19,7 @@ import { prepareFcmMessage } from './fcm-message.js';
 import type { FcmReporter } from './fcm-verdict.js';
 import type { TokenFetch } from './token-endpoint.js';
 
-export interface FcmProviderOptions {
-  /** Every configured app; those with an `fcm` block are served. */
-  apps: readonly AppConfig[];
-  log: Logger;
-  metrics: Metrics;
-  events: EventBus;
-  /** Clock for access-token expiry and cool-downs; tests move it. */
-  now?: () => number;
-  retry?: { backoff?: BackoffPolicy; maxInlineWaitMs?: number };
+export interface FcmProviderOptions extends ProviderOptions {
   /** How long an app whose credentials Google refused stays closed before one probe request. */
   credentialsCooldownMs?: number;
   /** How the OAuth2 token is fetched (tests count or replace it). */
@@ -52,13 +41,12 @@ export class FcmProvider implements Provider, Service {
   private readonly tokens = new Map<string, AccessToken>();
   /** The limiters of the apps on each pool: a session opening or closing changes their capacity. */
   private readonly poolLimiters = new Map<SessionPool, ConcurrencyLimiter[]>();
-  private readonly stopping = new AbortController();
+  private readonly stopping = stopController();
   private readonly now: () => number;
   private started = false;
 
   constructor(private readonly options: FcmProviderOptions) {
     this.now = options.now ?? Date.now;
-    setMaxListeners(0, this.stopping.signal);
   }
 
   /** Opens every app's credentials; throws HERALD_CREDENTIALS_INVALID listing every bad one. Fetches no token yet. */
@@ -84,9 +72,7 @@ export class FcmProvider implements Provider, Service {
   }
 
   async close(deadline: AbortSignal): Promise<void> {
-    const abort = (): void => this.stopping.abort(new HeraldError('HERALD_SHUTTING_DOWN'));
-    if (deadline.aborted) abort();
-    else deadline.addEventListener('abort', abort, { once: true });
+    const abort = stopAtDeadline(this.stopping, deadline);
     await Promise.all([...this.pools.values()].map((pool) => pool.close(deadline)));
     abort();
   }
@@ -104,10 +90,7 @@ export class FcmProvider implements Provider, Service {
 
   /** The apps whose credentials Google refuses right now, for /ready's warnings (never a readiness failure). */
   refusedCredentials(): Array<{ app: string; detail: string }> {
-    return [...this.apps.keys()].flatMap((app) => {
-      const health = this.health(app);
-      return health.ok ? [] : [{ app, detail: health.detail ?? 'credentials refused by FCM' }];
-    });
+    return unhealthyApps(this.apps.keys(), (app) => this.health(app), 'credentials refused by FCM');
   }
 
   /**
@@ -179,7 +162,7 @@ export class FcmProvider implements Provider, Service {
         else log.error({ app: config.id, reason: state.kind === 'open' ? undefined : state.reason, cooldownMs }, 'fcm credentials refused: sending stopped for this app');
       }),
       accessToken,
-      retry: { maxAttempts: fcm.maxAttempts, backoff: this.options.retry?.backoff ?? defaultRetryTuning.backoff, maxInlineWaitMs: this.options.retry?.maxInlineWaitMs ?? defaultRetryTuning.maxInlineWaitMs },
+      retry: retryPolicy(fcm.maxAttempts, this.options.retry),
       cooldownMs,
       path: `/v1/projects/${encodeURIComponent(credentials.projectId)}/messages:send`,
     };
@@ -234,8 +217,4 @@ export class FcmProvider implements Provider, Service {
       inFlight: (delta) => metrics.fcmInFlight.inc({ app }, delta),
     };
   }
-}
-
-async function* everyToken(batch: PushBatch, outcome: PushOutcome): AsyncGenerator<PushResult> {
-  for (const [index, token] of batch.tokens.entries()) yield { token, index, outcome };
 }

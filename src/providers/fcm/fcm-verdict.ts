@@ -2,7 +2,7 @@ import { backoffDelay } from '../../lib/backoff.js';
 import type { StreamResult } from '../shared/http2-session.js';
 import type { ConnectError } from '../shared/connection-errors.js';
 import type { AttemptVerdict } from '../shared/batch-run.js';
-import { refuseCredentials, retryLater as retryAfterAttempt } from '../shared/verdict.js';
+import { refuseCredentials, retryAfterFailedStart, retryLater as retryAfterAttempt } from '../shared/verdict.js';
 import type { AttemptReporter } from '../shared/verdict.js';
 import type { TokenState } from './access-token.js';
 import { classifyFcmResponse, reasonLabel } from './fcm-answers.js';
@@ -52,16 +52,12 @@ export function judgeFcmAttempt(app: FcmApp, item: FcmWorkItem, report: FcmAttem
     const { state } = report;
     reporter.request('none', state.reason);
     if (state.kind === 'refused') return refuse(state.reason, state.status);
-    gate.probeInconclusive();
-    item.attempts += 1;
-    return retryLater(state.reason, undefined, undefined, Math.max(0, state.retryAt - now()));
+    return retryAfterFailedStart(item, app.retry, reporter, gate, state.reason, state.retryAt, now());
   }
   if (report.kind === 'connect-failed') {
     const reason = report.error.kind === 'untrusted-server' ? 'TlsUntrustedServer' : 'ConnectFailed';
     reporter.request('none', reason);
-    gate.probeInconclusive();
-    item.attempts += 1;
-    return retryLater(reason, undefined, undefined, Math.max(0, report.retryAt - now()));
+    return retryAfterFailedStart(item, app.retry, reporter, gate, reason, report.retryAt, now());
   }
   const result = report.result;
   switch (result.kind) {

@@ -42,3 +42,21 @@ export function refuseCredentials(gate: CredentialGate, cooldownMs: number, reas
   gate.refuse(reason, status);
   return { kind: 'outcome', outcome: { type: 'credentials', reason, afterMs: cooldownMs, ...(status === undefined ? {} : { status }) } };
 }
+
+/**
+ * No request went out (no connection, no access token): a counted attempt, resent no
+ * sooner than `retryAt`, when the pool or token source may try again.
+ */
+export function retryAfterFailedStart(
+  item: BatchItem & { attempts: number },
+  policy: RetryPolicy,
+  reporter: AttemptReporter,
+  gate: CredentialGate,
+  reason: string,
+  retryAt: number,
+  now: number,
+): AttemptVerdict {
+  gate.probeInconclusive();
+  item.attempts += 1;
+  return retryLater(item, policy, reporter, reason, undefined, undefined, Math.max(0, retryAt - now));
+}

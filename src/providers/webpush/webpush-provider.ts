@@ -1,14 +1,9 @@
-import { setMaxListeners } from 'node:events';
-import type { AppConfig } from '../../config/load.js';
-import type { EventBus } from '../../events.js';
 import { HeraldError } from '../../errors.js';
-import type { BackoffPolicy } from '../../lib/backoff.js';
 import type { Service } from '../../lib/service.js';
-import type { Logger } from '../../log/logger.js';
-import type { Metrics } from '../../metrics/metrics.js';
-import type { Provider, ProviderHealth, PushBatch, PushOutcome, PushResult } from '../provider.js';
+import type { Provider, ProviderHealth, PushBatch, PushResult } from '../provider.js';
 import { ConcurrencyLimiter } from '../shared/limiter.js';
-import { defaultRetryTuning } from '../shared/retry-policy.js';
+import { everyToken, retryPolicy, stopController, unhealthyApps } from '../shared/provider-shell.js';
+import type { ProviderOptions } from '../shared/provider-shell.js';
 import { BatchRun } from '../shared/batch-run.js';
 import { WebPushSender } from './webpush-sender.js';
 import { prepareMessage } from './message.js';
@@ -17,16 +12,7 @@ import { loadVapidKeys } from './vapid-credentials.js';
 import { VapidSigner } from './vapid.js';
 import type { WebPushApp, WebPushReporter } from './webpush-app.js';
 
-export interface WebPushProviderOptions {
-  /** Every configured app; those with a `webpush` block are served. */
-  apps: readonly AppConfig[];
-  log: Logger;
-  metrics: Metrics;
-  events: EventBus;
-  /** Clock for JWT expiry, TTLs and retry times; tests move it. */
-  now?: () => number;
-  /** Backoff for 5xx and network errors, and the longest wait spent inside a batch. */
-  retry?: { backoff?: BackoffPolicy; maxInlineWaitMs?: number };
+export interface WebPushProviderOptions extends ProviderOptions {
   /** A CA to trust besides the system's (tests, a relay with a private CA). */
   ca?: string;
 }
@@ -45,13 +31,12 @@ export class WebPushProvider implements Provider, Service {
   readonly kind = 'web' as const;
   private readonly apps = new Map<string, WebPushApp>();
   private readonly requests = new Set<Promise<void>>();
-  private readonly stopping = new AbortController();
+  private readonly stopping = stopController();
   private readonly now: () => number;
   private started = false;
 
   constructor(private readonly options: WebPushProviderOptions) {
     this.now = options.now ?? Date.now;
-    setMaxListeners(0, this.stopping.signal);
   }
 
   /** Opens every app's VAPID keys; throws HERALD_CREDENTIALS_INVALID listing every bad one. */
@@ -72,7 +57,7 @@ export class WebPushProvider implements Provider, Service {
         signer: new VapidSigner(keys.keys, vapid.subject, this.now),
         transport: new PushTransport({ allowPrivate: settings.allowPrivateEndpoints, maxSockets: settings.maxInFlight, ...(this.options.ca === undefined ? {} : { ca: this.options.ca }) }),
         limiter: new ConcurrencyLimiter(() => settings.maxInFlight),
-        retry: { maxAttempts: settings.maxAttempts, backoff: this.options.retry?.backoff ?? defaultRetryTuning.backoff, maxInlineWaitMs: this.options.retry?.maxInlineWaitMs ?? defaultRetryTuning.maxInlineWaitMs },
+        retry: retryPolicy(settings.maxAttempts, this.options.retry),
         refusalsInARow: 0,
         lastRefusal: undefined,
       });
@@ -119,10 +104,7 @@ export class WebPushProvider implements Provider, Service {
 
   /** The apps whose VAPID key push services keep refusing (see health()), for /ready's warnings (never a readiness failure). */
   refusedCredentials(): Array<{ app: string; detail: string }> {
-    return [...this.apps.keys()].flatMap((app) => {
-      const health = this.health(app);
-      return health.ok ? [] : [{ app, detail: health.detail ?? 'VAPID key refused' }];
-    });
+    return unhealthyApps(this.apps.keys(), (app) => this.health(app), 'VAPID key refused');
   }
 
   send(batch: PushBatch, signal: AbortSignal): AsyncIterable<PushResult> {
@@ -166,8 +148,4 @@ export class WebPushProvider implements Provider, Service {
       },
     };
   }
-}
-
-async function* everyToken(batch: PushBatch, outcome: PushOutcome): AsyncGenerator<PushResult> {
-  for (const [index, token] of batch.tokens.entries()) yield { token, index, outcome };
 }
