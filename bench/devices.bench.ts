@@ -45,8 +45,8 @@ const ROUNDS = quick ? 2 : 5;
 const CHUNK_SIZE = 500;
 const APP = 'bench';
 const INTEREST = 'everyone';
-/** Rounds of the end-to-end pair (interest, then tokens). */
-const E2E_ROUNDS = quick ? 2 : 3;
+/** Rounds of the end-to-end pair: interest then tokens in odd rounds, tokens then interest in even ones, so neither always goes first. */
+const E2E_ROUNDS = quick ? 2 : 4;
 /** Devices of a small interest of their own, sent to (both ways) before the measured rounds so the daemon's code is warm. */
 const WARMUP = 1_000;
 const WARMUP_INTEREST = 'warmup';
@@ -173,7 +173,7 @@ async function sendEndToEnd(redis: BenchRedis): Promise<{ rows: Row[]; throughpu
     const perSecond: Record<Shape, number[]> = { interest: [], tokens: [] };
     const cpuPerToken: Record<Shape, number[]> = { interest: [], tokens: [] };
     for (let round = 1; round <= E2E_ROUNDS; round += 1) {
-      for (const shape of ['interest', 'tokens'] as const) {
+      for (const shape of round % 2 === 1 ? (['interest', 'tokens'] as const) : (['tokens', 'interest'] as const)) {
         const body = notificationOf(shape, INTEREST, 0, DEVICES);
         const cpu = { herald: cpuSeconds(herald.pid), redis: cpuSeconds(redis.pid) };
         const started = epochMs();
