@@ -207,6 +207,7 @@ export async function startHerald(config: HeraldConfig, log: Logger): Promise<Ru
     publisher,
     checkRealtime: refusalOf,
     provider,
+    providers: providerSet,
     store: statusStore,
     createQueue,
     devices,

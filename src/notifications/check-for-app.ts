@@ -17,17 +17,22 @@ const apnsReasonPaths: Record<string, string> = {
 };
 
 /**
- * The checks that need the app: it has APNs credentials when there is an APNs part,
+ * The checks that need the app: it has each platform's credentials for explicit tokens
+ * (and one platform for `to`),
  * the APNs request can be built (push type, priority, aps dictionary, payload size),
  * and the realtime event is within the app's limits. The HTTP API refuses with these
  * rather than accepting a notification that cannot go out.
  */
 export function checkForApp(notification: Notification, app: App, checkRealtime: RealtimeCheck): NotificationProblem | undefined {
   if (notification.app !== app.id) return { error: `must be the app of the URL ('${app.id}')`, path: 'app' };
-  const { apns, realtime, to } = notification;
-  if (apns) {
-    // Parsing gives a notification with `to` an APNs part (the users' and interests' devices).
-    if (!app.apns) return { error: `app '${app.id}' has no APNs credentials configured`, path: to && apns.tokens.length === 0 ? 'to' : 'apns' };
+  const { apns, fcm, webpush, realtime, to } = notification;
+  // Explicit tokens need their platform's credentials; `to` needs one platform its devices can be reached on.
+  if (apns && apns.tokens.length > 0 && !app.apns) return { error: `app '${app.id}' has no APNs credentials configured`, path: 'apns' };
+  if (fcm && fcm.tokens.length > 0 && !app.fcm) return { error: `app '${app.id}' has no FCM credentials configured`, path: 'fcm' };
+  if (to && !((apns && app.apns) || (fcm && app.fcm) || (webpush && app.webpush))) {
+    return { error: `app '${app.id}' has no push credentials (APNs, FCM or Web Push) for the parts of this notification`, path: 'to' };
+  }
+  if (apns && app.apns) {
     const prepared = prepareNotification(apnsFields(apns), app.apns.topic);
     if (!prepared.ok) {
       return { error: `${prepared.problem.detail} (${prepared.problem.reason})`, path: apnsReasonPaths[prepared.problem.reason] ?? 'apns.payload' };

@@ -1,3 +1,4 @@
+import { explicitCounts } from './pipeline/targets.js';
 import type { App } from '../apps/app-store.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { checkForApp } from './check-for-app.js';
@@ -74,9 +75,9 @@ export class NotificationService {
 
     const sendAt = n.sendAt === undefined ? 0 : Date.parse(n.sendAt);
     const delayMs = Math.max(0, sendAt - this.now());
-    const tokens = n.apns?.tokens.length ?? 0;
+    const counts = explicitCounts(n, this.o.chunkSize);
     // Durable (envelope job and status record) before it is answered; a repeat of a known id queues a copy its worker skips.
-    const committed = await this.o.commit.commit(n, { tokens, chunks: Math.ceil(tokens / this.o.chunkSize), notBefore: sendAt, delayMs });
+    const committed = await this.o.commit.commit(n, { ...counts, notBefore: sendAt, delayMs });
     if (committed.status === 'duplicate') return this.duplicate({ app: app.id, id: n.id });
     if (committed.created) {
       this.o.metrics.notifications.inc({ app: app.id, status: 'accepted' });

@@ -5,7 +5,7 @@ import type { Service } from '../lib/service.js';
 import type { Logger } from '../log/logger.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { Notification } from './contract/notification-schema.js';
-import type { Provider } from '../providers/provider.js';
+import type { Provider, ProviderKind } from '../providers/provider.js';
 import type { QueueDriver, QueueFactory } from '../queue/queue-driver.js';
 import type { ChunkJob } from './pipeline/chunk-job.js';
 import { ChunkSender } from './pipeline/chunk-sender.js';
@@ -35,6 +35,8 @@ export interface NotificationPipelineOptions {
   checkRealtime: RealtimeCheck;
   /** Undefined when no app has an `apns` block. */
   provider: Provider | undefined;
+  /** FCM and Web Push by kind (ProviderSet); absent: only APNs chunks are sent. */
+  providers?: { byKind(kind: ProviderKind): Provider | undefined };
   store: StatusStore;
   createQueue: QueueFactory;
   /** Resolve `to.users` and `to.interests`; without them a notification with `to` fails. */
@@ -74,6 +76,7 @@ export class NotificationPipeline {
       apps: o.apps,
       store: o.store,
       provider: o.provider,
+      ...(o.providers ? { providers: o.providers } : {}),
       finisher,
       metrics: o.metrics,
       log,

@@ -380,6 +380,24 @@ export function statusStoreConformance(label: string, factory: StatusStoreFactor
       assert.deepEqual(await store.completeChunk(p, 1, 6, [{ index: 2, kind: 'delivered' }]), { finished: true, app: 'app-a', state: 'completed', sent: 3, failed: 0, expired: 0 });
     });
 
+    it('keeps each chunk\'s platform and every Web Push token\'s subscription, so a re-run sends the same', async () => {
+      const store = await factory(60);
+      const p = plan({ tokens: 0, chunks: 0 });
+      await store.create(p);
+      const subscription = { endpoint: 'https://push.example/s/1', keys: { p256dh: 'BPk', auth: 'c2VjcmV0' } };
+      const resolved = {
+        users: { total: 1, online: 0, pushed: 1, noDevices: 0 },
+        online: [],
+        chunks: [['a1'], ['fcm:tok-1', 'fcm.tok_2'], ['browser-1']],
+        platforms: ['apns' as const, 'fcm' as const, 'web' as const],
+        subscriptions: { 'browser-1': subscription },
+      };
+      assert.deepEqual(await store.saveTargets(p, resolved), resolved);
+      assert.deepEqual(await store.targets(p), resolved);
+      assert.deepEqual(await store.saveTargets(p, { online: [], chunks: [['b1']] }), resolved, 'a re-run gets the recorded platforms back');
+      assert.equal((await store.get(p))?.apns.total, 4);
+    });
+
     it('records an empty resolution (everyone online) as no tokens and no chunks, without user counts when there are no users', async () => {
       const store = await factory(60);
       const p = plan({ tokens: 0, chunks: 0 });

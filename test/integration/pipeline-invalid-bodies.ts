@@ -25,7 +25,7 @@ export function invalidBodyCases(): InvalidBodyCase[] {
     { name: 'no app', body: { v: 1, realtime: { channels: ['a'], event: 'e', data: 1 } }, path: 'app' },
     { name: 'app not a string', body: { v: 1, app: 5, realtime: { channels: ['a'], event: 'e', data: 1 } }, path: 'app', error: /string/ },
     { name: 'app differs from the URL', body: { v: 1, app: plainApp.id, realtime: { channels: ['a'], event: 'e', data: 1 } }, path: 'app', error: /app of the URL/ },
-    { name: 'neither apns nor realtime', body: { v: 1, app: pushApp.id }, path: '', error: /at least one of apns, realtime/ },
+    { name: 'neither apns nor realtime', body: { v: 1, app: pushApp.id }, path: '', error: /at least one of apns, fcm, realtime, to/ },
     { name: 'unknown field', body: { ...realtime({}), colour: 'red' }, path: 'colour', error: /unknown field/ },
     { name: 'no tokens', body: apns({ tokens: [] }), path: 'apns.tokens' },
     { name: 'tokens not a list', body: apns({ tokens: t }), path: 'apns.tokens' },

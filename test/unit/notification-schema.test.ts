@@ -13,8 +13,8 @@ describe('notification schema v1', () => {
     assert.equal(committed, notificationJsonSchemaText(), 'stale: run `node --import tsx scripts/gen-schema.mjs`');
     const schema = JSON.parse(committed) as { required: string[]; properties: Record<string, unknown>; anyOf: unknown[] };
     assert.deepEqual(schema.required, ['v', 'app']);
-    assert.deepEqual(Object.keys(schema.properties), ['v', 'app', 'id', 'apns', 'realtime', 'to', 'deliver', 'alert', 'sendAt']);
-    assert.deepEqual(schema.anyOf, [{ required: ['apns'] }, { required: ['realtime'] }, { required: ['to'] }]);
+    assert.deepEqual(Object.keys(schema.properties), ['v', 'app', 'id', 'apns', 'fcm', 'webpush', 'realtime', 'to', 'deliver', 'alert', 'sendAt']);
+    assert.deepEqual(schema.anyOf, [{ required: ['apns'] }, { required: ['fcm'] }, { required: ['realtime'] }, { required: ['to'] }]);
   });
 
   it('normalises tokens: spaces and <> removed, lower-case, duplicates dropped', () => {
@@ -62,7 +62,7 @@ describe('notification schema v1', () => {
     const cases: Array<[unknown, string, RegExp]> = [
       [null, '', /JSON object/],
       [{ v: 2, app: 'a', realtime: {} }, 'v', /must be 1/],
-      [{ v: 1, app: 'a' }, '', /at least one of apns, realtime/],
+      [{ v: 1, app: 'a' }, '', /at least one of apns, fcm, realtime, to/],
       [{ v: 1, app: 'a', apns: { tokens: [token('aa'), token('bb'), token('cc'), 'xyz'], payload: { a: 1 } } }, 'apns.tokens[3]', /hex/],
       [{ v: 1, app: 'a', apns: { tokens: [token('aa'), 'abc'], payload: { a: 1 } } }, 'apns.tokens[1]', /odd number/],
       [{ v: 1, app: 'a', apns: { tokens: [token('aa')], payload: { a: 1 }, priority: 7 } }, 'apns.priority', /1, 5 or 10/],
@@ -76,6 +76,43 @@ describe('notification schema v1', () => {
       if (!result.ok) {
         assert.equal(result.path, path, JSON.stringify(input));
         assert.match(result.error, message);
+      }
+    }
+  });
+
+  it('fills the FCM notification and the Web Push data from alert for `to`, and refuses bad FCM and Web Push parts with their path', () => {
+    const parsed = parseNotification({ v: 1, app: 'a', to: { users: ['ann'] }, alert: { title: 'Hi', body: 'there' }, fcm: { android: { priority: 'HIGH', ttl: 60 } } });
+    assert.ok(parsed.ok);
+    assert.deepEqual(parsed.notification.fcm, { android: { priority: 'HIGH', ttl: 60 }, notification: { title: 'Hi', body: 'there' }, tokens: [] });
+    assert.deepEqual(parsed.notification.webpush, { data: '{"title":"Hi","body":"there"}' });
+    assert.deepEqual(parsed.notification.apns?.payload, { aps: { alert: { title: 'Hi', body: 'there' } } });
+    const given = parseNotification({ v: 1, app: 'a', to: { interests: ['news'] }, webpush: { data: { url: '/x' }, urgency: 'high', ttl: 30 } });
+    assert.ok(given.ok);
+    assert.deepEqual([given.notification.webpush, given.notification.apns, given.notification.fcm], [{ data: '{"url":"/x"}', urgency: 'high', ttl: 30 }, undefined, undefined], 'without an alert only the parts given');
+    const explicit = parseNotification({ v: 1, app: 'a', fcm: { tokens: ['t:1', 't:1', 't-2'], data: { k: 'v' } } });
+    assert.ok(explicit.ok);
+    assert.deepEqual(explicit.notification.fcm?.tokens, ['t:1', 't-2']);
+    const cases: Array<[unknown, string, RegExp]> = [
+      [{ v: 1, app: 'a', fcm: { tokens: ['bad token'] , data: {} } }, 'fcm.tokens[0]', /registration token/],
+      [{ v: 1, app: 'a', fcm: { tokens: ['t'], data: { k: 1 } } }, 'fcm.data.k', /string/],
+      [{ v: 1, app: 'a', fcm: { tokens: ['t'], data: { google_x: 'v' } } }, 'fcm.data.google_x', /reserves/],
+      [{ v: 1, app: 'a', fcm: { tokens: ['t'], android: { priority: 'URGENT' } } }, 'fcm.android.priority', /HIGH or NORMAL/],
+      [{ v: 1, app: 'a', fcm: { tokens: ['t'], notification: { image: 'not a url' } } }, 'fcm.notification.image', /URL/],
+      [{ v: 1, app: 'a', fcm: { tokens: ['t'] } }, 'fcm', /notification, data, or an alert/],
+      [{ v: 1, app: 'a', fcm: { data: { k: 'v' } } }, 'fcm.tokens', /at least one registration token/],
+      [{ v: 1, app: 'a', realtime: { channels: ['c'], event: 'e', data: 1 }, webpush: { data: 'x' } }, 'webpush', /needs `to`/],
+      [{ v: 1, app: 'a', to: { users: ['ann'] }, webpush: {} }, 'webpush.data', /required when there is no alert/],
+      [{ v: 1, app: 'a', to: { users: ['ann'] }, webpush: { data: 'x'.repeat(3994) } }, 'webpush.data', /at most 3993/],
+      [{ v: 1, app: 'a', to: { users: ['ann'] }, webpush: { data: 'x', urgency: 'now' } }, 'webpush.urgency', /very-low/],
+      [{ v: 1, app: 'a', to: { users: ['ann'] }, webpush: { data: 'x', topic: 'a b' } }, 'webpush.topic', /base64url/],
+      [{ v: 1, app: 'a', to: { users: ['ann'] }, webpush: { data: 'x', extra: 1 } }, 'webpush.extra', /unknown field/],
+    ];
+    for (const [input, path, error] of cases) {
+      const result = parseNotification(input);
+      assert.equal(result.ok, false, JSON.stringify(input).slice(0, 80));
+      if (!result.ok) {
+        assert.equal(result.path, path, JSON.stringify(input).slice(0, 80));
+        assert.match(result.error, error);
       }
     }
   });

@@ -61,4 +61,31 @@ describe('TargetResolver', () => {
     assert.deepEqual(targets.chunks.map((c) => c.length), [10, 10, 3]);
     assert.equal(targets.users?.pushed, 1);
   });
+
+  it('keeps the devices of every platform the notification has a part for, one platform per chunk, with each browser\'s subscription', async () => {
+    const devices = new MemoryDeviceRegistry();
+    const subscription = { endpoint: 'https://push.example/s/1', keys: { p256dh: 'BPk', auth: 'c2VjcmV0' } };
+    await devices.put('app', { token: hex(1), userId: 'ann', platform: 'apns', interests: [], updatedAt: 1 });
+    await devices.put('app', { token: 'android-1', userId: 'ann', platform: 'fcm', interests: [], updatedAt: 1 });
+    await devices.put('app', { token: 'browser-1', userId: 'ann', platform: 'web', interests: ['news'], subscription, updatedAt: 1 });
+    await devices.put('app', { token: 'browser-2', userId: 'bob', platform: 'web', interests: ['news'], subscription: { ...subscription, endpoint: 'https://push.example/s/2' }, updatedAt: 1 });
+    const resolver = new TargetResolver({ devices, presence: presence([]), chunkSize: 10 });
+    const n: Notification = {
+      v: 1,
+      app: 'app',
+      id: 'n',
+      apns: { tokens: [], payload: { aps: { alert: 'x' } } },
+      fcm: { tokens: ['explicit-fcm'], notification: { title: 'x' } },
+      webpush: { data: '{"title":"x"}' },
+      to: { users: ['ann'], interests: ['news'] },
+    };
+    const targets = await resolver.resolve(n);
+    assert.deepEqual(targets.chunks, [[hex(1)], ['explicit-fcm', 'android-1'], ['browser-1', 'browser-2']]);
+    assert.deepEqual(targets.platforms, ['apns', 'fcm', 'web']);
+    assert.deepEqual(Object.keys(targets.subscriptions ?? {}), ['browser-1', 'browser-2']);
+    assert.equal(targets.subscriptions?.['browser-1']?.endpoint, 'https://push.example/s/1');
+    const { fcm: _fcm, webpush: _webpush, ...withoutThem } = n;
+    const apnsOnly = await resolver.resolve(withoutThem);
+    assert.deepEqual([apnsOnly.chunks, apnsOnly.platforms], [[[hex(1)]], undefined], 'without FCM and Web Push parts only APNs devices, in the shape records always had');
+  });
 });

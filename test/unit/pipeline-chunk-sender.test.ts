@@ -133,6 +133,7 @@ describe('ChunkSender', () => {
   it('records tokens of an expired notification as expired without sending them', async () => {
     const provider = new ScriptedProvider();
     const { store, run, job, clock } = setup(provider);
+    assert.ok(job.apns);
     job.apns.expiration = Math.floor(clock.now / 1000) - 1;
     await store.create({ id: 'n-1', app: app.id, createdAt: 0, tokens: 4, chunks: 1 });
     assert.deepEqual(await run(), { type: 'done' });

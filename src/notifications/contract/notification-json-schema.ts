@@ -8,8 +8,8 @@ import { notificationSchema } from './notification-schema.js';
  */
 export function notificationJsonSchema(): Record<string, unknown> {
   const generated = z.toJSONSchema(notificationSchema, { io: 'input', target: 'draft-2020-12', unrepresentable: 'any' });
-  // zod's object-level refine (apns, realtime or to) has no JSON Schema form of its own.
-  return { title: 'Herald notification v1', ...generated, anyOf: [{ required: ['apns'] }, { required: ['realtime'] }, { required: ['to'] }] };
+  // zod's object-level refine (apns, fcm, realtime or to) has no JSON Schema form of its own.
+  return { title: 'Herald notification v1', ...generated, anyOf: [{ required: ['apns'] }, { required: ['fcm'] }, { required: ['realtime'] }, { required: ['to'] }] };
 }
 
 /** The file's exact text: two-space JSON and a final newline. */

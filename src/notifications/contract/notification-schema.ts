@@ -73,6 +73,61 @@ export const apnsPartSchema = z
   })
   .describe('The APNs part: one push per device token');
 
+/** FCM registration tokens are opaque; this refuses only what cannot be one (as the device registry does). */
+export const fcmTokenPattern = /^[A-Za-z0-9_:\-.]{1,4096}$/;
+/** FCM's reserved data keys (https://firebase.google.com/docs/cloud-messaging/concept-options#data_messages). */
+const fcmReservedKey = (key: string): boolean => key === 'from' || key === 'notification' || key === 'message_type' || /^(google|gcm)/i.test(key);
+/** Web Push: what fits in one aes128gcm record of 4096 bytes (RFC 8291). */
+export const MAX_WEBPUSH_DATA_BYTES = 3993;
+
+export const fcmPartSchema = z
+  .strictObject({
+    tokens: z
+      .array(z.string().regex(fcmTokenPattern, 'must be an FCM registration token (A-Z a-z 0-9 _ : - .)'))
+      .max(MAX_TOKENS, `at most ${MAX_TOKENS} registration tokens per notification`)
+      .optional()
+      .describe('FCM registration tokens; `to` adds the Android devices of users and interests'),
+    notification: z
+      .strictObject({
+        title: z.string().max(1024).optional(),
+        body: z.string().max(4096).optional(),
+        image: z.url({ error: 'must be a URL' }).optional(),
+      })
+      .optional()
+      .describe('The notification the system shows; absent: title and body from `alert`'),
+    data: z
+      .record(z.string().min(1), z.string({ error: 'must be a string: FCM data values are strings' }))
+      .superRefine((value, ctx) => {
+        for (const key of Object.keys(value)) if (fcmReservedKey(key)) ctx.addIssue({ code: 'custom', path: [key], message: 'is a key FCM reserves' });
+      })
+      .optional()
+      .describe('Key-value data for the app (string values only)'),
+    android: z
+      .strictObject({
+        priority: z.enum(['HIGH', 'NORMAL'], { error: 'must be HIGH or NORMAL' }).optional(),
+        ttl: z.number().int().min(0).max(2_419_200).optional().describe('Seconds FCM keeps it for an offline device (at most 28 days)'),
+        collapseKey: z.string().min(1).max(256).optional(),
+      })
+      .optional(),
+  })
+  .describe('The FCM part: one message per registration token');
+
+export const webpushPartSchema = z
+  .strictObject({
+    data: z
+      .union([z.string(), z.record(z.string(), z.unknown())], { error: 'must be a string or an object' })
+      .optional()
+      .describe(`What the service worker reads (a string as is, an object as JSON); absent: {"title","body"} from \`alert\`; at most ${MAX_WEBPUSH_DATA_BYTES} bytes`),
+    ttl: z.number().int().min(0).max(2_419_200).optional().describe('Seconds the push service may hold it for an offline browser; 0 = now or never'),
+    urgency: z.enum(['very-low', 'low', 'normal', 'high'], { error: 'must be very-low, low, normal or high' }).optional(),
+    topic: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{1,32}$/, 'must be 1 to 32 base64url characters')
+      .optional()
+      .describe('Replaces an undelivered message of the same topic'),
+  })
+  .describe("The Web Push part: sent to the browsers of `to`'s users and interests");
+
 export const realtimePartSchema = z
   .strictObject({
     channels: z
@@ -104,12 +159,12 @@ export const targetsSchema = z
       .array(z.string().refine(isValidUserId, USER_ID_MESSAGE))
       .max(MAX_USERS, `at most ${MAX_USERS} users per notification`)
       .optional()
-      .describe("User ids: each gets the realtime event on #server-to-user-{id} and/or APNs on the user's devices (see deliver)"),
+      .describe("User ids: each gets the realtime event on #server-to-user-{id} and/or a push on the user's devices, APNs, FCM and Web Push (see deliver)"),
     interests: z
       .array(z.string().regex(interestPattern, INTEREST_MESSAGE))
       .max(MAX_INTERESTS, `at most ${MAX_INTERESTS} interests per notification`)
       .optional()
-      .describe('Interests: every device subscribed to one gets APNs'),
+      .describe('Interests: every device subscribed to one gets a push (APNs, FCM or Web Push)'),
   })
   .describe('Targets resolved to devices when the notification is delivered, not when it is accepted');
 
@@ -121,7 +176,7 @@ export const alertSchema = z
     title: z.string().max(1024).optional(),
     body: z.string().max(4096).optional(),
   })
-  .describe('Platform-neutral title and body: fills aps.alert when apns.payload is absent');
+  .describe('Platform-neutral title and body: fills aps.alert when apns.payload is absent, the FCM notification and the Web Push data');
 
 export const notificationSchema = z
   .strictObject({
@@ -136,6 +191,8 @@ export const notificationSchema = z
       .optional()
       .describe('Idempotency key and BullMQ jobId; generated when absent'),
     apns: apnsPartSchema.optional(),
+    fcm: fcmPartSchema.optional(),
+    webpush: webpushPartSchema.optional(),
     realtime: realtimePartSchema.optional(),
     to: targetsSchema.optional(),
     deliver: z
@@ -148,8 +205,8 @@ export const notificationSchema = z
       .optional()
       .describe(`Not before this time; at most ${MAX_SEND_AHEAD_DAYS} days ahead`),
   })
-  .refine((value) => value.apns !== undefined || value.realtime !== undefined || value.to !== undefined, {
-    message: 'needs at least one of apns, realtime, to',
+  .refine((value) => value.apns !== undefined || value.fcm !== undefined || value.realtime !== undefined || value.to !== undefined, {
+    message: 'needs at least one of apns, fcm, realtime, to',
     path: [],
   })
   .describe('Herald notification, version 1');
@@ -157,6 +214,10 @@ export const notificationSchema = z
 export type NotificationInput = z.input<typeof notificationSchema>;
 /** The APNs part once parsed: tokens normalised (empty when only `to` names devices) and the payload filled from `alert` when absent. */
 export type ApnsPart = Omit<z.output<typeof apnsPartSchema>, 'tokens' | 'payload'> & { tokens: string[]; payload: Record<string, unknown> };
+/** The FCM part once parsed: tokens without duplicates, the notification filled from `alert` when absent. */
+export type FcmPart = Omit<z.output<typeof fcmPartSchema>, 'tokens'> & { tokens: string[] };
+/** The Web Push part once parsed: `data` is the text sent (from `alert` when absent). */
+export type WebPushPart = Omit<z.output<typeof webpushPartSchema>, 'data'> & { data: string };
 export type RealtimePart = z.output<typeof realtimePartSchema>;
 export type Targets = z.output<typeof targetsSchema>;
 export type Alert = z.output<typeof alertSchema>;
@@ -167,6 +228,8 @@ export interface Notification {
   readonly app: string;
   readonly id: string;
   readonly apns?: ApnsPart;
+  readonly fcm?: FcmPart;
+  readonly webpush?: WebPushPart;
   readonly realtime?: RealtimePart;
   readonly to?: Targets;
   readonly deliver?: DeliverMode;

@@ -2,8 +2,9 @@ import { randomUUID } from 'node:crypto';
 import type { z } from 'zod';
 import { MAX_JSON_DEPTH, valueTooDeep } from '../../lib/json-depth.js';
 import { normalizeToken } from '../../lib/apns-tokens.js';
-import { MAX_SEND_AHEAD_DAYS, MAX_SEND_AHEAD_MS, notificationSchema } from './notification-schema.js';
-import type { Alert, ApnsPart, Notification, NotificationInput, Targets } from './notification-schema.js';
+import { serializeJson } from '../../lib/safe-json.js';
+import { MAX_SEND_AHEAD_DAYS, MAX_SEND_AHEAD_MS, MAX_WEBPUSH_DATA_BYTES, notificationSchema } from './notification-schema.js';
+import type { Alert, ApnsPart, FcmPart, Notification, NotificationInput, Targets, WebPushPart } from './notification-schema.js';
 import { formatPath } from '../../lib/format-path.js';
 
 /** The first problem found, with where it is: `apns.tokens[3]`, `realtime.channels[0]`, or '' for the whole body. */
@@ -52,8 +53,10 @@ export function parseNotification(input: unknown, options: ParseOptions = {}): N
   if (!targets.ok) return targets;
   const { to } = targets;
 
+  // `to` reaches every platform the alert can fill; a part given explicitly must be complete.
+  const pushParts = data.fcm !== undefined || data.webpush !== undefined;
   let apns: ApnsPart | undefined;
-  if (data.apns || to) {
+  if (data.apns || (to && (data.alert || !pushParts))) {
     const { tokens: raw = [], payload, ...fields } = data.apns ?? {};
     if (!to && raw.length === 0) return { ok: false, error: 'needs at least one device token (or `to` with users or interests)', path: 'apns.tokens' };
     const unique = new Set<string>();
@@ -67,11 +70,34 @@ export function parseNotification(input: unknown, options: ParseOptions = {}): N
     apns = { ...fields, tokens: [...unique], payload: filled };
   }
 
+  let fcm: FcmPart | undefined;
+  if (data.fcm || (to && data.alert)) {
+    const { tokens: raw = [], notification: given, ...fields } = data.fcm ?? {};
+    if (!to && raw.length === 0) return { ok: false, error: 'needs at least one registration token (or `to` with users or interests)', path: 'fcm.tokens' };
+    const notification = given ?? alertFields(data.alert);
+    if (!notification && fields.data === undefined) return { ok: false, error: 'needs a notification, data, or an alert (title/body)', path: 'fcm' };
+    fcm = { ...fields, ...(notification ? { notification } : {}), tokens: [...new Set(raw)] };
+  }
+
+  let webpush: WebPushPart | undefined;
+  if (data.webpush || (to && data.alert)) {
+    if (!to) return { ok: false, error: 'needs `to`: browsers are reached through the devices of users and interests', path: 'webpush' };
+    const { data: given, ...fields } = data.webpush ?? {};
+    const text = given === undefined ? (data.alert ? serializeJson(alertFields(data.alert)) : undefined) : typeof given === 'string' ? { ok: true as const, json: given } : serializeJson(given);
+    if (!text) return { ok: false, error: 'is required when there is no alert (title/body)', path: 'webpush.data' };
+    if (!text.ok) return { ok: false, error: text.error, path: 'webpush.data' };
+    const bytes = Buffer.byteLength(text.json);
+    if (bytes > MAX_WEBPUSH_DATA_BYTES) return { ok: false, error: `is ${bytes} bytes; Web Push carries at most ${MAX_WEBPUSH_DATA_BYTES}`, path: 'webpush.data' };
+    webpush = { ...fields, data: text.json };
+  }
+
   const notification: Notification = {
     v: 1,
     app: data.app,
     id,
     ...(apns ? { apns } : {}),
+    ...(fcm ? { fcm } : {}),
+    ...(webpush ? { webpush } : {}),
     ...(data.realtime ? { realtime: data.realtime } : {}),
     ...(to ? { to } : {}),
     ...(data.deliver === undefined ? {} : { deliver: data.deliver }),
@@ -128,8 +154,14 @@ function checkTargets(data: Parsed): { ok: true; to: Targets | undefined } | ({ 
 
 /** `{"aps":{"alert":{title, body}}}` from a platform-neutral alert. */
 function alertPayload(alert: Alert | undefined): Record<string, unknown> | undefined {
+  const fields = alertFields(alert);
+  return fields ? { aps: { alert: fields } } : undefined;
+}
+
+/** `{title, body}` with what the alert has: FCM's notification, Web Push's default data. */
+function alertFields(alert: Alert | undefined): { title?: string; body?: string } | undefined {
   if (!alert) return undefined;
-  return { aps: { alert: { ...(alert.title === undefined ? {} : { title: alert.title }), ...(alert.body === undefined ? {} : { body: alert.body }) } } };
+  return { ...(alert.title === undefined ? {} : { title: alert.title }), ...(alert.body === undefined ? {} : { body: alert.body }) };
 }
 
 export type { NotificationInput };

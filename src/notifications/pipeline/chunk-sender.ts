@@ -1,7 +1,7 @@
 import type { AppStore } from '../../apps/app-store.js';
 import type { Logger } from '../../log/logger.js';
 import type { Metrics } from '../../metrics/metrics.js';
-import type { Provider } from '../../providers/provider.js';
+import type { Provider, ProviderKind } from '../../providers/provider.js';
 import type { JobResult, QueueJob } from '../../queue/queue-driver.js';
 import type { ChunkJob } from './chunk-job.js';
 import { CheckpointWriter } from './checkpoint-writer.js';
@@ -15,6 +15,8 @@ export interface ChunkSenderOptions {
   store: StatusStore;
   /** Undefined when no app has APNs credentials: every token then fails with AppNotConfigured. */
   provider: Provider | undefined;
+  /** FCM and Web Push (and APNs when `provider` is absent) by kind; absent: only APNs sends. */
+  providers?: { byKind(kind: ProviderKind): Provider | undefined };
   finisher: NotificationFinisher;
   metrics: Metrics;
   log: Logger;
@@ -54,7 +56,7 @@ export class ChunkSender {
     const pending = offsetsWhere(progress, (p) => !p.settled);
     if (pending.length === 0) return this.complete(chunk);
 
-    const expiration = chunk.apns.expiration ?? 0;
+    const expiration = chunk.apns?.expiration ?? 0;
     if (expiration > 0 && expiration * 1000 <= startedAt) {
       return this.complete(chunk, pending.map((offset) => ({ index: chunk.from + offset, kind: 'expired' as const })));
     }
@@ -72,7 +74,7 @@ export class ChunkSender {
       }
       const budget = this.budgetFor(chunk.app);
       writer = new CheckpointWriter(this.o.store, id, (count) => budget.release(count));
-      const round = new TokenRound({ ...this.o, chunk, progress, budget, writer, now: this.now });
+      const round = new TokenRound({ ...this.o, providerFor: this.providerFor, chunk, progress, budget, writer, now: this.now });
       let sent = false;
       try {
         await round.run(due, signal);
@@ -100,6 +102,8 @@ export class ChunkSender {
     if (writer) return writer.finish((checkpoints) => this.complete(chunk, checkpoints), signal);
     return this.complete(chunk);
   };
+
+  private readonly providerFor = (kind: ProviderKind): Provider | undefined => (kind === 'apns' ? (this.o.provider ?? this.o.providers?.byKind(kind)) : this.o.providers?.byKind(kind));
 
   private budgetFor(app: string): SendBudget {
     let budget = this.budgets.get(app);

@@ -14,7 +14,9 @@ import type { RealtimePublisher } from '../ports.js';
 import { userChannel } from '../ports.js';
 import type { App } from '../../apps/app-store.js';
 import type { ResolvedTargets } from '../status/status-store.js';
+import { chunkPlatform } from '../status/status-store.js';
 import type { TargetResolver } from './targets.js';
+import { explicitCounts, explicitTargets } from './targets.js';
 
 /** The realtime result of a notification whose publishing run stopped before recording it. */
 export const UNCONFIRMED_REALTIME = 'not confirmed: the process stopped between publishing and recording the event; not published again';
@@ -77,13 +79,12 @@ export class Dispatcher {
       this.o.log.error({ notification: n.id, app: n.app.slice(0, 64) }, 'notification job names an unknown app: failed');
       return { type: 'failed', reason: `unknown app '${n.app.slice(0, 64)}'` };
     }
-    const tokens = n.apns?.tokens ?? [];
-    const chunkCount = Math.ceil(tokens.length / this.o.chunkSize);
+    const counts = explicitCounts(n, this.o.chunkSize);
     const sendAt = n.sendAt === undefined ? 0 : Date.parse(n.sendAt);
     // Due now: the record is created (or marked) active in the same step.
     const active = sendAt <= this.now();
     const ref = { app: app.id, id: n.id };
-    const created = await this.o.store.create({ ...ref, createdAt: job.enqueuedAt, tokens: tokens.length, chunks: chunkCount, notBefore: sendAt, active, owner: job.id });
+    const created = await this.o.store.create({ ...ref, createdAt: job.enqueuedAt, tokens: counts.tokens, chunks: counts.chunks, notBefore: sendAt, active, owner: job.id });
     if (!ownedBy(created, job.id)) {
       // The same id reached the queue twice (a producer's retry): the job that owns it delivers it.
       this.o.log.info({ notification: n.id, app: app.id, owner: created.created ? job.id : created.owner }, 'notification owned by another queue job: not sent by this one');
@@ -118,7 +119,7 @@ export class Dispatcher {
       if (!this.o.targets) return { type: 'failed', reason: 'no device registry to resolve to.users and to.interests' };
       targets = (await this.o.store.targets(ref)) ?? (await this.o.store.saveTargets(ref, await this.o.targets.resolve(n, signal)));
     } else {
-      targets = { online: [], chunks: cut(tokens, this.o.chunkSize) };
+      targets = explicitTargets(n, this.o.chunkSize);
     }
 
     const channels = [...(n.realtime?.channels ?? []), ...targets.online.map(userChannel)];
@@ -146,15 +147,14 @@ export class Dispatcher {
       }
     }
 
-    if (!n.apns || targets.chunks.length === 0) {
+    if (targets.chunks.length === 0) {
       await this.o.finisher.completeChunk(ref, undefined);
       return { type: 'done' };
     }
-    const { tokens: _all, ...fields } = n.apns;
     const jobs: Array<{ id: string; data: ChunkJob }> = [];
     let from = 0;
     for (const [chunk, slice] of targets.chunks.entries()) {
-      const data: ChunkJob = { v: 1, notification: n.id, app: app.id, createdAt: job.enqueuedAt, chunk, from, tokens: slice, apns: fields };
+      const data: ChunkJob = { v: 1, notification: n.id, app: app.id, createdAt: job.enqueuedAt, chunk, from, tokens: slice, ...platformPart(n, targets, chunk, slice) };
       jobs.push({ id: chunkJobId(ref, chunk), data });
       from += slice.length;
     }
@@ -181,8 +181,23 @@ export class Dispatcher {
   }
 }
 
-function cut(tokens: readonly string[], size: number): string[][] {
-  const chunks: string[][] = [];
-  for (let from = 0; from < tokens.length; from += size) chunks.push(tokens.slice(from, from + size));
-  return chunks;
+/** A chunk's platform and that platform's part of the notification (for Web Push, with its tokens' subscriptions). */
+function platformPart(n: Notification, targets: ResolvedTargets, chunk: number, tokens: readonly string[]): Pick<ChunkJob, 'platform' | 'apns' | 'fcm' | 'webpush'> {
+  const platform = chunkPlatform(targets, chunk);
+  if (platform === 'fcm' && n.fcm) {
+    const { tokens: _all, ...fcm } = n.fcm;
+    return { platform, fcm };
+  }
+  if (platform === 'web' && n.webpush) {
+    const subscriptions: NonNullable<ChunkJob['webpush']>['subscriptions'] = {};
+    for (const token of tokens) {
+      const subscription = targets.subscriptions?.[token];
+      if (subscription) subscriptions[token] = subscription;
+    }
+    return { platform, webpush: { ...n.webpush, subscriptions } };
+  }
+  // APNs chunks keep the shape they always had (no platform field): older workers read them.
+  if (!n.apns) return {};
+  const { tokens: _all, ...apns } = n.apns;
+  return { apns };
 }

@@ -1,11 +1,12 @@
 /**
  * Resolves a notification's `to` (users, interests) into what it is sent to, when it is
- * delivered: who gets the realtime event on `#server-to-user-{id}`, and the APNs tokens
- * (explicit ones first, then users' and interests' devices, without duplicates) cut into
- * the chunks they will be sent in. The dispatcher records the answer before sending
+ * delivered: who gets the realtime event on `#server-to-user-{id}`, and the device tokens
+ * of each platform the notification has a part for (explicit ones first, then users' and
+ * interests' devices, without duplicates) cut into chunks of one platform each, with the
+ * browser subscription of every Web Push token. The dispatcher records the answer before sending
  * (StatusStore.saveTargets), so a run after a crash never resolves again.
  */
-import type { Device, DevicePlatform, DeviceRegistry } from '../../devices/device-registry.js';
+import type { Device, DevicePlatform, DeviceRegistry, WebPushSubscription } from '../../devices/device-registry.js';
 import type { DeliverMode, Notification } from '../contract/notification-schema.js';
 import type { UserPresence } from '../ports.js';
 import type { ResolvedTargets, UserCounts } from '../status/status-store.js';
@@ -21,8 +22,8 @@ export interface TargetResolverOptions {
   pageSize?: number;
 }
 
-/** The platforms a provider sends to today; FCM and Web Push devices join when their providers plug in. */
-const SENDABLE: ReadonlySet<DevicePlatform> = new Set(['apns']);
+/** Chunks are cut in this order: APNs first, as before FCM and Web Push existed. */
+const PLATFORMS: readonly DevicePlatform[] = ['apns', 'fcm', 'web'];
 
 export class TargetResolver {
   private readonly pageSize: number;
@@ -32,7 +33,7 @@ export class TargetResolver {
   }
 
   async resolve(n: Notification, signal?: AbortSignal): Promise<ResolvedTargets> {
-    const tokens = new TokenList(n.apns?.tokens ?? []);
+    const tokens = new PlatformTokens(n);
     const users = n.to?.users ?? [];
     const mode: DeliverMode = n.deliver ?? 'both';
     let counts: UserCounts | undefined;
@@ -52,10 +53,10 @@ export class TargetResolver {
           online.push(user);
         }
         if (mode === 'online-first' && isOnline) continue;
-        const sendable = (devices.get(user) ?? []).filter(canSend);
+        const sendable = (devices.get(user) ?? []).filter((device) => tokens.accepts(device));
         if (sendable.length > 0) {
           counts.pushed += 1;
-          for (const device of sendable) tokens.add(device.token);
+          for (const device of sendable) tokens.add(device);
         } else if (!isOnline) {
           counts.noDevices += 1;
         }
@@ -66,16 +67,60 @@ export class TargetResolver {
       do {
         signal?.throwIfAborted();
         const page = await this.o.devices.interestPage(n.app, interest, cursor, this.pageSize);
-        for (const device of page.devices) if (canSend(device)) tokens.add(device.token);
+        for (const device of page.devices) if (tokens.accepts(device)) tokens.add(device);
         cursor = page.cursor;
       } while (cursor !== undefined);
     }
-    return { ...(counts ? { users: counts } : {}), online, chunks: tokens.chunks(this.o.chunkSize) };
+    return { ...(counts ? { users: counts } : {}), online, ...tokens.chunks(this.o.chunkSize) };
   }
 }
 
-function canSend(device: Device): boolean {
-  return SENDABLE.has(device.platform);
+/** A notification's explicit tokens (`apns.tokens`, `fcm.tokens`) as chunks, when there is no `to` to resolve. */
+export function explicitTargets(n: Notification, chunkSize: number): ResolvedTargets {
+  return { online: [], ...new PlatformTokens(n).chunks(chunkSize) };
+}
+
+/** How many tokens and chunks a notification's explicit tokens make (what its record counts until `to` is resolved). */
+export function explicitCounts(n: Notification, chunkSize: number): { tokens: number; chunks: number } {
+  const apns = n.apns?.tokens.length ?? 0;
+  const fcm = n.fcm?.tokens.length ?? 0;
+  return { tokens: apns + fcm, chunks: Math.ceil(apns / chunkSize) + Math.ceil(fcm / chunkSize) };
+}
+
+/** The tokens of each platform the notification has a part for; a Web Push device counts only with its subscription. */
+class PlatformTokens {
+  private readonly lists = new Map<DevicePlatform, TokenList>();
+  private readonly subscriptions: Record<string, WebPushSubscription> = {};
+
+  constructor(n: Notification) {
+    if (n.apns) this.lists.set('apns', new TokenList(n.apns.tokens));
+    if (n.fcm) this.lists.set('fcm', new TokenList(n.fcm.tokens));
+    if (n.webpush) this.lists.set('web', new TokenList([]));
+  }
+
+  accepts(device: Device): boolean {
+    return this.lists.has(device.platform) && (device.platform !== 'web' || device.subscription !== undefined);
+  }
+
+  add(device: Device): void {
+    const list = this.lists.get(device.platform);
+    if (!list?.add(device.token)) return;
+    if (device.platform === 'web' && device.subscription) this.subscriptions[device.token] = device.subscription;
+  }
+
+  chunks(size: number): Pick<ResolvedTargets, 'chunks' | 'platforms' | 'subscriptions'> {
+    const chunks: string[][] = [];
+    const platforms: DevicePlatform[] = [];
+    for (const platform of PLATFORMS) {
+      for (const chunk of this.lists.get(platform)?.chunks(size) ?? []) {
+        chunks.push(chunk);
+        platforms.push(platform);
+      }
+    }
+    // All-APNs resolutions keep the shape records had before the other platforms.
+    if (platforms.every((platform) => platform === 'apns')) return { chunks };
+    return { chunks, platforms, ...(Object.keys(this.subscriptions).length > 0 ? { subscriptions: this.subscriptions } : {}) };
+  }
 }
 
 /** Tokens in first-seen order, each once. */
@@ -88,10 +133,12 @@ class TokenList {
     this.order = [...this.seen];
   }
 
-  add(token: string): void {
-    if (this.seen.has(token)) return;
+  /** False when it was there already. */
+  add(token: string): boolean {
+    if (this.seen.has(token)) return false;
     this.seen.add(token);
     this.order.push(token);
+    return true;
   }
 
   chunks(size: number): string[][] {

@@ -1,5 +1,5 @@
-import { apnsFields } from '../check-for-app.js';
-import type { Provider, PushResult } from '../../providers/provider.js';
+import type { Provider, ProviderKind, PushResult } from '../../providers/provider.js';
+import { chunkPlatformOf, pushBatch } from './push-batch.js';
 import type { ChunkJob } from './chunk-job.js';
 import type { CheckpointWriter } from './checkpoint-writer.js';
 import type { SendBudget } from './send-budget.js';
@@ -9,7 +9,8 @@ export interface TokenRoundOptions {
   chunk: ChunkJob;
   /** The chunk's checkpoint as read at the start of the job, by offset. */
   progress: readonly TokenProgress[];
-  provider: Provider | undefined;
+  /** The provider of a platform; undefined when no app is configured for it. */
+  providerFor(kind: ProviderKind): Provider | undefined;
   budget: SendBudget;
   writer: CheckpointWriter;
   /** Sending rounds a token gets before it is failed with its last reason. */
@@ -92,10 +93,12 @@ export class TokenRound {
   }
 
   private results(offsets: readonly number[], signal: AbortSignal): AsyncIterable<PushResult> {
-    const { chunk, provider } = this.o;
+    const { chunk } = this.o;
     const tokens = offsets.map((offset) => chunk.tokens[offset] as string);
-    if (!provider || !provider.serves(chunk.app)) return notConfigured(tokens);
-    return provider.send({ app: chunk.app, notificationId: chunk.notification, tokens, ...apnsFields({ ...chunk.apns, tokens }) }, signal);
+    const provider = this.o.providerFor(chunkPlatformOf(chunk));
+    const batch = pushBatch(chunk, tokens);
+    if (!provider || !provider.serves(chunk.app) || !batch) return notConfigured(tokens);
+    return provider.send(batch, signal);
   }
 
   private judge(result: PushResult, index: number, before: TokenProgress | undefined): TokenCheckpoint | 'hand-back' {

@@ -138,7 +138,13 @@ export class MemoryStatusStore implements StatusStore {
     const e = this.entry(ref);
     if (!e) return targets;
     if (!e.targets) {
-      e.targets = { ...(targets.users ? { users: { ...targets.users } } : {}), online: [...targets.online], chunks: targets.chunks.map((chunk) => [...chunk]) };
+      e.targets = {
+        ...(targets.users ? { users: { ...targets.users } } : {}),
+        online: [...targets.online],
+        chunks: targets.chunks.map((chunk) => [...chunk]),
+        ...(targets.platforms ? { platforms: [...targets.platforms] } : {}),
+        ...(targets.subscriptions ? { subscriptions: structuredClone(targets.subscriptions) } : {}),
+      };
       e.tokens = targets.chunks.reduce((sum, chunk) => sum + chunk.length, 0);
       e.chunks = targets.chunks.length;
     }

@@ -20,6 +20,8 @@ import type {
   TokenCheckpoint,
   TokenProgress,
 } from './status-store.js';
+import { chunkPlatform } from './status-store.js';
+import type { DevicePlatform, WebPushSubscription } from '../../devices/device-registry.js';
 
 /**
  * Status and token checkpoints in Redis, shared by every Herald process, so a worker
@@ -80,7 +82,7 @@ export class RedisStatusStore implements StatusStore {
     const users = targets.users;
     const tokens = targets.chunks.reduce((sum, chunk) => sum + chunk.length, 0);
     const args: Array<string | number> = [users?.total ?? '', users?.online ?? 0, users?.pushed ?? 0, users?.noDevices ?? 0, tokens, targets.chunks.length, JSON.stringify(targets.online)];
-    for (const chunk of targets.chunks) args.push(chunk.join(','));
+    for (const [index, chunk] of targets.chunks.entries()) args.push(encodeChunk(targets, index, chunk));
     const saved = (await saveTargetsScript.run(this.redis, [key, `${key}:targets`], args)) as number;
     if (saved !== 0) return targets;
     return (await this.targets(ref)) ?? targets;
@@ -92,12 +94,11 @@ export class RedisStatusStore implements StatusStore {
     const [resolved, chunks, total, online, pushed, noDevices] = (recordReply?.[1] ?? []) as Array<string | null>;
     const stored = (targetsReply?.[1] ?? {}) as Record<string, string>;
     if (resolved !== '1' || stored.online === undefined) return undefined;
-    const list: string[][] = [];
-    for (let chunk = 0; chunk < Number(chunks ?? 0); chunk += 1) list.push((stored[`c${chunk}`] ?? '').split(',').filter((token) => token !== ''));
+    const decoded = decodeChunks(Array.from({ length: Number(chunks ?? 0) }, (_, chunk) => stored[`c${chunk}`] ?? ''));
     return {
       ...(total === null || total === undefined ? {} : { users: { total: Number(total), online: Number(online ?? 0), pushed: Number(pushed ?? 0), noDevices: Number(noDevices ?? 0) } }),
       online: JSON.parse(stored.online) as string[],
-      chunks: list,
+      ...decoded,
     };
   }
 
@@ -185,4 +186,36 @@ function encodeCheckpoint(checkpoint: TokenCheckpoint): [number, string, string,
     case 'failed':
       return [checkpoint.index, 'f', checkpoint.reason, checkpoint.invalid ? JSON.stringify(checkpoint.invalid) : ''];
   }
+}
+
+/**
+ * A recorded chunk: APNs tokens comma-joined (as records always had them), an FCM chunk
+ * `fcm|` and its comma-joined tokens, a Web Push chunk `web|` and the JSON of its
+ * [token, subscription] pairs. Tokens never hold `|` or `,` (hex, FCM's and web ids' alphabets).
+ */
+function encodeChunk(targets: ResolvedTargets, index: number, tokens: readonly string[]): string {
+  const platform = chunkPlatform(targets, index);
+  if (platform === 'apns') return tokens.join(',');
+  if (platform === 'fcm') return `fcm|${tokens.join(',')}`;
+  return `web|${JSON.stringify(tokens.map((token) => [token, targets.subscriptions?.[token] ?? null]))}`;
+}
+
+function decodeChunks(values: readonly string[]): Pick<ResolvedTargets, 'chunks' | 'platforms' | 'subscriptions'> {
+  const chunks: string[][] = [];
+  const platforms: DevicePlatform[] = [];
+  const subscriptions: Record<string, WebPushSubscription> = {};
+  for (const value of values) {
+    if (value.startsWith('web|')) {
+      const pairs = JSON.parse(value.slice(4)) as Array<[string, WebPushSubscription | null]>;
+      chunks.push(pairs.map(([token]) => token));
+      for (const [token, subscription] of pairs) if (subscription) subscriptions[token] = subscription;
+      platforms.push('web');
+    } else {
+      const fcm = value.startsWith('fcm|');
+      chunks.push((fcm ? value.slice(4) : value).split(',').filter((token) => token !== ''));
+      platforms.push(fcm ? 'fcm' : 'apns');
+    }
+  }
+  if (platforms.every((platform) => platform === 'apns')) return { chunks };
+  return { chunks, platforms, ...(Object.keys(subscriptions).length > 0 ? { subscriptions } : {}) };
 }

@@ -2,6 +2,7 @@ import type { Service } from '../../lib/service.js';
 import type { NotificationRef } from '../contract/notification-schema.js';
 import type { InvalidToken, NotificationState, StoredStatus, UserCounts } from '../contract/status.js';
 import type { CancelResult } from '../contract/cancel-script.js';
+import type { DevicePlatform, WebPushSubscription } from '../../devices/device-registry.js';
 
 export type { CancelResult, InvalidToken, NotificationRef, NotificationState, StoredStatus, UserCounts };
 
@@ -14,8 +15,17 @@ export interface ResolvedTargets {
   users?: UserCounts;
   /** Users to publish the realtime event to (`#server-to-user-{id}`). */
   online: string[];
-  /** APNs tokens, explicit ones first, without duplicates, cut into chunks as they will be sent. */
+  /** Device tokens, explicit ones first, without duplicates, cut into chunks (one platform each) as they will be sent. */
   chunks: string[][];
+  /** Each chunk's platform, by index; absent (records written before FCM and Web Push): every chunk is APNs. */
+  platforms?: DevicePlatform[];
+  /** The browser subscription behind each Web Push token, as the registry had it. */
+  subscriptions?: Record<string, WebPushSubscription>;
+}
+
+/** A chunk's platform: APNs unless the resolution says otherwise. */
+export function chunkPlatform(targets: ResolvedTargets, chunk: number): DevicePlatform {
+  return targets.platforms?.[chunk] ?? 'apns';
 }
 
 
