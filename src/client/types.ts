@@ -7,7 +7,9 @@ import type { NotificationInput as SchemaInput } from '../notifications/contract
  */
 export type NotificationInput = Omit<SchemaInput, 'v' | 'app'> & { v?: 1; app?: string };
 
-export type { InvalidToken, NotificationState, NotificationStatus, UserCounts } from '../notifications/contract/status.js';
+export type { InvalidToken, NotificationState, NotificationStatus, PlatformCounts, UserCounts } from '../notifications/contract/status.js';
+/** The FCM and Web Push parts of a notification, once parsed. */
+export type { FcmPart, WebPushPart } from '../notifications/contract/notification-schema.js';
 /** `to.users`, `to.interests`, `deliver` and `alert` of a notification. */
 export type { Alert, DeliverMode, Targets } from '../notifications/contract/notification-schema.js';
 /** `cancel`: done, or the state that refused it (`state` undefined: the id is unknown). */

@@ -159,6 +159,36 @@ export function statusStoreConformance(label: string, factory: StatusStoreFactor
       assert.deepEqual(await store.completeChunk(p, 0, 3), { finished: true, app: 'app-a', state: 'failed', sent: 0, failed: 1, expired: 1 });
     });
 
+    it('counts FCM and Web Push tokens per platform, recorded as they arrive and settled at once, APNs being the rest', async () => {
+      const store = await factory(60);
+      const p = plan({ tokens: 5, chunks: 3 });
+      await store.create(p);
+      assert.equal((await store.get(p))?.platforms, undefined, 'nothing counted apart yet');
+      await store.record(p, [
+        { index: 0, kind: 'delivered' },
+        { index: 1, kind: 'delivered', platform: 'fcm' },
+        { index: 1, kind: 'failed', reason: 'Late', platform: 'fcm' },
+      ]);
+      await store.completeChunk(p, 0, 5, [{ index: 2, kind: 'failed', reason: 'UNREGISTERED', platform: 'fcm', invalid: { token: 'fcm-2', reason: 'UNREGISTERED' } }]);
+      await store.completeChunk(p, 1, 6, [{ index: 3, kind: 'delivered', platform: 'web' }, { index: 3, kind: 'delivered', platform: 'web' }]);
+      const done = await store.completeChunk(p, 2, 7, [{ index: 4, kind: 'failed', reason: 'Gone', platform: 'web' }]);
+      assert.deepEqual(done, { finished: true, app: 'app-a', state: 'completed', sent: 3, failed: 2, expired: 0 });
+      const status = await store.get(p);
+      assert.deepEqual(status?.platforms, { apns: { sent: 1, failed: 0 }, fcm: { sent: 1, failed: 1 }, web: { sent: 1, failed: 1 } }, 'a token counts once, on its first settlement');
+      assert.deepEqual([status?.apns.sent, status?.apns.failed], [3, 2], 'apns keeps counting every token, as for older clients');
+
+      // One chunk settled by one call: the fast path writes the per-platform counts in the same step.
+      const one = plan({ tokens: 3, chunks: 1 });
+      await store.create({ ...one, active: true });
+      const finished = await store.completeChunk(one, 0, 8, [
+        { index: 0, kind: 'delivered', platform: 'web' },
+        { index: 1, kind: 'failed', reason: 'Gone', platform: 'web', invalid: { token: 'w-1', reason: 'Gone' } },
+        { index: 2, kind: 'delivered' },
+      ]);
+      assert.deepEqual(finished, { finished: true, app: 'app-a', state: 'completed', sent: 2, failed: 1, expired: 0 });
+      assert.deepEqual((await store.get(one))?.platforms, { apns: { sent: 1, failed: 0 }, fcm: { sent: 0, failed: 0 }, web: { sent: 1, failed: 1 } });
+    });
+
     it('finishes a notification without chunks at once', async () => {
       const store = await factory(60);
       const p = plan({ tokens: 0, chunks: 0 });

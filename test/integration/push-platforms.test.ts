@@ -20,6 +20,7 @@ const credentialsOf = { app: app.id, key: app.key, secret: app.secret };
 interface Status {
   state: string;
   apns: { sent: number; failed: number; total?: number };
+  platforms?: Record<'apns' | 'fcm' | 'web', { sent: number; failed: number }>;
   users?: { total: number; online: number; pushed: number; noDevices: number };
 }
 
@@ -93,7 +94,8 @@ describe('one notification to every platform of a user', () => {
     const status = await send({ to: { users: ['ann'] }, alert: { title: 'Shipped', body: 'Order 7 is on its way' }, fcm: { data: { orderId: '7' } } });
     assert.equal(status.state, 'completed');
     assert.deepEqual(status.users, { total: 1, online: 0, pushed: 1, noDevices: 0 });
-    assert.deepEqual([status.apns.sent, status.apns.failed], [3, 0], 'one token per platform, all delivered');
+    assert.deepEqual([status.apns.sent, status.apns.failed], [3, 0], 'apns counts every token, as for older clients');
+    assert.deepEqual(status.platforms, { apns: { sent: 1, failed: 0 }, fcm: { sent: 1, failed: 0 }, web: { sent: 1, failed: 0 } });
 
     const toIphone = apns.requests.filter((r) => r.token === iphone);
     assert.equal(toIphone.length, 1);
@@ -116,11 +118,13 @@ describe('one notification to every platform of a user', () => {
     webpush.unsubscribe(browser.id);
     const first = await send({ to: { users: ['bob'] }, alert: { title: 'one' } });
     assert.deepEqual([first.apns.sent, first.apns.failed], [1, 2]);
+    assert.deepEqual(first.platforms, { apns: { sent: 1, failed: 0 }, fcm: { sent: 0, failed: 1 }, web: { sent: 0, failed: 1 } });
     await waitFor(async () => (await call('GET', `/devices/${android}`)).status === 404, { what: 'the unregistered Android device removed' });
     await waitFor(async () => (await call('GET', `/devices/browser-${browser.id}`)).status === 404, { what: 'the unsubscribed browser removed' });
     const fcmTries = fcm.sends.filter((s) => s.token === android).length;
     const second = await send({ to: { users: ['bob'] }, alert: { title: 'two' } });
     assert.deepEqual([second.apns.sent, second.apns.failed], [1, 0]);
+    assert.equal(second.platforms, undefined, 'only APNs tokens: no per-platform counts');
     assert.equal(fcm.sends.filter((s) => s.token === android).length, fcmTries, 'the removed Android device is not tried again');
     assert.equal(apns.requests.filter((r) => r.token === iphone).length, 2);
   });

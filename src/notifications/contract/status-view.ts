@@ -13,6 +13,7 @@ export function statusView(status: StoredStatus): NotificationStatus {
     attempts: status.attempts,
     apns: status.apns,
     realtime: status.realtime,
+    ...(status.platforms === undefined ? {} : { platforms: status.platforms }),
     ...(status.users === undefined ? {} : { users: status.users }),
     ...(status.error === undefined ? {} : { error: status.error }),
   };

@@ -34,6 +34,8 @@ export interface NotificationStatus {
     failures?: Record<string, number>;
   };
   realtime: { channels: number; error?: string };
+  /** Notifications with FCM or Web Push tokens: settled tokens per platform (`apns` above counts them all). */
+  platforms?: PlatformCounts;
   /** Notifications with `to.users`: the users, and what was decided for each (once, before sending). */
   users?: UserCounts;
   /** Why a failed notification failed. */
@@ -73,8 +75,26 @@ export interface StoredStatus {
     failures: Record<string, number>;
   };
   realtime: { channels: number; error?: string };
+  platforms?: PlatformCounts;
   users?: UserCounts;
   error?: string;
+}
+
+/** Sent and failed tokens of each platform. */
+export interface PlatformCounts {
+  apns: { sent: number; failed: number };
+  fcm: { sent: number; failed: number };
+  web: { sent: number; failed: number };
+}
+
+/**
+ * The per-platform counts of a record whose FCM or Web Push tokens were counted apart
+ * (`fcmSent`, `webFailed`, … fields); APNs is the rest. Undefined when none were.
+ */
+export function platformCounts(total: { sent: number; failed: number }, counted: { fcm: { sent: number; failed: number }; web: { sent: number; failed: number } }): PlatformCounts | undefined {
+  const { fcm, web } = counted;
+  if (fcm.sent + fcm.failed + web.sent + web.failed === 0) return undefined;
+  return { apns: { sent: total.sent - fcm.sent - web.sent, failed: total.failed - fcm.failed - web.failed }, fcm: { ...fcm }, web: { ...web } };
 }
 
 /**
@@ -128,6 +148,9 @@ export function readStatusRecord(ref: NotificationRef, record: Readonly<Record<s
       failures,
     },
     realtime: record.realtimeError === undefined ? { channels: num('channels') } : { channels: 0, error: record.realtimeError },
+    ...withPlatforms(
+      platformCounts({ sent: num('sent'), failed: num('failed') }, { fcm: { sent: num('fcmSent'), failed: num('fcmFailed') }, web: { sent: num('webSent'), failed: num('webFailed') } }),
+    ),
     ...(record.usersTotal === undefined
       ? {}
       : { users: { total: num('usersTotal'), online: num('usersOnline'), pushed: num('usersPushed'), noDevices: num('usersNoDevices') } }),
@@ -135,7 +158,12 @@ export function readStatusRecord(ref: NotificationRef, record: Readonly<Record<s
   };
 }
 
+function withPlatforms(platforms: PlatformCounts | undefined): { platforms?: PlatformCounts } {
+  return platforms ? { platforms } : {};
+}
+
 const count = z.number().int().nonnegative();
+const sentFailed = z.looseObject({ sent: count, failed: count });
 
 /**
  * The status body as a schema: the OpenAPI document publishes it and herald/client checks
@@ -157,6 +185,10 @@ export const notificationStatusSchema = z.looseObject({
     failures: z.record(z.string(), count).optional(),
   }),
   realtime: z.looseObject({ channels: count, error: z.string().optional() }),
+  platforms: z
+    .looseObject({ apns: sentFailed, fcm: sentFailed, web: sentFailed })
+    .optional()
+    .describe('Notifications with FCM or Web Push tokens: sent and failed tokens per platform (apns counts every platform)'),
   users: z
     .looseObject({ total: count, online: count, pushed: count, noDevices: count })
     .optional()

@@ -103,17 +103,20 @@ export class TokenRound {
 
   private judge(result: PushResult, index: number, before: TokenProgress | undefined): TokenCheckpoint | 'hand-back' {
     const outcome = result.outcome;
+    // FCM and Web Push tokens are counted apart in the status (APNs is the rest).
+    const kind = chunkPlatformOf(this.o.chunk);
+    const platform = kind === 'apns' ? {} : { platform: kind };
     switch (outcome.type) {
       case 'delivered':
-        return { index, kind: 'delivered' };
+        return { index, kind: 'delivered', ...platform };
       case 'rejected':
-        if (!outcome.invalidToken) return { index, kind: 'failed', reason: outcome.reason };
-        return { index, kind: 'failed', reason: outcome.reason, invalid: { token: result.token, reason: outcome.reason, ...(outcome.timestamp === undefined ? {} : { timestamp: outcome.timestamp }) } };
+        if (!outcome.invalidToken) return { index, kind: 'failed', reason: outcome.reason, ...platform };
+        return { index, kind: 'failed', reason: outcome.reason, invalid: { token: result.token, reason: outcome.reason, ...(outcome.timestamp === undefined ? {} : { timestamp: outcome.timestamp }) }, ...platform };
       case 'retry':
       case 'credentials': {
         if (outcome.type === 'retry' && handBackReasons.has(outcome.reason)) return 'hand-back';
         const retries = (before && !before.settled ? before.retries : 0) + 1;
-        if (retries >= this.o.maxTokenRounds) return { index, kind: 'failed', reason: outcome.reason };
+        if (retries >= this.o.maxTokenRounds) return { index, kind: 'failed', reason: outcome.reason, ...platform };
         const at = this.o.now() + (outcome.afterMs ?? this.o.backoff(retries));
         this.nextDueAt = Math.min(this.nextDueAt, at);
         this.retryReason ??= outcome.reason;

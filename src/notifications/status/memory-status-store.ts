@@ -1,4 +1,5 @@
-import { CANCELLED, INVALID_TOKENS_SHOWN } from '../contract/status.js';
+import { CANCELLED, INVALID_TOKENS_SHOWN, platformCounts } from '../contract/status.js';
+import type { PlatformCounts } from '../contract/status.js';
 import { finalState } from './status-store.js';
 import type {
   CancelResult,
@@ -27,6 +28,8 @@ interface Entry {
   sent: number;
   failed: number;
   expired: number;
+  /** Settled FCM and Web Push tokens (APNs: the rest). */
+  counted: { fcm: { sent: number; failed: number }; web: { sent: number; failed: number } };
   failures: Map<string, number>;
   invalid: InvalidToken[];
   /** Settled tokens, and rescheduled ones with their round count and due time. */
@@ -108,6 +111,7 @@ export class MemoryStatusStore implements StatusStore {
         failures: Object.fromEntries(e.failures),
       },
       realtime: e.realtime === undefined ? { channels: 0 } : 'error' in e.realtime ? { channels: 0, error: e.realtime.error } : { channels: e.realtime.channels },
+      ...withPlatforms(platformCounts({ sent: e.sent, failed: e.failed }, e.counted)),
       ...(e.targets?.users === undefined ? {} : { users: { ...e.targets.users } }),
       ...(e.error === undefined ? {} : { error: e.error }),
     };
@@ -205,11 +209,14 @@ export class MemoryStatusStore implements StatusStore {
       }
       e.settled.add(checkpoint.index);
       e.retries.delete(checkpoint.index);
+      const counted = checkpoint.platform === undefined ? undefined : e.counted[checkpoint.platform];
       if (checkpoint.kind === 'delivered') {
         e.sent += 1;
+        if (counted) counted.sent += 1;
         continue;
       }
       e.failed += 1;
+      if (counted) counted.failed += 1;
       const reason = checkpoint.kind === 'expired' ? 'Expired' : checkpoint.reason;
       e.failures.set(reason, (e.failures.get(reason) ?? 0) + 1);
       if (checkpoint.kind === 'expired') e.expired += 1;
@@ -255,6 +262,7 @@ export class MemoryStatusStore implements StatusStore {
       invalid: [],
       settled: new Set(),
       retries: new Map(),
+      counted: { fcm: { sent: 0, failed: 0 }, web: { sent: 0, failed: 0 } },
       chunksDone: new Set(),
       expiresAt: this.now() + this.retentionSeconds * 1000,
     };
@@ -279,4 +287,8 @@ export class MemoryStatusStore implements StatusStore {
 /** Ids are per app; app ids hold no NUL, so the pair maps to one key and back. */
 function entryKey(ref: NotificationRef): string {
   return `${ref.app}\u0000${ref.id}`;
+}
+
+function withPlatforms(platforms: PlatformCounts | undefined): { platforms?: PlatformCounts } {
+  return platforms ? { platforms } : {};
 }

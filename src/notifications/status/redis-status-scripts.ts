@@ -37,13 +37,15 @@ return state or ''
 export const cancelScript = new StatusScript(CANCEL_STATUS_LUA);
 
 /**
- * Records token outcomes given as A[first …], four per outcome: index, code (d f x r),
- * reason, extra (r: "<retries>:<dueAt>"; f: the invalid-token JSON or "").
+ * Records token outcomes given as A[first …], four per outcome: index, code (d f x r;
+ * a settled one of an FCM or Web Push token as d:fcm, f:web …, counted apart in
+ * fcmSent, webFailed …), reason, extra (r: "<retries>:<dueAt>"; f: the invalid-token JSON or "").
  */
 const recordOutcomes = `
 local function recordOutcomes(record, tokens, invalid, ttl, A, first)
 for i = first, #A, 4 do
-  local index, code, reason, extra = A[i], A[i + 1], A[i + 2], A[i + 3]
+  local index, code, reason, extra = A[i], string.sub(A[i + 1], 1, 1), A[i + 2], A[i + 3]
+  local platform = string.sub(A[i + 1], 3)
   local prev = redis.call('hget', tokens, index)
   if not (prev == 'd' or prev == 'f' or prev == 'x') then
     if code == 'r' then
@@ -56,8 +58,10 @@ for i = first, #A, 4 do
       redis.call('hset', tokens, index, code)
       if code == 'd' then
         redis.call('hincrby', record, 'sent', 1)
+        if platform ~= '' then redis.call('hincrby', record, platform .. 'Sent', 1) end
       else
         redis.call('hincrby', record, 'failed', 1)
+        if platform ~= '' then redis.call('hincrby', record, platform .. 'Failed', 1) end
         redis.call('hincrby', record, 'reason:' .. reason, 1)
         if code == 'x' then redis.call('hincrby', record, 'expired', 1) end
         if extra ~= '' then redis.call('rpush', invalid, extra) end
@@ -77,17 +81,24 @@ end
  */
 const settleAtOnce = `
 local function settleAtOnce(record, invalid, ttl, now, app, tokens, A, first)
-  local sent, failed, expired, reasons, seen = 0, 0, 0, {}, {}
+  local sent, failed, expired, reasons, seen, counted = 0, 0, 0, {}, {}, {}
   for i = first, #A, 4 do
-    local index, code, reason, extra = A[i], A[i + 1], A[i + 2], A[i + 3]
+    local index, code, reason, extra = A[i], string.sub(A[i + 1], 1, 1), A[i + 2], A[i + 3]
+    local platform = string.sub(A[i + 1], 3)
     if not seen[index] then
       seen[index] = true
-      if code == 'd' then sent = sent + 1 else
+      local field = ''
+      if platform ~= '' then field = platform .. 'Failed' end
+      if code == 'd' then
+        sent = sent + 1
+        if platform ~= '' then field = platform .. 'Sent' end
+      else
         failed = failed + 1
         reasons[reason] = (reasons[reason] or 0) + 1
         if code == 'x' then expired = expired + 1 end
         if extra ~= '' then redis.call('rpush', invalid, extra) end
       end
+      if field ~= '' then counted[field] = (counted[field] or 0) + 1 end
     end
   end
   local final = 'completed'
@@ -95,6 +106,10 @@ local function settleAtOnce(record, invalid, ttl, now, app, tokens, A, first)
   local fields = {'state', final, 'finishedAt', now, 'sent', sent, 'failed', failed, 'expired', expired, 'settledAtOnce', 1}
   for reason, n in pairs(reasons) do
     fields[#fields + 1] = 'reason:' .. reason
+    fields[#fields + 1] = n
+  end
+  for field, n in pairs(counted) do
+    fields[#fields + 1] = field
     fields[#fields + 1] = n
   end
   redis.call('hset', record, unpack(fields))

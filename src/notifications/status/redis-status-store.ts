@@ -175,16 +175,18 @@ function parseCheckpoint(value: string | null): TokenProgress {
   return { settled: true };
 }
 
+/** A settled code carries its platform when it is not APNs (`d:fcm`): the scripts count those apart. */
 function encodeCheckpoint(checkpoint: TokenCheckpoint): [number, string, string, string] {
+  const of = (code: string): string => (checkpoint.kind !== 'rescheduled' && checkpoint.platform ? `${code}:${checkpoint.platform}` : code);
   switch (checkpoint.kind) {
     case 'delivered':
-      return [checkpoint.index, 'd', '', ''];
+      return [checkpoint.index, of('d'), '', ''];
     case 'expired':
-      return [checkpoint.index, 'x', 'Expired', ''];
+      return [checkpoint.index, of('x'), 'Expired', ''];
     case 'rescheduled':
       return [checkpoint.index, 'r', '', `${checkpoint.retries}:${checkpoint.at}`];
     case 'failed':
-      return [checkpoint.index, 'f', checkpoint.reason, checkpoint.invalid ? JSON.stringify(checkpoint.invalid) : ''];
+      return [checkpoint.index, of('f'), checkpoint.reason, checkpoint.invalid ? JSON.stringify(checkpoint.invalid) : ''];
   }
 }
 

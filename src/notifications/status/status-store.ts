@@ -6,6 +6,9 @@ import type { DevicePlatform, WebPushSubscription } from '../../devices/device-r
 
 export type { CancelResult, InvalidToken, NotificationRef, NotificationState, StoredStatus, UserCounts };
 
+/** Platforms whose settled tokens are counted apart (absent on a checkpoint: APNs, counted as the rest). */
+export type CountedPlatform = 'fcm' | 'web';
+
 /**
  * A notification's targets once resolved (users, interests and explicit tokens): recorded
  * before anything is sent, so every later run sends to exactly these.
@@ -55,9 +58,9 @@ export interface NotificationPlan extends NotificationRef {
  * by its index in the notification's (normalised) token list: written to the checkpoint.
  */
 export type TokenCheckpoint =
-  | { index: number; kind: 'delivered' }
-  | { index: number; kind: 'failed'; reason: string; invalid?: InvalidToken }
-  | { index: number; kind: 'expired' }
+  | { index: number; kind: 'delivered'; platform?: CountedPlatform }
+  | { index: number; kind: 'failed'; reason: string; invalid?: InvalidToken; platform?: CountedPlatform }
+  | { index: number; kind: 'expired'; platform?: CountedPlatform }
   /** Not settled (the provider said `retry` or `credentials`): send again at `at`; `retries` counts the rescheduling rounds so far for this token. */
   | { index: number; kind: 'rescheduled'; at: number; retries: number };
 
