@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { App, AppStore } from '../../src/apps/app-store.js';
+import { parseChunkJob } from '../../src/notifications/pipeline/chunk-job.js';
 import type { ChunkJob } from '../../src/notifications/pipeline/chunk-job.js';
 import { ChunkSender } from '../../src/notifications/pipeline/chunk-sender.js';
 import { EventBus } from '../../src/events.js';
@@ -11,7 +12,7 @@ import { CHECKPOINT_WINDOW } from '../../src/notifications/pipeline/send-budget.
 import type { NotificationRef, TokenCheckpoint } from '../../src/notifications/status/status-store.js';
 import { silentLogger } from '../../src/log/logger.js';
 import { createMetrics } from '../../src/metrics/metrics.js';
-import type { Provider, PushBatch, PushOutcome, PushResult } from '../../src/providers/provider.js';
+import type { Provider, ProviderKind, PushBatch, PushOutcome, PushResult } from '../../src/providers/provider.js';
 import { waitFor } from '../helpers/wait.js';
 
 const STREAMS = 10;
@@ -20,9 +21,12 @@ const apps: AppStore = { byId: (id) => (id === app.id ? app : undefined), byKey:
 
 /** Stands in for Apple behind the Provider interface: answers each token as `answer` says, a turn later. */
 class ScriptedProvider implements Provider {
-  readonly kind = 'apns' as const;
   readonly sent: string[] = [];
-  constructor(private readonly answer: (token: string, nth: number) => PushOutcome = () => ({ type: 'delivered', apnsId: 'x' })) {}
+  readonly batches: PushBatch[] = [];
+  constructor(
+    private readonly answer: (token: string, nth: number) => PushOutcome = () => ({ type: 'delivered', apnsId: 'x' }),
+    readonly kind: ProviderKind = 'apns',
+  ) {}
   serves(): boolean {
     return true;
   }
@@ -31,6 +35,7 @@ class ScriptedProvider implements Provider {
   }
   async close(): Promise<void> {}
   async *send(batch: PushBatch, signal: AbortSignal): AsyncGenerator<PushResult> {
+    this.batches.push(batch);
     for (const [index, token] of batch.tokens.entries()) {
       if (signal.aborted) {
         yield { token, index, outcome: { type: 'retry', reason: 'Aborted' } };
@@ -251,5 +256,50 @@ describe('ChunkSender while checkpoint writes fail', () => {
     const status = await store.get({ app: app.id, id: 'n-1' });
     assert.equal(status?.state, 'completed');
     assert.equal(status?.apns.sent, 2_000);
+  });
+
+  it('sends an FCM chunk through the FCM provider with its message fields, and fails a Web Push chunk with no provider AppNotConfigured', async () => {
+    const clock = { now: 1_000_000 };
+    const store = new MemoryStatusStore(3600, () => clock.now);
+    const metrics = createMetrics({ defaults: false });
+    const log = silentLogger();
+    const finisher = new NotificationFinisher({ store, events: new EventBus(), metrics, log, now: () => clock.now });
+    const apnsProvider = new ScriptedProvider();
+    const fcmProvider = new ScriptedProvider(() => ({ type: 'delivered', messageId: 'projects/p/messages/1' }), 'fcm');
+    const providers = { byKind: (kind: ProviderKind) => (kind === 'fcm' ? fcmProvider : undefined) };
+    const sender = new ChunkSender({ apps, store, provider: apnsProvider, providers, finisher, metrics, log, maxTokenRounds: 3, backoff: () => 1_000, now: () => clock.now });
+    const ref = { app: app.id, id: 'n-2' };
+    await store.create({ ...ref, createdAt: 0, tokens: 3, chunks: 2 });
+    const fcmJob: ChunkJob = {
+      v: 1,
+      notification: ref.id,
+      app: app.id,
+      createdAt: clock.now,
+      chunk: 0,
+      from: 0,
+      platform: 'fcm',
+      tokens: ['a:APA91b-1', 'a:APA91b-2'],
+      fcm: { notification: { title: 'Hi' }, data: { k: 'v' }, android: { priority: 'HIGH', ttl: 60, collapseKey: 'c' } },
+    };
+    assert.deepEqual(await sender.handle({ id: 'n-2.c0', data: fcmJob, attempt: 1, enqueuedAt: clock.now }, new AbortController().signal), { type: 'done' });
+    assert.deepEqual(fcmProvider.sent, ['a:APA91b-1', 'a:APA91b-2']);
+    assert.deepEqual(apnsProvider.sent, []);
+    assert.deepEqual(fcmProvider.batches[0]?.fcm, { notification: { title: 'Hi' }, data: { k: 'v' }, android: { priority: 'HIGH', ttl: '60s', collapse_key: 'c' } });
+    const subscription = { endpoint: 'https://push.example/s/1', keys: { p256dh: 'BPk', auth: 'c2VjcmV0' } };
+    const webJob: ChunkJob = { v: 1, notification: ref.id, app: app.id, createdAt: clock.now, chunk: 1, from: 2, platform: 'web', tokens: ['browser-1'], webpush: { data: '{}', subscriptions: { 'browser-1': subscription } } };
+    assert.deepEqual(await sender.handle({ id: 'n-2.c1', data: webJob, attempt: 1, enqueuedAt: clock.now }, new AbortController().signal), { type: 'done' });
+    const status = await store.get(ref);
+    assert.deepEqual([status?.state, status?.apns.failures, status?.platforms], ['completed', { AppNotConfigured: 1 }, { apns: { sent: 0, failed: 0 }, fcm: { sent: 2, failed: 0 }, web: { sent: 0, failed: 1 } }]);
+  });
+
+  it('reads chunk jobs queued before platforms as APNs and checks tokens by platform', () => {
+    const base = { v: 1, notification: 'n', app: 'a', createdAt: 0, chunk: 0, from: 0 };
+    const old = parseChunkJob({ ...base, tokens: ['ab'], apns: { payload: { aps: {} } } });
+    assert.ok(old.ok);
+    assert.equal(old.value.platform, undefined);
+    assert.equal(parseChunkJob({ ...base, tokens: ['a:B-1'], apns: { payload: { aps: {} } } }).ok, false, 'an APNs token is hex');
+    assert.equal(parseChunkJob({ ...base, platform: 'fcm', tokens: ['a:B-1'], fcm: { data: { k: 'v' } } }).ok, true);
+    assert.deepEqual(parseChunkJob({ ...base, platform: 'web', tokens: ['browser-1'] }), { ok: false, error: 'webpush: is required for a web chunk' });
+    assert.deepEqual(parseChunkJob({ ...base, platform: 'web', tokens: ['bad,id'], webpush: { data: 'x', subscriptions: {} } }), { ok: false, error: 'tokens[0]: is not a web token' });
   });
 });
