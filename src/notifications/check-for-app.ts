@@ -2,7 +2,9 @@ import type { App } from '../apps/app-store.js';
 import { serializeJson } from '../lib/safe-json.js';
 import type { Serialized } from '../lib/safe-json.js';
 import { prepareNotification } from '../providers/apns/payload.js';
-import type { Notification } from './contract/notification-schema.js';
+import type { FcmPart, Notification } from './contract/notification-schema.js';
+import type { FcmMessageFields } from '../providers/provider.js';
+import { prepareFcmMessage } from '../providers/fcm/fcm-message.js';
 import type { NotificationProblem } from './contract/parse-notification.js';
 import type { RealtimeCheck } from './ports.js';
 import { userChannel } from './ports.js';
@@ -18,7 +20,7 @@ const apnsReasonPaths: Record<string, string> = {
 
 /**
  * The checks that need the app: it has each platform's credentials for explicit tokens
- * (and one platform for `to`),
+ * (and one platform for `to`), the FCM message is within FCM's limits,
  * the APNs request can be built (push type, priority, aps dictionary, payload size),
  * and the realtime event is within the app's limits. The HTTP API refuses with these
  * rather than accepting a notification that cannot go out.
@@ -37,6 +39,11 @@ export function checkForApp(notification: Notification, app: App, checkRealtime:
     if (!prepared.ok) {
       return { error: `${prepared.problem.detail} (${prepared.problem.reason})`, path: apnsReasonPaths[prepared.problem.reason] ?? 'apns.payload' };
     }
+  }
+  if (fcm && app.fcm) {
+    // The message as FCM will get it (its 4 KB limit is on the whole message, not on a field).
+    const prepared = prepareFcmMessage({ app: app.id, notificationId: notification.id, tokens: [], payload: {}, fcm: fcmFields(fcm) });
+    if (!prepared.ok) return { error: `${prepared.detail} (${prepared.reason})`, path: 'fcm' };
   }
   if (realtime) {
     const data = eventData(realtime.data);
@@ -74,4 +81,25 @@ export function apnsFields(apns: NonNullable<Notification['apns']>): {
     ...(apns.expiration === undefined ? {} : { expiration: apns.expiration }),
     ...(apns.collapseId === undefined ? {} : { collapseId: apns.collapseId }),
   };
+}
+
+/** The contract's FCM part in FCM HTTP v1's spelling (ttl as a Duration, collapse_key). */
+export function fcmFields(fcm: Omit<FcmPart, 'tokens'>): FcmMessageFields {
+  const { android, notification } = fcm;
+  const fields: FcmMessageFields = {
+    ...(notification === undefined ? {} : { notification: defined({ title: notification.title, body: notification.body, image: notification.image }) }),
+    ...(fcm.data === undefined ? {} : { data: fcm.data }),
+  };
+  if (android) {
+    fields.android = {
+      ...(android.priority === undefined ? {} : { priority: android.priority }),
+      ...(android.ttl === undefined ? {} : { ttl: `${android.ttl}s` }),
+      ...(android.collapseKey === undefined ? {} : { collapse_key: android.collapseKey }),
+    };
+  }
+  return fields;
+}
+
+function defined<T extends Record<string, string | undefined>>(value: T): { [K in keyof T]?: string } {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as { [K in keyof T]?: string };
 }

@@ -56,6 +56,9 @@ export function invalidBodyCases(): InvalidBodyCase[] {
     { name: 'integer id', body: { ...realtime({}), id: '42' }, path: 'id', error: /integer/ },
     { name: 'id over 128 characters', body: { ...realtime({}), id: 'a'.repeat(129) }, path: 'id' },
     { name: 'sendAt not a date', body: { ...realtime({}), sendAt: 'tomorrow' }, path: 'sendAt' },
+    { name: 'FCM tokens for an app without FCM credentials', body: { v: 1, app: pushApp.id, fcm: { tokens: ['a:APA91b'], data: { k: 'v' } } }, path: 'fcm', error: /no FCM credentials/ },
+    { name: 'Web Push part without to', body: { v: 1, app: pushApp.id, realtime: { channels: ['a'], event: 'e', data: 1 }, webpush: { data: 'x' } }, path: 'webpush', error: /needs `to`/ },
+    { name: 'FCM data value not a string', body: { v: 1, app: pushApp.id, fcm: { tokens: ['a:APA91b'], data: { k: 1 } } }, path: 'fcm.data.k', error: /string/ },
     { name: 'APNs part for an app without credentials', body: { v: 1, app: plainApp.id, apns: { tokens: [t], payload } }, path: 'apns', error: /no APNs credentials/, app: plainApp },
   ];
 }

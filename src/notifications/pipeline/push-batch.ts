@@ -2,8 +2,8 @@
  * The provider request of a chunk's tokens: the APNs fields, the FCM message fields or
  * the Web Push message with its subscriptions, whichever platform the chunk is of.
  */
-import { apnsFields } from '../check-for-app.js';
-import type { FcmMessageFields, ProviderKind, PushBatch, WebPushSubscription } from '../../providers/provider.js';
+import { apnsFields, fcmFields } from '../check-for-app.js';
+import type { ProviderKind, PushBatch, WebPushSubscription } from '../../providers/provider.js';
 import type { ChunkJob } from './chunk-job.js';
 
 export function chunkPlatformOf(chunk: ChunkJob): ProviderKind {
@@ -31,25 +31,4 @@ export function pushBatch(chunk: ChunkJob, tokens: readonly string[]): PushBatch
       return { ...base, payload: {}, web };
     }
   }
-}
-
-/** The contract's FCM part in FCM HTTP v1's spelling (ttl as a Duration, collapse_key). */
-export function fcmFields(fcm: NonNullable<ChunkJob['fcm']>): FcmMessageFields {
-  const { android, notification } = fcm;
-  const fields: FcmMessageFields = {
-    ...(notification === undefined ? {} : { notification: defined({ title: notification.title, body: notification.body, image: notification.image }) }),
-    ...(fcm.data === undefined ? {} : { data: fcm.data }),
-  };
-  if (android) {
-    fields.android = {
-      ...(android.priority === undefined ? {} : { priority: android.priority }),
-      ...(android.ttl === undefined ? {} : { ttl: `${android.ttl}s` }),
-      ...(android.collapseKey === undefined ? {} : { collapse_key: android.collapseKey }),
-    };
-  }
-  return fields;
-}
-
-function defined<T extends Record<string, string | undefined>>(value: T): { [K in keyof T]?: string } {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as { [K in keyof T]?: string };
 }
