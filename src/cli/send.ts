@@ -23,6 +23,8 @@ Notification:
   --app ID             the app (default: HERALD_APP_ID; one of the two is required)
   --token HEX          a device token; repeat, or separate with commas
   --tokens-file FILE   device tokens, one per line
+  --fcm-token TOKEN    an FCM registration token (Android); repeat, or separate with commas;
+                       needs --title/--body
   --user ID            a user: their devices (registered with PUT /apps/{id}/devices/{token})
                        and, when online, their signed-in connections; repeat, or separate with commas
   --interest NAME      every device registered with this interest; repeat, or separate with commas
@@ -66,6 +68,7 @@ failed, 2 bad arguments, 3 completed but some tokens failed, 4 still not final a
 const options = {
   app: { type: 'string' },
   token: { type: 'string', multiple: true },
+  'fcm-token': { type: 'string', multiple: true },
   user: { type: 'string', multiple: true },
   interest: { type: 'string', multiple: true },
   deliver: { type: 'string' },
@@ -162,6 +165,12 @@ function buildNotification(values: SendValues, stdin: () => string | undefined):
     }
   }
   const alert = values.title !== undefined || values.body !== undefined;
+  const fcmTokens = splitList(values['fcm-token'] ?? []);
+  if (fcmTokens.length > 0) {
+    if (!alert) return { ok: false, error: '--fcm-token needs --title/--body' };
+    notification.fcm = { tokens: fcmTokens };
+    notification.alert = { ...(values.title === undefined ? {} : { title: values.title }), ...(values.body === undefined ? {} : { body: values.body }) };
+  }
   const payloadFlag = values['payload-file'] !== undefined ? '--payload-file' : '--payload';
   if (payloadText.text !== undefined && alert) return { ok: false, error: `give --title/--body or ${payloadFlag}, not both` };
   const users = splitList(values.user ?? []);
@@ -190,8 +199,8 @@ function buildNotification(values: SendValues, stdin: () => string | undefined):
     if (tokens.length > 0 || payload !== undefined || Object.keys(delivery.fields).length > 0) {
       notification.apns = { ...(tokens.length > 0 ? { tokens } : {}), ...(payload === undefined ? {} : { payload }), ...delivery.fields };
     }
-  } else if (payloadText.text !== undefined || alert) {
-    return { ok: false, error: '--title, --body and --payload need at least one --token, --user or --interest' };
+  } else if (payloadText.text !== undefined || (alert && fcmTokens.length === 0)) {
+    return { ok: false, error: '--title, --body and --payload need at least one --token, --fcm-token, --user or --interest' };
   } else if (Object.keys(delivery.fields).length > 0) {
     return { ok: false, error: '--push-type, --priority, --topic, --expiration and --collapse-id need at least one --token, --user or --interest' };
   }
@@ -204,7 +213,9 @@ function buildNotification(values: SendValues, stdin: () => string | undefined):
     if (!parsed.ok) return { ok: false, error: `--data must be JSON (quote a string: '"text"'): ${parsed.error}` };
     notification.realtime = { ...(channels.length > 0 ? { channels } : {}), event: values.event, data: parsed.value };
   }
-  if (!notification.apns && !notification.realtime && !notification.to) return { ok: false, error: 'nothing to send: give --token (APNs), --user or --interest, and/or --channel with --event (realtime)' };
+  if (!notification.apns && !notification.fcm && !notification.realtime && !notification.to) {
+    return { ok: false, error: 'nothing to send: give --token (APNs), --fcm-token (FCM), --user or --interest, and/or --channel with --event (realtime)' };
+  }
   if (values['send-at'] !== undefined) {
     const at = parseTimeMs(values['send-at']);
     if (at === undefined) return { ok: false, error: `--send-at must be an ISO 8601 time such as 2026-12-24T08:00:00Z, got '${values['send-at']}'` };
@@ -337,7 +348,10 @@ function printFinal(status: NotificationStatus, json: boolean): void {
   }
   const { sent, failed, pending, invalidTokens } = status.apns;
   const parts: string[] = [];
-  if (sent + failed + pending > 0) parts.push(`apns ${sent} sent, ${failed} failed${pending > 0 ? `, ${pending} pending` : ''}`);
+  if (status.platforms) {
+    for (const [platform, counts] of Object.entries(status.platforms)) if (counts.sent + counts.failed > 0) parts.push(`${platform} ${counts.sent} sent, ${counts.failed} failed`);
+    if (pending > 0) parts.push(`${pending} pending`);
+  } else if (sent + failed + pending > 0) parts.push(`apns ${sent} sent, ${failed} failed${pending > 0 ? `, ${pending} pending` : ''}`);
   if (status.realtime.error !== undefined) parts.push(`realtime failed: ${status.realtime.error}`);
   else if (status.realtime.channels > 0) parts.push(`realtime ${status.realtime.channels} channel(s)`);
   if (status.users) parts.push(`users ${status.users.total}: ${status.users.online} online, ${status.users.pushed} pushed, ${status.users.noDevices} without devices`);

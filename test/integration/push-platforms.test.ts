@@ -8,7 +8,7 @@ import { makeServiceAccount } from '../fixtures/fcm/service-account-fixture.js';
 import { generateVapidKeys } from '../fixtures/webpush/vapid-keys.js';
 import { WebPushMock } from '../fixtures/webpush/webpush-mock.js';
 import { testCredentials } from '../helpers/certs.js';
-import { startHeraldProcess } from '../helpers/herald-process.js';
+import { runCli, startHeraldProcess } from '../helpers/herald-process.js';
 import type { HeraldProcess } from '../helpers/herald-process.js';
 import { startRedis } from '../helpers/redis-server.js';
 import type { TestRedis } from '../helpers/redis-server.js';
@@ -127,5 +127,13 @@ describe('one notification to every platform of a user', () => {
     assert.equal(second.platforms, undefined, 'only APNs tokens: no per-platform counts');
     assert.equal(fcm.sends.filter((s) => s.token === android).length, fcmTries, 'the removed Android device is not tried again');
     assert.equal(apns.requests.filter((r) => r.token === iphone).length, 2);
+  });
+
+  it('herald send --fcm-token sends an alert to an Android token and prints the per-platform counts', async () => {
+    const android = `cli-${randomBytes(8).toString('hex')}:APA91b`;
+    const res = await runCli(['send', '--app', app.id, '--key', app.key, '--secret', app.secret, '--url', herald.baseUrl, '--fcm-token', android, '--title', 'From the CLI']);
+    assert.equal(res.code, 0, res.stderr);
+    assert.match(res.stdout + res.stderr, /fcm 1 sent, 0 failed/);
+    assert.deepEqual(fcm.delivered().filter((s) => s.token === android).map((s) => s.message?.notification), [{ title: 'From the CLI' }]);
   });
 });
