@@ -22,7 +22,14 @@ export function redactConfig(config: HeraldConfig): unknown {
  */
 export function redactUrl(value: string): string {
   try {
-    const url = new URL(value);
+    let url = new URL(value);
+    const at = value.lastIndexOf('@');
+    // An '@' the parser did not read as the end of user-info (a lost ':' or '/' in the
+    // credentials): what precedes it may hold the password, even in the "host". Keep only what follows.
+    if (at >= 0 && !url.username && !url.password) {
+      url = new URL(`${url.protocol}//${value.slice(at + 1)}`);
+      url.username = '***';
+    }
     if (url.password) url.password = '***';
     // redis://secret@host: Redis clients read a lone user-info part as the password.
     else if (url.username) url.username = '***';

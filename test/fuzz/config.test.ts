@@ -227,4 +227,12 @@ describe('configuration errors found by the fuzzer never quote a secret', () => 
     assert.deepEqual(leakedSecrets(shown, [secret]), [], shown);
     assert.match(shown, /"Authorization":"\[redacted\]"/);
   });
+
+  it('the redacted config masks a Redis URL whose credentials lost their ":" and gained a "/": the parser reads the password as the host', () => {
+    const url = `redis://userjv${secret.slice(0, 16)}/&,${secret.slice(16)}@127.0.0.1:6379/0`;
+    const config = loadConfig({ env: { HERALD_REDIS_URL: url } });
+    const shown = JSON.stringify(redactConfig(config));
+    assert.deepEqual(leakedSecrets(shown, [secret]), [], shown);
+    assert.match(shown, /"url":"redis:\/\/\*\*\*@127\.0\.0\.1:6379\/0"/);
+  });
 });
