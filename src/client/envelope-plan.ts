@@ -1,4 +1,4 @@
-import { MAX_ENVELOPE_NOTIFICATIONS, singleEnvelopeJobId } from '../notifications/contract/envelope.js';
+import { MAX_ENVELOPE_NOTIFICATIONS, MAX_SHARED_TOKENS, singleEnvelopeJobId } from '../notifications/contract/envelope.js';
 import { partitionOf } from '../notifications/contract/partitions.js';
 import type { CheckedEntry } from './check-many.js';
 
@@ -14,8 +14,6 @@ import type { CheckedEntry } from './check-many.js';
 
 /** The JSON of a shared envelope's notifications stays below this (one notification larger than it goes alone). */
 export const MAX_ENVELOPE_BYTES = 4 * 1024 * 1024;
-/** Notifications with more device tokens than this travel alone, as at the daemon's intake. */
-export const MAX_SHARED_TOKENS = 16;
 
 export interface PlannedEnvelope {
   partition: number;

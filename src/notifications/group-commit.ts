@@ -1,15 +1,13 @@
 import { setLongTimeout } from '../lib/long-timer.js';
 import type { QueueDriver } from '../queue/queue-driver.js';
-import { envelopeJobId, singleEnvelopeJobId } from './contract/envelope.js';
+import { MAX_SHARED_TOKENS, envelopeJobId, singleEnvelopeJobId } from './contract/envelope.js';
 import type { Envelope } from './contract/envelope.js';
 import type { Notification, NotificationRef } from './contract/notification-schema.js';
 import { partitionOf } from './contract/partitions.js';
 import type { CreateResult, StatusStore } from './status/status-store.js';
 
-/** Notifications one group may hold: an envelope stays a few MB at most (small notifications only, below). */
+/** Notifications one group may hold: an envelope stays a few MB at most (only notifications of at most MAX_SHARED_TOKENS tokens are grouped). */
 const MAX_GROUP = 200;
-/** Notifications with more device tokens than this travel in an envelope of their own. */
-const MAX_GROUPED_TOKENS = 16;
 
 /** What committing one notification found: queued now by this call, or known already. */
 export type Commit = { status: 'accepted'; created: boolean } | { status: 'duplicate' };
@@ -55,7 +53,7 @@ export class GroupCommit {
 
   commit(n: Notification, plan: CommitPlan): Promise<Commit> {
     const partition = partitionOf(n, this.o.envelopes.length);
-    if (plan.delayMs > 0 || plan.tokens > MAX_GROUPED_TOKENS) {
+    if (plan.delayMs > 0 || plan.tokens > MAX_SHARED_TOKENS) {
       return new Promise((resolve, reject) => {
         this.write(partition, [{ n, plan, resolve, reject, repeats: [] }], plan.delayMs, singleEnvelopeJobId(n));
       });

@@ -1,5 +1,5 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { idPattern } from './notification-schema.js';
+import { randomBytes } from 'node:crypto';
+import { jobIdPart } from './job-ids.js';
 import { parseNotification } from './parse-notification.js';
 import type { NotificationLimit } from './parse-notification.js';
 import type { Notification, NotificationRef } from './notification-schema.js';
@@ -15,6 +15,12 @@ export const ENVELOPE_QUEUE = 'notification-batches';
 export const ENVELOPE_JOB = 'notify-batch';
 /** Notifications one envelope may carry. */
 export const MAX_ENVELOPE_NOTIFICATIONS = 1_000;
+/**
+ * A notification with more device tokens than this travels alone (`singleEnvelopeJobId`)
+ * rather than in a shared envelope, so shared envelopes stay small: the daemon's intake
+ * and herald/client cut by the same rule.
+ */
+export const MAX_SHARED_TOKENS = 16;
 
 /** A fresh envelope job id of partition `partition`: three parts, never a queue key, never an integer. */
 export function envelopeJobId(partition: number): string {
@@ -26,8 +32,7 @@ export function envelopeJobId(partition: number): string {
  * tokens): `e:<app>:<id>`, so a repeat is the same job and a cancel can remove it.
  */
 export function singleEnvelopeJobId(ref: NotificationRef): string {
-  const id = idPattern.test(ref.id) ? ref.id : `h-${createHash('sha256').update(ref.id).digest('hex').slice(0, 32)}`;
-  return `e:${ref.app}:${id}`;
+  return `e:${ref.app}:${jobIdPart(ref.id)}`;
 }
 
 /** An entry of an envelope that is not a valid notification: failed on its own, the others go on. */

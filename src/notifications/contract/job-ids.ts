@@ -28,11 +28,15 @@ export function parseNotifyJobId(jobId: string): NotificationRef | undefined {
 }
 
 /**
- * One chunk of one app's notification: `c:<app>:<id>.c<chunk>`. An id that another
- * producer's job id gave the notification may hold characters Herald's ids do not
- * (`:`); it is replaced by a digest so the job id keeps its three parts.
+ * A notification id as the last part of a job id. An id that another producer's job id
+ * gave the notification may hold characters Herald's ids do not (`:`); it is replaced by
+ * a digest so the job id keeps its three parts.
  */
+export function jobIdPart(id: string): string {
+  return idPattern.test(id) ? id : `h-${createHash('sha256').update(id).digest('hex').slice(0, 32)}`;
+}
+
+/** One chunk of one app's notification: `c:<app>:<id>.c<chunk>`. */
 export function chunkJobId(ref: NotificationRef, chunk: number): string {
-  const id = idPattern.test(ref.id) ? ref.id : `h-${createHash('sha256').update(ref.id).digest('hex').slice(0, 32)}`;
-  return `c:${ref.app}:${id}.c${chunk}`;
+  return `c:${ref.app}:${jobIdPart(ref.id)}.c${chunk}`;
 }
