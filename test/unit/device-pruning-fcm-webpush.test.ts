@@ -2,32 +2,8 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import type { Device } from '../../src/devices/device-registry.js';
-import { MemoryDeviceRegistry } from '../../src/devices/memory-device-registry.js';
-import { PruneInvalidTokens } from '../../src/devices/prune-invalid-tokens.js';
-import { EventBus } from '../../src/events.js';
-import type { HeraldEvents } from '../../src/events.js';
-import { silentLogger } from '../../src/log/logger.js';
-import { createMetrics } from '../../src/metrics/metrics.js';
-import { subscribeWebhookEvents } from '../../src/webhooks/webhook-event.js';
-import type { WebhookEvent } from '../../src/webhooks/webhook-event.js';
+import { startPruning } from '../helpers/pruning-harness.js';
 import { waitFor } from '../helpers/wait.js';
-
-async function setup() {
-  const events = new EventBus((event, err) => {
-    throw new Error(`subscriber of ${event} failed: ${String(err)}`);
-  });
-  const registry = new MemoryDeviceRegistry();
-  const metrics = createMetrics({ defaults: false });
-  const pruning = new PruneInvalidTokens({ events, registry, metrics, log: silentLogger() });
-  await pruning.start();
-  const removed: Array<HeraldEvents['device.removed']> = [];
-  events.on('device.removed', (e) => removed.push(e));
-  const hooks: Array<{ app: string; event: WebhookEvent }> = [];
-  subscribeWebhookEvents(events, (app, event) => hooks.push({ app, event }));
-  const counted = async (reason: string): Promise<number> =>
-    (await metrics.devicesRemoved.get()).values.find((v) => v.labels.app === 'shop' && v.labels.reason === reason)?.value ?? 0;
-  return { events, registry, pruning, removed, hooks, counted };
-}
 
 const sorted = <T,>(list: T[]): T[] => [...list].sort((x, y) => JSON.stringify(x).localeCompare(JSON.stringify(y)));
 
@@ -43,7 +19,7 @@ const webDevice = (userId: string, endpoint = `https://push.example.net/send/${r
 
 describe('pruning devices FCM refused for good', () => {
   it('Unregistered, InvalidArgument, SenderIdMismatch and BadToken remove the device: device.removed, the metric and the device_removed webhook', async () => {
-    const { events, registry, pruning, removed, hooks, counted } = await setup();
+    const { events, registry, pruning, removed, hooks, counted } = await startPruning();
     const reasons = ['Unregistered', 'InvalidArgument', 'SenderIdMismatch', 'BadToken'];
     const devices = reasons.map((_, i) => fcmDevice(String(40 + i)));
     for (const d of devices) await registry.put('shop', d);
@@ -62,7 +38,7 @@ describe('pruning devices FCM refused for good', () => {
   });
 
   it('keeps devices for other reasons, tokens never registered, another app’s device and a Web Push device of the same token', async () => {
-    const { events, registry, pruning, removed } = await setup();
+    const { events, registry, pruning, removed } = await startPruning();
     const [notFound, otherApp] = [fcmDevice('1'), fcmDevice('2')];
     const web = webDevice('3');
     await registry.put('shop', notFound);
@@ -83,7 +59,7 @@ describe('pruning devices FCM refused for good', () => {
 
 describe('pruning browser subscriptions a push service refused for good', () => {
   it('NotFound and Gone remove the device, with or without the endpoint in the event', async () => {
-    const { events, registry, pruning, removed, hooks, counted } = await setup();
+    const { events, registry, pruning, removed, hooks, counted } = await startPruning();
     const [gone, notFound] = [webDevice('7'), webDevice('8')];
     await registry.put('shop', gone);
     await registry.put('shop', notFound);
@@ -107,7 +83,7 @@ describe('pruning browser subscriptions a push service refused for good', () => 
   });
 
   it('keeps a token re-subscribed to a new endpoint since, unusable subscriptions, and an FCM device of the same token', async () => {
-    const { events, registry, pruning, removed } = await setup();
+    const { events, registry, pruning, removed } = await startPruning();
     const renewed = webDevice('9', 'https://push.example.net/send/new-one');
     const badKeys = webDevice('10');
     const fcm = fcmDevice('11');
@@ -126,7 +102,7 @@ describe('pruning browser subscriptions a push service refused for good', () => 
   });
 
   it('compares endpoints as URLs: the provider reports the parsed form of what was registered', async () => {
-    const { events, registry, pruning, removed } = await setup();
+    const { events, registry, pruning, removed } = await startPruning();
     const device = webDevice('12', 'https://PUSH.example.net/send/abc');
     await registry.put('shop', device);
     events.emit('webpush.subscription_invalid', { app: 'shop', notificationId: 'n', token: device.token, reason: 'Gone', endpoint: new URL('https://PUSH.example.net/send/abc').href });

@@ -1,38 +1,14 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { MemoryDeviceRegistry } from '../../src/devices/memory-device-registry.js';
-import { PruneInvalidTokens } from '../../src/devices/prune-invalid-tokens.js';
-import { EventBus } from '../../src/events.js';
-import type { HeraldEvents } from '../../src/events.js';
-import { silentLogger } from '../../src/log/logger.js';
-import { createMetrics } from '../../src/metrics/metrics.js';
-import { subscribeWebhookEvents } from '../../src/webhooks/webhook-event.js';
-import type { WebhookEvent } from '../../src/webhooks/webhook-event.js';
+import { startPruning } from '../helpers/pruning-harness.js';
 import { waitFor } from '../helpers/wait.js';
-
-async function setup() {
-  const events = new EventBus((event, err) => {
-    throw new Error(`subscriber of ${event} failed: ${String(err)}`);
-  });
-  const registry = new MemoryDeviceRegistry();
-  const metrics = createMetrics({ defaults: false });
-  const pruning = new PruneInvalidTokens({ events, registry, metrics, log: silentLogger() });
-  await pruning.start();
-  const removed: Array<HeraldEvents['device.removed']> = [];
-  events.on('device.removed', (e) => removed.push(e));
-  const hooks: Array<{ app: string; event: WebhookEvent }> = [];
-  subscribeWebhookEvents(events, (app, event) => hooks.push({ app, event }));
-  const counted = async (reason: string): Promise<number> =>
-    (await metrics.devicesRemoved.get()).values.find((v) => v.labels.app === 'shop' && v.labels.reason === reason)?.value ?? 0;
-  return { events, registry, pruning, removed, hooks, counted };
-}
 
 const device = (userId: string, updatedAt = 1_000) => ({ token: randomBytes(32).toString('hex'), userId, platform: 'apns' as const, interests: ['news'], updatedAt });
 
 describe('pruning devices APNs refused for good', () => {
   it('Unregistered and BadDeviceToken remove the device: device.removed, the metric and the device_removed webhook', async () => {
-    const { events, registry, pruning, removed, hooks, counted } = await setup();
+    const { events, registry, pruning, removed, hooks, counted } = await startPruning();
     const [a, b] = [device('42'), device('43')];
     await registry.put('shop', a);
     await registry.put('shop', b);
@@ -62,7 +38,7 @@ describe('pruning devices APNs refused for good', () => {
   });
 
   it('keeps devices for other reasons, tokens never registered, and a device registered again after the refusal', async () => {
-    const { events, registry, pruning, removed, counted } = await setup();
+    const { events, registry, pruning, removed, counted } = await startPruning();
     const [wrongTopic, renewed] = [device('1'), device('2', 5_000)];
     await registry.put('shop', wrongTopic);
     await registry.put('shop', renewed);
