@@ -118,9 +118,13 @@ export interface StatusKeyspace {
  * per app. It carries its partition's hash tag (partitions.ts), so one script can write
  * the records of many notifications of a partition on a Redis Cluster.
  */
-export function statusKey(space: StatusKeyspace, ref: NotificationRef): string {
-  const tag = partitionTag(space.queuePrefix, partitionOf(ref, space.partitions), space.partitions);
+export function statusKey(space: StatusKeyspace, ref: NotificationRef, tag = statusTag(space, ref)): string {
   return `${space.keyPrefix}:notification:{${tag}}:${ref.app}:${ref.id}`;
+}
+
+/** The hash tag a notification's status keys carry: its partition's. */
+export function statusTag(space: StatusKeyspace, ref: NotificationRef): string {
+  return partitionTag(space.queuePrefix, partitionOf(ref, space.partitions), space.partitions);
 }
 
 /** The status from its Redis hash and `:invalid` entries; undefined when the hash does not exist. */

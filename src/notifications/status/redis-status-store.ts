@@ -3,9 +3,8 @@ import { whenReady } from '../../redis/redis-client.js';
 import { batchScript, cancelScript, failScript, markActiveScript, saveTargetsScript } from './redis-status-scripts.js';
 import { OpBatcher } from './op-batcher.js';
 import { createRecordArgs, parseRecordReply } from '../contract/record-script.js';
-import { partitionOf, partitionTag } from '../contract/partitions.js';
 import { cancelArgs, parseCancelReply } from '../contract/cancel-script.js';
-import { INVALID_TOKENS_SHOWN, readStatusRecord, statusKey } from '../contract/status.js';
+import { INVALID_TOKENS_SHOWN, readStatusRecord, statusKey, statusTag } from '../contract/status.js';
 import type { StatusKeyspace } from '../contract/status.js';
 import type {
   CancelResult,
@@ -54,7 +53,8 @@ export class RedisStatusStore implements StatusStore {
   async create(plan: NotificationPlan): Promise<CreateResult> {
     const wait = Math.max(0, Math.ceil(((plan.notBefore ?? 0) - Date.now()) / 1000));
     const args = createRecordArgs({ ...plan, owner: plan.owner ?? '', ttlSeconds: this.retentionSeconds + wait, start: plan.active === true });
-    return parseRecordReply(await this.batcher.run(this.tag(plan), 'create', [this.key(plan)], args));
+    const { key, tag } = this.place(plan);
+    return parseRecordReply(await this.batcher.run(tag, 'create', [key], args));
   }
 
   async get(ref: NotificationRef): Promise<StoredStatus | undefined> {
@@ -120,29 +120,31 @@ export class RedisStatusStore implements StatusStore {
   }
 
   async firstSend(ref: NotificationRef, at: number): Promise<boolean> {
-    return (await this.batcher.run(this.tag(ref), 'firstSend', [this.key(ref)], [at])) === 1;
+    const { key, tag } = this.place(ref);
+    return (await this.batcher.run(tag, 'firstSend', [key], [at])) === 1;
   }
 
   async progress(ref: NotificationRef, from: number, count: number): Promise<TokenProgress[]> {
     if (count === 0) return [];
     const fields = Array.from({ length: count }, (_, offset) => String(from + offset));
-    const values = (await this.batcher.run(this.tag(ref), 'progress', [`${this.key(ref)}:tokens`], fields)) as Array<string | null>;
+    const { key, tag } = this.place(ref);
+    const values = (await this.batcher.run(tag, 'progress', [`${key}:tokens`], fields)) as Array<string | null>;
     return fields.map((_, offset) => parseCheckpoint(values[offset] ?? null));
   }
 
   async record(ref: NotificationRef, checkpoints: readonly TokenCheckpoint[]): Promise<void> {
     if (checkpoints.length === 0) return;
-    const key = this.key(ref);
+    const { key, tag } = this.place(ref);
     const args: Array<string | number> = [this.retentionSeconds];
     for (const checkpoint of checkpoints) args.push(...encodeCheckpoint(checkpoint));
-    await this.batcher.run(this.tag(ref), 'record', [key, `${key}:tokens`, `${key}:invalid`], args);
+    await this.batcher.run(tag, 'record', [key, `${key}:tokens`, `${key}:invalid`], args);
   }
 
   async completeChunk(ref: NotificationRef, chunk: number | undefined, now: number, checkpoints: readonly TokenCheckpoint[] = []): Promise<Finalization> {
-    const key = this.key(ref);
+    const { key, tag } = this.place(ref);
     const args: Array<string | number> = [chunk === undefined ? '' : chunk, this.retentionSeconds, now];
     for (const checkpoint of checkpoints) args.push(...encodeCheckpoint(checkpoint));
-    const reply = (await this.batcher.run(this.tag(ref), 'complete', [key, `${key}:chunks`, `${key}:tokens`, `${key}:invalid`], args)) as [number, string?, string?, number?, number?, number?];
+    const reply = (await this.batcher.run(tag, 'complete', [key, `${key}:chunks`, `${key}:tokens`, `${key}:invalid`], args)) as [number, string?, string?, number?, number?, number?];
     if (reply[0] !== 1) return { finished: false };
     const [, app = '', state = 'completed', sent = 0, failed = 0, expired = 0] = reply;
     return { finished: true, app, state: state as 'completed' | 'failed', sent, failed, expired };
@@ -160,9 +162,10 @@ export class RedisStatusStore implements StatusStore {
     return statusKey(this.space, ref);
   }
 
-  /** The hash tag its keys carry: that of its partition. */
-  private tag(ref: NotificationRef): string {
-    return partitionTag(this.space.queuePrefix, partitionOf(ref, this.space.partitions), this.space.partitions);
+  /** Its record's key and the hash tag it carries (its partition's), worked out once for a batched step. */
+  private place(ref: NotificationRef): { key: string; tag: string } {
+    const tag = statusTag(this.space, ref);
+    return { key: statusKey(this.space, ref, tag), tag };
   }
 }
 
