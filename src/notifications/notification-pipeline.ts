@@ -83,7 +83,7 @@ export class NotificationPipeline {
       maxTokenRounds,
       backoff: (retries) => backoffDelay(retries, tokenBackoff),
     });
-    const chunksOf = (ref: NotificationRef): QueueDriver<ChunkJob> => chunks[partitionOf(ref, chunks.length)] as QueueDriver<ChunkJob>;
+    const chunksOf = ofPartition(chunks);
     const targets = o.devices && o.presence ? new TargetResolver({ devices: o.devices, presence: o.presence, chunkSize: o.queue.chunkSize }) : undefined;
     const dispatcher = new Dispatcher({ ...o, chunksOf, finisher, chunkSize: o.queue.chunkSize, sendInline: sender.handle, ...(targets ? { targets } : {}) });
     const envelopeRunner = new EnvelopeRunner({ dispatcher, finisher, failInvalid: (job, envelope) => failInvalidEntries(context, job, envelope) });
@@ -98,8 +98,12 @@ export class NotificationPipeline {
       log,
     });
     const commit = new GroupCommit({ envelopes, store: o.store, windowMs: o.queue.groupCommitMs, now: Date.now });
-    const envelopeOf = (ref: NotificationRef): QueueDriver<Envelope> => envelopes[partitionOf(ref, envelopes.length)] as QueueDriver<Envelope>;
-    this.service = new NotificationService({ queue: notifications, commit, envelopeOf, store: o.store, events: o.events, metrics: o.metrics, chunkSize: o.queue.chunkSize, checkRealtime: o.checkRealtime });
+    this.service = new NotificationService({ queue: notifications, commit, envelopeOf: ofPartition(envelopes), store: o.store, events: o.events, metrics: o.metrics, chunkSize: o.queue.chunkSize, checkRealtime: o.checkRealtime });
     this.services = [o.store, this.worker];
   }
+}
+
+/** The queue of a notification's partition, from a queue per partition. */
+function ofPartition<T>(queues: ReadonlyArray<QueueDriver<T>>): (ref: NotificationRef) => QueueDriver<T> {
+  return (ref) => queues[partitionOf(ref, queues.length)] as QueueDriver<T>;
 }
