@@ -69,8 +69,13 @@ for i = first, #A, 4 do
     end
   end
 end
-redis.call('expire', tokens, ttl)
-if redis.call('exists', invalid) == 1 then redis.call('expire', invalid, ttl) end
+-- The checkpoints go when the record goes: a status that is forgotten has no settled tokens left.
+local keep = redis.call('pttl', record)
+for _, key in ipairs({tokens, invalid}) do
+  if redis.call('exists', key) == 1 then
+    if keep > 0 then redis.call('pexpire', key, keep) else redis.call('expire', key, ttl) end
+  end
+end
 end
 `;
 
