@@ -183,7 +183,7 @@ export async function startHerald(config: HeraldConfig, log: Logger): Promise<Ru
     : undefined;
   const providers: Provider[] = [apnsProvider, ...(dryRunApps.length > 0 ? [new DryRunProvider(dryRunApps)] : [])];
   const routed = providers.length > 1 ? new ProviderRouter(providers) : providers[0];
-  const observed = (p: Provider): Provider => (consoleFeed ? observedProvider(p, (batch, result) => consoleFeed.pushResult(batch.app, batch.notificationId, result)) : p);
+  const observed = (p: Provider): Provider => (consoleFeed ? observedProvider(p, (kind, batch, result) => consoleFeed.pushResult(kind, batch, result)) : p);
   const provider = routed && observed(routed);
   // Every platform's provider by kind, for the pipeline to send each device through its own; `provider` above stays APNs'.
   const providerSet = new ProviderSet([...(provider ? [provider] : []), ...[fcmProvider, webPushProvider].flatMap((p) => (p ? [observed(p)] : []))]);

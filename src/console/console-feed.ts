@@ -2,8 +2,9 @@ import type { EventBus } from '../events.js';
 import type { Adapter, FanoutMessage } from '../gateway/adapter/adapter.js';
 import type { Service } from '../lib/service.js';
 import type { Metrics } from '../metrics/metrics.js';
-import type { PushResult } from '../providers/provider.js';
+import type { ProviderKind, PushBatch, PushResult } from '../providers/provider.js';
 import type { ConsoleEvent } from './console-event.js';
+import { endpointOrigin, pushResultEvent } from './push-result-event.js';
 import type { RedisConsoleRelay } from './redis-console-relay.js';
 import { RingBuffer } from './ring-buffer.js';
 import type { Viewer } from './viewer.js';
@@ -56,6 +57,11 @@ export class ConsoleFeed implements Service {
       events.on('notification.completed', (e) => this.record(e.app, 'notification.completed', { id: e.id, sent: e.sent, failed: e.failed })),
       events.on('notification.failed', (e) => this.record(e.app, 'notification.failed', { id: e.id, sent: e.sent, failed: e.failed, reason: e.reason })),
       events.on('apns.token_invalid', (e) => this.record(e.app, 'apns.token_invalid', { id: e.notificationId, token: e.token, reason: e.reason })),
+      events.on('fcm.token_invalid', (e) => this.record(e.app, 'fcm.token_invalid', { id: e.notificationId, token: e.token, reason: e.reason })),
+      events.on('webpush.subscription_invalid', (e) =>
+        this.record(e.app, 'webpush.subscription_invalid', { id: e.notificationId, token: e.token, reason: e.reason, endpoint: endpointOrigin(e.endpoint) }),
+      ),
+      events.on('device.removed', (e) => this.record(e.app, 'device.removed', { token: e.token, userId: e.userId, reason: e.reason })),
     );
     this.o.adapter.onMessage((message) => this.onFanout(message));
     await this.o.relay?.start((event) => {
@@ -89,14 +95,10 @@ export class ConsoleFeed implements Service {
     };
   }
 
-  /** One push result, for the per-token outcome line. */
-  pushResult(app: string, notificationId: string, result: PushResult): void {
-    const { outcome } = result;
-    const detail: Record<string, unknown> = { id: notificationId, token: result.token, outcome: outcome.type };
-    if (outcome.type === 'delivered') detail.apnsId = outcome.apnsId;
-    else detail.reason = outcome.reason;
-    if (outcome.type === 'rejected' && outcome.invalidToken) detail.invalidToken = true;
-    this.record(app, 'apns.result', detail);
+  /** One push result of a `kind` provider, for the per-token outcome line (`apns.result`, `fcm.result`, `webpush.result`). */
+  pushResult(kind: ProviderKind, batch: PushBatch, result: PushResult): void {
+    const { type, detail } = pushResultEvent(kind, batch, result);
+    this.record(batch.app, type, detail);
   }
 
   /** A test publish made from the console page, so its origin is visible in the feed. */
