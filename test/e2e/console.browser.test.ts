@@ -5,6 +5,10 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { chromium } from 'playwright-core';
 import type { BrowserContext, Page } from 'playwright-core';
+import { signedRequest } from '../../src/client/signed-request.js';
+import { FcmMock } from '../fixtures/fcm/fcm-mock.js';
+import { makeServiceAccount } from '../fixtures/fcm/service-account-fixture.js';
+import { testCredentials } from '../helpers/certs.js';
 import { repoRoot, startHeraldProcess } from '../helpers/herald-process.js';
 import type { HeraldProcess } from '../helpers/herald-process.js';
 import { PusherClient, serverSdk } from '../helpers/pusher-clients.js';
@@ -21,10 +25,16 @@ const skip = existsSync(CHROMIUM) ? false : `${CHROMIUM} is missing (apt-get ins
 describe('debug console in a real browser', { skip }, () => {
   let herald: HeraldProcess;
   let browser: BrowserContext;
+  let fcm: FcmMock;
 
   before(async () => {
+    const credentials = await testCredentials();
+    fcm = await FcmMock.start({ credentials });
+    const account = makeServiceAccount(fcm.tokenUri);
+    fcm.addAccount({ clientEmail: account.clientEmail, projectId: account.projectId, publicKey: account.publicKey });
+    const fcmBlock = { serviceAccountFile: account.path, endpoint: { host: '127.0.0.1', port: fcm.port, ca: credentials.caCertPath } };
     herald = await startHeraldProcess({
-      config: { apps: [{ ...APP, apns: { dryRun: true } }], console: { enabled: true, token: CONSOLE_TOKEN } },
+      config: { apps: [{ ...APP, apns: { dryRun: true }, fcm: fcmBlock }], console: { enabled: true, token: CONSOLE_TOKEN } },
     });
     // A fresh profile each run; playwright-core drives the system's Chromium and downloads nothing.
     browser = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), 'herald-chromium-')), {
@@ -37,6 +47,7 @@ describe('debug console in a real browser', { skip }, () => {
   after(async () => {
     await browser?.close();
     await herald?.stop();
+    await fcm?.close();
   });
 
   const open = async (token: string): Promise<Page> => {
@@ -76,6 +87,39 @@ describe('debug console in a real browser', { skip }, () => {
       if (process.env.HERALD_UPDATE_SCREENSHOT === '1') copyFileSync(SCREENSHOT, README_IMAGE);
     } finally {
       client.disconnect();
+      await page.close();
+    }
+  });
+
+  it('labels FCM results and invalid tokens as FCM, marks refusals, and the filter tells the providers apart', async () => {
+    const page = await open(CONSOLE_TOKEN);
+    await page.waitForSelector('body[data-connected="app-id"]');
+    const apnsToken = 'cd'.repeat(32);
+    const [delivered, gone] = ['fcm-delivered:APA91b', 'fcm-gone:APA91b'];
+    fcm.script({ token: gone, reply: { error: 'UNREGISTERED' } });
+    const credentials = { app: APP.id, key: APP.key, secret: APP.secret };
+    const accepted = await signedRequest(herald.baseUrl, credentials, 'POST', '/notifications', { body: { v: 1, app: APP.id, alert: { title: 'both' }, apns: { tokens: [apnsToken] }, fcm: { tokens: [delivered, gone] } } });
+    assert.equal(accepted.status, 202, JSON.stringify(accepted.body));
+    try {
+      const apnsRow = await page.waitForSelector(`#events li[data-type="apns.result"]:has-text("${apnsToken}")`);
+      const fcmRow = await page.waitForSelector(`#events li.fcm[data-type="fcm.result"][data-outcome="delivered"]:has-text("${delivered}")`);
+      assert.match((await fcmRow.textContent()) ?? '', /"messageId":"projects\/[^"]+\/messages\//);
+      const refused = await page.waitForSelector(`#events li.fcm[data-type="fcm.result"][data-outcome="rejected"]:has-text("${gone}")`);
+      const invalid = await page.waitForSelector(`#events li[data-type="fcm.token_invalid"]:has-text("${gone}")`);
+      // The tests compile without the DOM library; the function runs in the page.
+      const colour = (row: typeof fcmRow) => row.$eval('.type', (el) => (globalThis as unknown as { getComputedStyle(e: unknown): { color: string } }).getComputedStyle(el).color);
+      assert.equal(await colour(fcmRow), await colour(apnsRow), 'results share one colour whatever the provider');
+      assert.notEqual(await colour(refused), await colour(fcmRow), 'a refused token stands out');
+      assert.equal(await colour(invalid), await colour(refused));
+
+      await page.fill('#filter', 'fcm.');
+      await page.waitForSelector(`#events li[data-type="apns.result"]:has-text("${apnsToken}")`, { state: 'hidden' });
+      assert.equal(await fcmRow.isVisible(), true);
+      assert.equal(await invalid.isVisible(), true);
+      await page.fill('#filter', 'apns.result');
+      await page.waitForSelector(`#events li[data-type="fcm.result"]:has-text("${delivered}")`, { state: 'hidden' });
+      assert.equal(await apnsRow.isVisible(), true);
+    } finally {
       await page.close();
     }
   });

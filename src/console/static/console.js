@@ -39,8 +39,10 @@ function matches(li) {
 
 function show(event) {
   const li = document.createElement('li');
+  // The type's first word is the row's class (apns, fcm, webpush, device…); a push result's outcome marks refusals.
   li.className = event.type.split('.')[0];
   li.dataset.type = event.type;
+  if (typeof event.detail.outcome === 'string') li.dataset.outcome = event.detail.outcome;
   const time = new Date(event.at).toISOString().slice(11, 23);
   const type = document.createElement('span');
   type.className = 'type';
