@@ -5,7 +5,7 @@ const RESULT_TYPE: Readonly<Record<ProviderKind, string>> = { apns: 'apns.result
 
 /**
  * One per-token push outcome as the console shows it: the provider's own id when
- * delivered (APNs `apnsId`, FCM and Web Push `messageId`), else the reason. A Web Push
+ * delivered (APNs `apnsId`, FCM `messageId`, Web Push the message URL's origin), else the reason. A Web Push
  * token is an id the page chose; its subscription is shown by the endpoint's origin
  * only, since the endpoint's path and the keys are what lets anyone push to it.
  */
@@ -15,8 +15,9 @@ export function pushResultEvent(kind: ProviderKind, batch: PushBatch, result: Pu
   if (kind === 'web') detail.endpoint = endpointOrigin(batch.web?.subscriptions.get(result.token)?.endpoint);
   detail.outcome = outcome.type;
   if (outcome.type === 'delivered') {
+    // A Web Push message URL lets its holder replace or cancel the message: shown by its origin only.
     if (kind === 'apns') detail.apnsId = outcome.apnsId;
-    else detail.messageId = outcome.messageId;
+    else detail.messageId = kind === 'web' ? endpointOrigin(outcome.messageId) : outcome.messageId;
   } else {
     detail.reason = outcome.reason;
   }

@@ -159,7 +159,9 @@ describe('debug console across two daemons on one Redis', () => {
 
     const [pushed] = shown('webpush.result', browserToken);
     const [received] = webpush.messagesFor(browser.id);
-    assert.deepEqual(pushed, { id, token: browserToken, endpoint: webpush.origin, outcome: 'delivered', messageId: `${webpush.origin}/message/${received?.messageId ?? ''}` });
+    assert.ok(received, 'the push service received the message');
+    // The message URL is shown by its origin only: the whole URL would let a viewer cancel the message.
+    assert.deepEqual(pushed, { id, token: browserToken, endpoint: webpush.origin, outcome: 'delivered', messageId: webpush.origin });
     assert.deepEqual(shown('webpush.result', browserGoneToken), [{ id, token: browserGoneToken, endpoint: webpush.origin, outcome: 'rejected', reason: 'Gone', invalidToken: true }]);
     assert.deepEqual(shown('webpush.subscription_invalid', browserGoneToken), [{ id, token: browserGoneToken, reason: 'Gone', endpoint: webpush.origin }]);
 

@@ -91,7 +91,7 @@ describe('console feed: push results by provider', () => {
     await feed.stop();
   });
 
-  it('records a Web Push result as webpush.result with its messageId and the endpoint origin, never the keys or the endpoint path', async () => {
+  it('records a Web Push result as webpush.result with the origins of its message URL and endpoint, never the keys or either path', async () => {
     const { feed, seen } = await startFeed();
     const messageId = 'https://push.example.net/message/m-1';
     const batch: PushBatch = { app: APP, notificationId: 'n-3', tokens: ['browser-1', 'browser-2'], payload: {}, web: { subscriptions: new Map([['browser-1', SUBSCRIPTION]]) } };
@@ -99,7 +99,7 @@ describe('console feed: push results by provider', () => {
     assert.deepEqual(
       seen.map((e) => [e.type, e.detail]),
       [
-        ['webpush.result', { id: 'n-3', token: 'browser-1', endpoint: 'https://push.example.net', outcome: 'delivered', messageId }],
+        ['webpush.result', { id: 'n-3', token: 'browser-1', endpoint: 'https://push.example.net', outcome: 'delivered', messageId: 'https://push.example.net' }],
         ['webpush.result', { id: 'n-3', token: 'browser-2', outcome: 'rejected', reason: 'UnknownSubscription' }],
       ],
     );
