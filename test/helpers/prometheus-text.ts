@@ -70,7 +70,9 @@ function parseSample(line: string, lineNumber: number): PromSample {
 }
 
 function parseValue(text: string): number | undefined {
-  if (text === 'NaN') return NaN;
+  // prom-client writes NaN as `Nan` (an event-loop lag gauge with no sample since the last
+  // scrape); Prometheus reads NaN in any case, so this parser does too.
+  if (/^nan$/i.test(text)) return NaN;
   if (text === '+Inf' || text === 'Inf') return Infinity;
   if (text === '-Inf') return -Infinity;
   const value = Number(text);
