@@ -3,8 +3,8 @@ import { NotificationOutcomes } from './notification-outcomes.js';
 
 /**
  * Every metric Herald exports, in one place. Labels are fixed here and bounded:
- * app, type, status, reason, route, method, state, direction — never a token,
- * user, socket or channel name.
+ * app, provider, type, status, reason, route, method, state, direction — never a
+ * token, user, socket or channel name.
  */
 const PREFIX = 'herald_';
 
@@ -87,21 +87,15 @@ export function createMetrics(options: { defaults?: boolean } = {}) {
     devicesRemoved: counter(r, 'devices_removed_total', 'Devices removed from the registry because a provider refused their token for good, by reason.', ['app', 'reason']),
     apnsCertExpiry: gauge(r, 'apns_certificate_expiry_timestamp_seconds', 'APNs certificate notAfter as UNIX seconds.', ['app']),
     apnsCredentialsOk: gauge(r, 'apns_credentials_ok', 'Whether the app\'s APNs credentials are usable (1) or refused (0).', ['app']),
-    // FCM
-    fcmRequests: counter(r, 'fcm_requests_total', 'FCM send requests by app, HTTP status and reason.', ['app', 'status', 'reason']),
-    fcmDuration: histogram(r, 'fcm_request_duration_seconds', 'FCM send request latency.', ['app'], latencyBuckets),
-    fcmInFlight: gauge(r, 'fcm_in_flight', 'FCM send requests in flight.', ['app']),
-    fcmRetries: counter(r, 'fcm_retries_total', 'FCM send requests retried, by reason.', ['app', 'reason']),
-    fcmInvalidTokens: counter(r, 'fcm_invalid_tokens_total', 'FCM registration tokens reported invalid, by reason.', ['app', 'reason']),
-    fcmCredentialsOk: gauge(r, 'fcm_credentials_ok', 'Whether the app\'s FCM service account is usable (1) or refused (0).', ['app']),
+    // every push provider: `provider` is apns, fcm or webpush (APNs also keeps its herald_apns_* families above)
+    pushRequests: counter(r, 'push_requests_total', 'Push requests by provider, app, HTTP status (none: no answer) and reason.', ['provider', 'app', 'status', 'reason']),
+    pushDuration: histogram(r, 'push_request_duration_seconds', 'Push request latency, answered requests, by provider and app.', ['provider', 'app'], latencyBuckets),
+    pushInFlight: gauge(r, 'push_in_flight', 'Push requests in flight, by provider and app.', ['provider', 'app']),
+    pushRetries: counter(r, 'push_retries_total', 'Push requests retried within a batch, by provider, app and reason.', ['provider', 'app', 'reason']),
+    pushInvalidTokens: counter(r, 'push_invalid_tokens_total', 'Device tokens and browser subscriptions reported invalid, by provider, app and reason.', ['provider', 'app', 'reason']),
+    pushCredentialsOk: gauge(r, 'push_credentials_ok', 'Whether the app\'s credentials for the provider are usable (1) or refused (0).', ['provider', 'app']),
+    // FCM only
     fcmTokenRequests: counter(r, 'fcm_token_requests_total', 'OAuth2 access-token requests for FCM, by app and status.', ['app', 'status']),
-    // Web Push
-    webpushRequests: counter(r, 'webpush_requests_total', 'Web Push requests by app, HTTP status (none: no answer) and reason.', ['app', 'status', 'reason']),
-    webpushDuration: histogram(r, 'webpush_request_duration_seconds', 'Web Push request latency, answered requests.', ['app'], latencyBuckets),
-    webpushInFlight: gauge(r, 'webpush_in_flight', 'Web Push requests in flight.', ['app']),
-    webpushRetries: counter(r, 'webpush_retries_total', 'Web Push requests retried within a batch, by reason.', ['app', 'reason']),
-    webpushInvalidSubscriptions: counter(r, 'webpush_invalid_subscriptions_total', 'Browser subscriptions reported dead or unusable, by reason.', ['app', 'reason']),
-    webpushCredentialsOk: gauge(r, 'webpush_credentials_ok', 'Whether push services accept the app\'s VAPID key (1) or refused it on every recent request (0).', ['app']),
     // debug console
     consoleViewers: gauge(r, 'console_viewers', 'Debug console streams open on this node.', []),
     consoleEvents: counter(r, 'console_events_total', 'Debug console events, by status (sent: written to a viewer; sampled: skipped over a viewer\'s events/s cap; relayed: sent to other nodes; relay_skipped: over the node\'s relay cap).', ['status']),

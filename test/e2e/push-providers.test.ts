@@ -10,6 +10,7 @@ import { generateVapidKeys } from '../fixtures/webpush/vapid-keys.js';
 import { testCredentials } from '../helpers/certs.js';
 import type { TestCredentials } from '../helpers/certs.js';
 import { startHeraldProcess } from '../helpers/herald-process.js';
+import { scrapeMetrics } from '../helpers/prometheus-text.js';
 import type { HeraldProcess } from '../helpers/herald-process.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -21,11 +22,11 @@ interface ReadyBody {
   warnings: Array<{ check: string; app?: string; detail: string }>;
 }
 
-/** A series' value, or undefined when Herald does not export it: a missing gauge is not a 0. */
-async function series(herald: HeraldProcess, name: string, app: string): Promise<number | undefined> {
-  const text = await (await fetch(`http://127.0.0.1:${herald.metricsPort}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith(`${name}{app="${app}"}`));
-  return line === undefined ? undefined : Number(line.split(' ').pop());
+/** An app's herald_push_credentials_ok for a provider, or undefined when Herald does not export it: a missing gauge is not a 0. */
+async function credentialsOk(herald: HeraldProcess, provider: 'apns' | 'fcm' | 'webpush', app: string): Promise<number | undefined> {
+  const samples = (await scrapeMetrics(herald.metricsPort)).matching('herald_push_credentials_ok', { provider, app });
+  assert.ok(samples.length <= 1, `one series per provider and app: ${JSON.stringify(samples)}`);
+  return samples[0]?.value;
 }
 
 async function ready(herald: HeraldProcess): Promise<{ status: number; body: ReadyBody }> {
@@ -86,11 +87,13 @@ describe('FCM and Web Push providers in the built daemon', () => {
     });
 
     it('exports a credentials gauge at 1 per provider and app, and none for apps without that provider', async () => {
-      assert.equal(await series(herald, 'herald_fcm_credentials_ok', 'shop'), 1);
-      assert.equal(await series(herald, 'herald_fcm_credentials_ok', 'android'), 1);
-      assert.equal(await series(herald, 'herald_webpush_credentials_ok', 'shop'), 1);
-      assert.equal(await series(herald, 'herald_webpush_credentials_ok', 'android'), undefined);
-      assert.equal(await series(herald, 'herald_fcm_credentials_ok', 'plain'), undefined);
+      assert.equal(await credentialsOk(herald, 'fcm', 'shop'), 1);
+      assert.equal(await credentialsOk(herald, 'fcm', 'android'), 1);
+      assert.equal(await credentialsOk(herald, 'webpush', 'shop'), 1);
+      assert.equal(await credentialsOk(herald, 'webpush', 'android'), undefined);
+      assert.equal(await credentialsOk(herald, 'fcm', 'plain'), undefined);
+      // A dry run has no credentials to refuse.
+      assert.equal(await credentialsOk(herald, 'apns', 'shop'), undefined);
     });
 
     it('the console lists each app’s providers with their health', async () => {
@@ -121,15 +124,15 @@ describe('FCM and Web Push providers in the built daemon', () => {
       await herald?.stop();
     });
 
-    it('stays ready, names the app under /ready’s warnings and sets herald_fcm_credentials_ok to 0 for it alone', async () => {
-      await waitFor(async () => (await series(herald, 'herald_fcm_credentials_ok', 'android-refused')) === 0 || undefined, { what: 'the refused app’s gauge to drop to 0' });
+    it('stays ready, names the app under /ready’s warnings and sets herald_push_credentials_ok{provider="fcm"} to 0 for it alone', async () => {
+      await waitFor(async () => (await credentialsOk(herald, 'fcm', 'android-refused')) === 0 || undefined, { what: 'the refused app’s gauge to drop to 0' });
       const { status, body } = await ready(herald);
       assert.equal(status, 200, JSON.stringify(body));
       assert.equal(body.ready, true);
       assert.deepEqual(body.warnings, [{ check: 'fcm', app: 'android-refused', detail: 'credentials refused by FCM: InvalidGrant' }]);
-      assert.equal(await series(herald, 'herald_fcm_credentials_ok', 'android'), 1);
+      assert.equal(await credentialsOk(herald, 'fcm', 'android'), 1);
       // Its other provider is unaffected.
-      assert.equal(await series(herald, 'herald_webpush_credentials_ok', 'android-refused'), 1);
+      assert.equal(await credentialsOk(herald, 'webpush', 'android-refused'), 1);
       const refusal = herald.logs().find((l) => l.msg === 'fcm credentials refused: sending stopped for this app');
       assert.equal(refusal?.app, 'android-refused');
       assert.ok(!herald.lines.some((line) => line.includes('PRIVATE KEY')), 'no key text in the logs');

@@ -117,6 +117,7 @@ describe('herald start with APNs apps', () => {
       const metrics = await (await fetch(`http://127.0.0.1:${herald.metricsPort}/metrics`)).text();
       assert.match(metrics, /herald_apns_certificate_expiry_timestamp_seconds\{app="shop"\} \d{10}/);
       assert.match(metrics, /herald_apns_credentials_ok\{app="shop"\} 1/);
+      assert.match(metrics, /herald_push_credentials_ok\{provider="apns",app="shop"\} 1/);
     } finally {
       await herald.stop();
     }

@@ -106,6 +106,13 @@ for (const mode of authModes) {
       assert.equal(events.find((e) => e.token === gone)?.timestamp, 1_700_000_000_000);
       assert.equal(await h.metric('apnsInvalidTokens', { app: APP_ID, reason: 'Unregistered' }), 1);
       assert.equal(await h.metric('apnsRequests', { app: APP_ID, status: '410' }), 2);
+      // The same requests under herald_push_* with provider="apns", the family every provider records into.
+      assert.equal(await h.metric('pushInvalidTokens', { provider: 'apns', app: APP_ID, reason: 'Unregistered' }), 1);
+      assert.equal(await h.metric('pushRequests', { provider: 'apns', app: APP_ID, status: '410', reason: 'Unregistered' }), 1);
+      assert.equal(await h.metric('pushRequests', { provider: 'apns', app: APP_ID, status: '410' }), 2);
+      const apnsTotal = await h.metric('apnsRequests', { app: APP_ID });
+      assert.ok(apnsTotal >= 7);
+      assert.equal(await h.metric('pushRequests', { provider: 'apns', app: APP_ID }), apnsTotal);
     });
 
     it('normalizes decorated tokens and refuses malformed ones, duplicates and bad payloads without a request', async () => {

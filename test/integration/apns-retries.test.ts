@@ -54,6 +54,8 @@ for (const mode of ['pem', 'pkcs12', 'token'] as const satisfies readonly AuthMo
       }
       assert.equal(await h.metric('apnsRetries', { app: APP_ID, reason: 'InternalServerError' }), 2);
       assert.equal(await h.metric('apnsRequests', { app: APP_ID, status: '500', reason: 'InternalServerError' }), 3);
+      assert.equal(await h.metric('pushRetries', { provider: 'apns', app: APP_ID, reason: 'InternalServerError' }), 2);
+      assert.equal(await h.metric('pushRequests', { provider: 'apns', app: APP_ID, status: '500', reason: 'InternalServerError' }), 3);
     });
 
     it('a retry-after longer than the batch may wait is handed back to the caller with the delay', async () => {
@@ -98,6 +100,7 @@ describe('APNs credential refusal', () => {
       assert.deepEqual(h.provider.health(APP_ID), { ok: false, detail: 'credentials refused by APNs: BadCertificate' });
       assert.deepEqual(h.provider.refusedCredentials(), [{ app: APP_ID, detail: 'credentials refused by APNs: BadCertificate' }]);
       assert.equal(await h.metric('apnsCredentialsOk', { app: APP_ID }), 0);
+      assert.equal(await h.metric('pushCredentialsOk', { provider: 'apns', app: APP_ID }), 0);
 
       const sentBefore = h.mock.requests.length;
       const again = await h.send({ tokens: deviceTokens(100, 'refused-again') });
@@ -113,6 +116,7 @@ describe('APNs credential refusal', () => {
       assert.deepEqual(h.provider.health(APP_ID), { ok: true });
       assert.deepEqual(h.provider.refusedCredentials(), []);
       assert.equal(await h.metric('apnsCredentialsOk', { app: APP_ID }), 1);
+      assert.equal(await h.metric('pushCredentialsOk', { provider: 'apns', app: APP_ID }), 1);
     } finally {
       await h.close();
     }

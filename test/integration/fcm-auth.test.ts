@@ -46,7 +46,7 @@ describe('FCM access tokens', () => {
       assert.equal(h.mock.tokensIssued, 2, 'one refresh for every 401 of the batch');
       assert.equal(h.mock.sends.filter((s) => s.status === 401).length, 5, 'each message met the expired token once');
       assert.equal(h.mock.delivered().filter((s) => tokens.includes(s.token ?? '')).length, 5);
-      assert.equal(await h.metric('fcmRetries', { app: APP_ID, reason: 'Unauthenticated' }) >= 1, true);
+      assert.equal(await h.metric('pushRetries', { provider: 'fcm', app: APP_ID, reason: 'Unauthenticated' }) >= 1, true);
     } finally {
       await h.close();
     }

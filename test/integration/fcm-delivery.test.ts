@@ -27,7 +27,8 @@ describe('FCM delivery', () => {
     assert.equal(android.priority, 'HIGH');
     assert.equal(android.collapse_key, 'order-42');
     assert.match(String(android.ttl), /^(59\d|600)s$/);
-    assert.equal(await h.metric('fcmRequests', { app: APP_ID, status: '200', reason: 'Success' }), 300);
+    assert.equal(await h.metric('pushRequests', { provider: 'fcm', app: APP_ID, status: '200', reason: 'Success' }), 300);
+    assert.equal(await h.metric('apnsRequests', {}), 0, 'only APNs records into herald_apns_*');
   });
 
   it('never has more requests in flight than maxConcurrentStreams', async () => {

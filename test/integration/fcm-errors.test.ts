@@ -24,7 +24,7 @@ describe('FCM error answers', () => {
     assert.equal(byToken.get(field)?.type === 'rejected' && byToken.get(field)?.type === 'rejected' ? (byToken.get(field) as { invalidToken: boolean }).invalidToken : undefined, false);
     assert.equal(byToken.get(fine)?.type, 'delivered');
     assert.deepEqual(h.invalidTokens.map((e) => [e.token, e.reason]).sort(), [[bad, 'InvalidArgument'], [gone, 'Unregistered'], [mismatch, 'SenderIdMismatch']].sort());
-    assert.equal(await h.metric('fcmInvalidTokens', { app: APP_ID, reason: 'Unregistered' }), 1);
+    assert.equal(await h.metric('pushInvalidTokens', { provider: 'fcm', app: APP_ID, reason: 'Unregistered' }), 1);
     assert.ok(h.provider.health(APP_ID).ok, 'token rejections say nothing against the credentials');
   });
 
@@ -78,7 +78,7 @@ describe('FCM error answers', () => {
     assert.ok(held.every((r) => r.outcome.type === 'credentials' && (r.outcome.afterMs ?? 0) > 50_000));
     assert.equal(h.mock.sends.length, before, 'nothing sent while the gate is closed');
     assert.equal(h.provider.health(APP_ID).ok, false);
-    assert.equal(await h.metric('fcmCredentialsOk', { app: APP_ID }), 0);
+    assert.equal(await h.metric('pushCredentialsOk', { provider: 'fcm', app: APP_ID }), 0);
     h.clock.offsetMs += 61_000;
     const again = await h.send({ tokens: registrationTokens(2, 'after-cooldown') });
     assert.deepEqual(tally(again), { delivered: 2 });

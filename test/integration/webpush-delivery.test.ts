@@ -39,7 +39,7 @@ describe('Web Push delivery against a push service that decrypts like a browser'
     assert.ok(h.mock.received[0] && h.mock.received[0].claims.exp - Date.now() / 1000 <= 24 * 3600);
     // Keep-alive: far fewer connections than requests.
     assert.ok(h.mock.connections <= 100, `connections ${h.mock.connections}`);
-    assert.equal(await h.metric('webpushRequests', { app: 'app1', status: '201', reason: 'Created' }), 50);
+    assert.equal(await h.metric('pushRequests', { provider: 'webpush', app: 'app1', status: '201', reason: 'Created' }), 50);
   });
 
   it('without web.data sends the JSON of payload, with the TTL from expiration', async () => {
@@ -138,7 +138,7 @@ describe('Web Push delivery against a push service that decrypts like a browser'
     assert.equal(h.mock.attempts.get(later.id), 1);
     assert.equal(results[2]?.outcome.type, 'delivered');
     assert.equal(h.mock.attempts.get(unavailable.id), 3);
-    assert.equal(await h.metric('webpushRetries', { app: 'app1', reason: 'ServiceUnavailable' }), 1);
+    assert.equal(await h.metric('pushRetries', { provider: 'webpush', app: 'app1', reason: 'ServiceUnavailable' }), 1);
   });
 
   it('gives up after maxAttempts and hands the token back as retry', async () => {

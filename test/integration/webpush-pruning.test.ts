@@ -47,20 +47,20 @@ describe('Web Push provider and the device registry', () => {
     assert.equal((await registry.get('app1', 't1'))?.subscription?.endpoint, renewedNew.json.endpoint);
   });
 
-  it('herald_webpush_credentials_ok drops to 0 and refusedCredentials() names the app after 20 VAPID refusals in a row, and a delivery restores it', async () => {
-    assert.equal(await h.metric('webpushCredentialsOk', { app: 'app1' }), 1);
+  it('herald_push_credentials_ok{provider="webpush"} drops to 0 and refusedCredentials() names the app after 20 VAPID refusals in a row, and a delivery restores it', async () => {
+    assert.equal(await h.metric('pushCredentialsOk', { provider: 'webpush', app: 'app1' }), 1);
     const otherKey = Buffer.concat([Buffer.from([4]), Buffer.alloc(64, 7)]).toString('base64url');
     const refused = Array.from({ length: REFUSALS_BEFORE_UNHEALTHY - 1 }, () => h.mock.subscribe({ applicationServerKey: otherKey }));
     await h.send(refused);
-    assert.equal(await h.metric('webpushCredentialsOk', { app: 'app1' }), 1, 'one short of the threshold');
+    assert.equal(await h.metric('pushCredentialsOk', { provider: 'webpush', app: 'app1' }), 1, 'one short of the threshold');
     assert.deepEqual(h.provider.refusedCredentials(), []);
     await h.send([h.mock.subscribe({ applicationServerKey: otherKey })]);
-    assert.equal(await h.metric('webpushCredentialsOk', { app: 'app1' }), 0);
+    assert.equal(await h.metric('pushCredentialsOk', { provider: 'webpush', app: 'app1' }), 0);
     assert.deepEqual(h.provider.refusedCredentials().map((r) => r.app), ['app1']);
     assert.match(h.provider.refusedCredentials()[0]?.detail ?? '', /^VAPID refused 20 times in a row/);
     const results = await h.send([h.mock.subscribe({ applicationServerKey: h.vapid.publicKey })]);
     assert.equal(results[0]?.outcome.type, 'delivered');
-    await waitFor(async () => (await h.metric('webpushCredentialsOk', { app: 'app1' })) === 1 || undefined, { what: 'the gauge back at 1' });
+    await waitFor(async () => (await h.metric('pushCredentialsOk', { provider: 'webpush', app: 'app1' })) === 1 || undefined, { what: 'the gauge back at 1' });
     assert.deepEqual(h.provider.refusedCredentials(), []);
   });
 });

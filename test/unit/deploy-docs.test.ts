@@ -51,7 +51,7 @@ describe('docs/metrics.md', () => {
   });
 
   it('Herald metrics follow the naming rules: prefix, _total on counters, units on histograms, bounded label names', async () => {
-    const bounded = new Set(['app', 'type', 'status', 'reason', 'route', 'method', 'state', 'queue', 'direction', 'version']);
+    const bounded = new Set(['app', 'provider', 'type', 'status', 'reason', 'route', 'method', 'state', 'queue', 'direction', 'version']);
     const herald = [...(await registryCatalogue()).values()].filter((m) => m.name.startsWith('herald_'));
     assert.ok(herald.length >= 30);
     for (const metric of herald) {

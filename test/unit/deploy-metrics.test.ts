@@ -162,6 +162,9 @@ describe('coverage', () => {
       'invalid tokens': 'herald_apns_invalid_tokens_total',
       retries: 'herald_apns_retries_total',
       'certificate days left': 'herald_apns_certificate_expiry_timestamp_seconds',
+      'push requests by provider': 'herald_push_requests_total',
+      'push latency by provider': 'herald_push_request_duration_seconds_bucket',
+      'push credentials by provider': 'herald_push_credentials_ok',
       'webhook failures': 'herald_webhook_deliveries_total',
       'dead letters': 'herald_webhook_dead_letters',
       memory: 'process_resident_memory_bytes',
@@ -189,12 +192,14 @@ describe('coverage', () => {
     assert.deepEqual([...names].filter((name) => /^herald_.*(event_?loop|lag)/.test(name)), []);
   });
 
-  it('alerts cover backlog, APNs 403s, certificate expiry < 14 days, Apple 5xx, dead letters, event-loop lag and readiness', () => {
+  it('alerts cover backlog, APNs 403s, certificate expiry < 14 days, Apple 5xx, refused FCM and Web Push credentials, dead letters, event-loop lag and readiness', () => {
     const byMetric = (metric: string) => rules.filter((rule) => metricReferences(String(rule.expr)).names.includes(metric)).map((rule) => String(rule.expr));
     assert.ok(byMetric('herald_queue_jobs').some((expr) => /deriv|delta|increase/.test(expr)), 'backlog growth');
     assert.ok(byMetric('herald_apns_requests_total').some((expr) => /status="403"/.test(expr)), 'APNs 403');
     assert.ok(byMetric('herald_apns_requests_total').some((expr) => /status=~"5\.\."/.test(expr)), 'APNs 5xx');
     assert.ok(byMetric('herald_apns_certificate_expiry_timestamp_seconds').some((expr) => /<\s*14\s*\*\s*86400/.test(expr)), 'certificate < 14 days');
+    assert.ok(byMetric('herald_push_credentials_ok').some((expr) => /provider="fcm"/.test(expr)), 'FCM credentials refused');
+    assert.ok(byMetric('herald_push_credentials_ok').some((expr) => /provider="webpush"/.test(expr)), 'Web Push credentials refused');
     assert.ok(byMetric('herald_webhook_dead_letters').some((expr) => />\s*0\b/.test(expr)), 'dead letters non-empty');
     assert.ok(byMetric('nodejs_eventloop_lag_p99_seconds').length > 0, 'event-loop lag');
     assert.ok(byMetric('herald_ready').some((expr) => /==\s*0/.test(expr)), 'not ready');

@@ -5,6 +5,7 @@ import type { ConcurrencyLimiter } from '../shared/limiter.js';
 import type { ProviderToken } from './provider-token.js';
 import type { RetryPolicy } from '../shared/retry-policy.js';
 import type { SessionPool } from '../shared/session-pool.js';
+import type { AppPushMetrics } from '../shared/push-metrics.js';
 
 /** Everything the provider keeps per app: its credentials, the pool it shares, its bound and its gate. */
 export interface ApnsApp {
@@ -19,4 +20,5 @@ export interface ApnsApp {
   readonly token: ProviderToken | undefined;
   readonly retry: RetryPolicy;
   readonly cooldownMs: number;
+  readonly pushMetrics: AppPushMetrics;
 }

@@ -17,6 +17,7 @@ import { defaultRetryTuning } from '../shared/retry-policy.js';
 import { everyToken, retryPolicy, stopAtDeadline, stopController, unhealthyApps } from '../shared/provider-shell.js';
 import type { ProviderOptions } from '../shared/provider-shell.js';
 import { SessionPool } from '../shared/session-pool.js';
+import { appPushMetrics } from '../shared/push-metrics.js';
 
 export interface ApnsProviderOptions extends ProviderOptions {
   /** How long an app whose credentials Apple refused stays closed before one probe request. */
@@ -103,9 +104,9 @@ export class ApnsProvider implements Provider, Service {
       entry.apps.splice(0, entry.apps.length, ...served);
     }
     for (const [key, entry] of this.pools) if (nextPools.get(key) !== entry) this.retire(entry);
-    for (const id of this.apps.keys()) {
+    for (const [id, old] of this.apps) {
       if (nextApps.has(id)) continue;
-      this.options.metrics.apnsCredentialsOk.remove({ app: id });
+      old.pushMetrics.removeCredentialsOk();
       this.options.metrics.apnsSessions.remove({ app: id });
       this.options.metrics.apnsCertExpiry.remove({ app: id });
     }
@@ -152,7 +153,7 @@ export class ApnsProvider implements Provider, Service {
       this.options.log.debug({ app: app.id, notification: batch.notificationId, reason: prepared.problem.reason }, 'apns notification refused before sending');
       return everyToken(batch, { type: 'rejected', reason: prepared.problem.reason, invalidToken: false, detail: prepared.problem.detail });
     }
-    const sender = new ApnsSender(app, prepared.notification, this.stopping.signal, this.reporter(app.id, batch.notificationId), this.now);
+    const sender = new ApnsSender(app, prepared.notification, this.stopping.signal, this.reporter(app, batch.notificationId), this.now);
     const run = new BatchRun(batch.tokens, sender, signal, this.stopping.signal, this.now);
     return this.tracked(app.pool, run.results());
   }
@@ -226,6 +227,7 @@ export class ApnsProvider implements Provider, Service {
       tokens.set(tokenKey(credentials), token);
     }
     const cooldownMs = this.options.credentialsCooldownMs ?? DEFAULT_CREDENTIALS_COOLDOWN_MS;
+    const pushMetrics = appPushMetrics(metrics, 'apns', config.id);
     const app: ApnsApp = {
       id: config.id,
       config: apns,
@@ -233,16 +235,17 @@ export class ApnsProvider implements Provider, Service {
       pool: entry.pool,
       limiter: new ConcurrencyLimiter(() => Math.min(apns.maxConcurrentStreams, entry.pool.capacity())),
       gate: new CredentialGate(cooldownMs, this.now, (open, state) => {
-        metrics.apnsCredentialsOk.set({ app: config.id }, open ? 1 : 0);
+        pushMetrics.credentialsOk(open);
         if (open) log.info({ app: config.id }, 'apns credentials accepted again');
         else log.error({ app: config.id, reason: state.kind === 'open' ? undefined : state.reason, cooldownMs }, 'apns credentials refused: sending stopped for this app');
       }),
       token,
       retry: retryPolicy(apns.maxAttempts, this.options.retry),
       cooldownMs,
+      pushMetrics,
     };
     entry.apps.push(app);
-    metrics.apnsCredentialsOk.set({ app: config.id }, 1);
+    pushMetrics.credentialsOk(true);
     metrics.apnsSessions.set({ app: config.id }, entry.pool.openSessions);
     this.logCredentials(credentials);
     return app;
@@ -301,19 +304,17 @@ export class ApnsProvider implements Provider, Service {
     if (daysLeft < EXPIRY_WARNING_DAYS) log.warn({ app: credentials.app, file: auth.file, notAfter: cert.notAfter.toISOString(), daysLeft }, 'apns certificate expires soon');
   }
 
-  private reporter(app: string, notificationId: string): Reporter {
-    const { metrics, events } = this.options;
+  private reporter(app: ApnsApp, notificationId: string): Reporter {
+    const { events } = this.options;
+    const { request, retry, inFlight, invalidToken } = app.pushMetrics;
     return {
-      request: (status, reason, seconds) => {
-        metrics.apnsRequests.inc({ app, status, reason });
-        if (seconds !== undefined) metrics.apnsDuration.observe({ app }, seconds);
-      },
-      retry: (reason) => metrics.apnsRetries.inc({ app, reason }),
+      request,
+      retry,
+      inFlight,
       invalidToken: (token, reason, timestamp) => {
-        metrics.apnsInvalidTokens.inc({ app, reason });
-        events.emit('apns.token_invalid', { app, notificationId, token, reason, ...(timestamp === undefined ? {} : { timestamp }) });
+        invalidToken(reason);
+        events.emit('apns.token_invalid', { app: app.id, notificationId, token, reason, ...(timestamp === undefined ? {} : { timestamp }) });
       },
-      inFlight: (delta) => metrics.apnsInFlight.inc({ app }, delta),
     };
   }
 }

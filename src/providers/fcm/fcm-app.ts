@@ -3,6 +3,7 @@ import type { CredentialGate } from '../shared/credential-gate.js';
 import type { ConcurrencyLimiter } from '../shared/limiter.js';
 import type { RetryPolicy } from '../shared/retry-policy.js';
 import type { SessionPool } from '../shared/session-pool.js';
+import type { AppPushMetrics } from '../shared/push-metrics.js';
 import type { AccessToken } from './access-token.js';
 import type { FcmCredentials } from './fcm-credentials.js';
 
@@ -25,4 +26,5 @@ export interface FcmApp {
   readonly cooldownMs: number;
   /** `/v1/projects/{project_id}/messages:send` */
   readonly path: string;
+  readonly pushMetrics: AppPushMetrics;
 }

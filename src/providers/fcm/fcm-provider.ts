@@ -8,6 +8,7 @@ import { defaultRetryTuning } from '../shared/retry-policy.js';
 import { everyToken, retryPolicy, stopAtDeadline, stopController, unhealthyApps } from '../shared/provider-shell.js';
 import type { ProviderOptions } from '../shared/provider-shell.js';
 import { SessionPool } from '../shared/session-pool.js';
+import { appPushMetrics } from '../shared/push-metrics.js';
 import { AccessToken } from './access-token.js';
 import type { TokenState } from './access-token.js';
 import type { FcmApp } from './fcm-app.js';
@@ -96,7 +97,8 @@ export class FcmProvider implements Provider, Service {
   /**
    * Fetches an access token for `appId`: proves the service account is accepted. A refusal
    * (invalid_grant: a deleted key, a wrong clock) closes the app's credential gate as a
-   * refused send would, so health() and herald_fcm_credentials_ok say so before any push.
+   * refused send would, so health() and herald_push_credentials_ok{provider="fcm"} say so
+   * before any push.
    */
   async checkCredentials(appId: string): Promise<TokenState> {
     const app = this.apps.get(appId);
@@ -120,7 +122,7 @@ export class FcmProvider implements Provider, Service {
       this.options.log.debug({ app: app.id, notification: batch.notificationId, reason: prepared.reason }, 'fcm message refused before sending');
       return everyToken(batch, { type: 'rejected', reason: prepared.reason, invalidToken: false, detail: prepared.detail });
     }
-    const sender = new FcmSender(app, prepared.message, this.stopping.signal, this.reporter(app.id, batch.notificationId), this.now);
+    const sender = new FcmSender(app, prepared.message, this.stopping.signal, this.reporter(app, batch.notificationId), this.now);
     return new BatchRun(batch.tokens, sender, signal, this.stopping.signal, this.now).results();
   }
 
@@ -148,7 +150,8 @@ export class FcmProvider implements Provider, Service {
     const cooldownMs = this.options.credentialsCooldownMs ?? DEFAULT_FCM_CREDENTIALS_COOLDOWN_MS;
     const limiter = new ConcurrencyLimiter(() => Math.min(fcm.maxConcurrentStreams, pool.capacity()));
     this.limiters(pool).push(limiter);
-    metrics.fcmCredentialsOk.set({ app: config.id }, 1);
+    const pushMetrics = appPushMetrics(metrics, 'fcm', config.id);
+    pushMetrics.credentialsOk(true);
     log.info({ app: config.id, project: credentials.projectId, clientEmail: credentials.clientEmail, endpoint: `${credentials.endpoint.host}:${credentials.endpoint.port}` }, 'fcm credentials loaded');
     return {
       id: config.id,
@@ -157,7 +160,7 @@ export class FcmProvider implements Provider, Service {
       pool,
       limiter,
       gate: new CredentialGate(cooldownMs, this.now, (open, state) => {
-        metrics.fcmCredentialsOk.set({ app: config.id }, open ? 1 : 0);
+        pushMetrics.credentialsOk(open);
         if (open) log.info({ app: config.id }, 'fcm credentials accepted again');
         else log.error({ app: config.id, reason: state.kind === 'open' ? undefined : state.reason, cooldownMs }, 'fcm credentials refused: sending stopped for this app');
       }),
@@ -165,6 +168,7 @@ export class FcmProvider implements Provider, Service {
       retry: retryPolicy(fcm.maxAttempts, this.options.retry),
       cooldownMs,
       path: `/v1/projects/${encodeURIComponent(credentials.projectId)}/messages:send`,
+      pushMetrics,
     };
   }
 
@@ -202,19 +206,17 @@ export class FcmProvider implements Provider, Service {
     return pool;
   }
 
-  private reporter(app: string, notificationId: string): FcmReporter {
-    const { metrics, events } = this.options;
+  private reporter(app: FcmApp, notificationId: string): FcmReporter {
+    const { events } = this.options;
+    const { request, retry, inFlight, invalidToken } = app.pushMetrics;
     return {
-      request: (status, reason, seconds) => {
-        metrics.fcmRequests.inc({ app, status, reason });
-        if (seconds !== undefined) metrics.fcmDuration.observe({ app }, seconds);
-      },
-      retry: (reason) => metrics.fcmRetries.inc({ app, reason }),
+      request,
+      retry,
+      inFlight,
       invalidToken: (token, reason) => {
-        metrics.fcmInvalidTokens.inc({ app, reason });
-        events.emit('fcm.token_invalid', { app, notificationId, token, reason });
+        invalidToken(reason);
+        events.emit('fcm.token_invalid', { app: app.id, notificationId, token, reason });
       },
-      inFlight: (delta) => metrics.fcmInFlight.inc({ app }, delta),
     };
   }
 }

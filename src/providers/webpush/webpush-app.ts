@@ -1,6 +1,7 @@
 import type { ConcurrencyLimiter } from '../shared/limiter.js';
 import type { RetryPolicy } from '../shared/retry-policy.js';
 import type { AttemptReporter } from '../shared/verdict.js';
+import type { AppPushMetrics } from '../shared/push-metrics.js';
 import type { WebPushConfig } from '../../config/webpush-schema.js';
 import type { PushTransport } from './push-transport.js';
 import type { VapidSigner } from './vapid.js';
@@ -14,6 +15,7 @@ export interface WebPushApp {
   /** At most `config.maxInFlight` requests at once, across every batch and push service of the app. */
   readonly limiter: ConcurrencyLimiter;
   readonly retry: RetryPolicy;
+  readonly pushMetrics: AppPushMetrics;
   /** VAPID refusals in a row with no acceptance in between, for health(). */
   refusalsInARow: number;
   lastRefusal: string | undefined;

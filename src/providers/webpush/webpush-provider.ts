@@ -5,6 +5,7 @@ import { ConcurrencyLimiter } from '../shared/limiter.js';
 import { everyToken, retryPolicy, stopController, unhealthyApps } from '../shared/provider-shell.js';
 import type { ProviderOptions } from '../shared/provider-shell.js';
 import { BatchRun } from '../shared/batch-run.js';
+import { appPushMetrics } from '../shared/push-metrics.js';
 import { WebPushSender } from './webpush-sender.js';
 import { prepareMessage } from './message.js';
 import { PushTransport } from './push-transport.js';
@@ -58,6 +59,7 @@ export class WebPushProvider implements Provider, Service {
         transport: new PushTransport({ allowPrivate: settings.allowPrivateEndpoints, maxSockets: settings.maxInFlight, ...(this.options.ca === undefined ? {} : { ca: this.options.ca }) }),
         limiter: new ConcurrencyLimiter(() => settings.maxInFlight),
         retry: retryPolicy(settings.maxAttempts, this.options.retry),
+        pushMetrics: appPushMetrics(this.options.metrics, 'webpush', config.id),
         refusalsInARow: 0,
         lastRefusal: undefined,
       });
@@ -68,7 +70,7 @@ export class WebPushProvider implements Provider, Service {
     }
     for (const app of apps) {
       this.apps.set(app.id, app);
-      this.options.metrics.webpushCredentialsOk.set({ app: app.id }, 1);
+      app.pushMetrics.credentialsOk(true);
       this.options.log.info({ app: app.id, subject: this.subjectOf(app.id), allowPrivateEndpoints: app.config.allowPrivateEndpoints, maxInFlight: app.config.maxInFlight }, 'webpush vapid keys loaded');
     }
     this.started = true;
@@ -121,7 +123,7 @@ export class WebPushProvider implements Provider, Service {
       this.requests.add(request);
       void request.finally(() => this.requests.delete(request));
     };
-    const sender = new WebPushSender(app, batch.web, prepared.message, this.reporter(app.id, batch.notificationId), this.now, track);
+    const sender = new WebPushSender(app, batch.web, prepared.message, this.reporter(app, batch.notificationId), this.now, track);
     return new BatchRun(batch.tokens, sender, signal, this.stopping.signal, this.now).results();
   }
 
@@ -129,22 +131,20 @@ export class WebPushProvider implements Provider, Service {
     return this.options.apps.find((app) => app.id === appId)?.webpush?.vapid.subject;
   }
 
-  private reporter(app: string, notificationId: string): WebPushReporter {
-    const { metrics, events } = this.options;
+  private reporter(app: WebPushApp, notificationId: string): WebPushReporter {
+    const { events } = this.options;
+    const { request, retry, inFlight, invalidToken, credentialsOk } = app.pushMetrics;
     return {
-      request: (status, reason, seconds) => {
-        metrics.webpushRequests.inc({ app, status, reason });
-        if (seconds !== undefined) metrics.webpushDuration.observe({ app }, seconds);
-      },
-      retry: (reason) => metrics.webpushRetries.inc({ app, reason }),
+      request,
+      retry,
       invalidSubscription: (token, reason, endpoint) => {
-        metrics.webpushInvalidSubscriptions.inc({ app, reason });
-        events.emit('webpush.subscription_invalid', { app, notificationId, token, reason, ...(endpoint === undefined ? {} : { endpoint }) });
+        invalidToken(reason);
+        events.emit('webpush.subscription_invalid', { app: app.id, notificationId, token, reason, ...(endpoint === undefined ? {} : { endpoint }) });
       },
       inFlight: (delta) => {
-        metrics.webpushInFlight.inc({ app }, delta);
+        inFlight(delta);
         // A request ends after its answer was judged: the gauge follows health() from here.
-        if (delta < 0) metrics.webpushCredentialsOk.set({ app }, this.health(app).ok ? 1 : 0);
+        if (delta < 0) credentialsOk(this.health(app.id).ok);
       },
     };
   }

@@ -1,0 +1,55 @@
+/**
+ * Where every provider records its requests, retries, invalid tokens, in-flight count
+ * and credentials state: the herald_push_* families, under the provider's `provider`
+ * label. APNs also keeps its own herald_apns_* families (the dashboard, the alert rules
+ * and the runbook are built on them); they are written here too, so the APNs provider
+ * records each measure once, as FCM and Web Push do.
+ */
+import type { Metrics } from '../../metrics/metrics.js';
+import type { AttemptReporter } from './verdict.js';
+
+/** The `provider` label: each provider's name (Web Push's provider kind is `web`, its name `webpush`). */
+export type PushProviderName = 'apns' | 'fcm' | 'webpush';
+
+/** One app's metrics for one provider, bound to both. */
+export interface AppPushMetrics extends AttemptReporter {
+  /** A token or subscription the service reported unusable for good. */
+  readonly invalidToken: (reason: string) => void;
+  readonly credentialsOk: (ok: boolean) => void;
+  /** The app left the configuration: its credentials gauge goes instead of keeping its last value. */
+  readonly removeCredentialsOk: () => void;
+}
+
+export function appPushMetrics(metrics: Metrics, provider: PushProviderName, app: string): AppPushMetrics {
+  const labels = { provider, app };
+  const apns = provider === 'apns';
+  return {
+    request: (status, reason, seconds) => {
+      metrics.pushRequests.inc({ ...labels, status, reason });
+      if (apns) metrics.apnsRequests.inc({ app, status, reason });
+      if (seconds === undefined) return;
+      metrics.pushDuration.observe(labels, seconds);
+      if (apns) metrics.apnsDuration.observe({ app }, seconds);
+    },
+    retry: (reason) => {
+      metrics.pushRetries.inc({ ...labels, reason });
+      if (apns) metrics.apnsRetries.inc({ app, reason });
+    },
+    invalidToken: (reason) => {
+      metrics.pushInvalidTokens.inc({ ...labels, reason });
+      if (apns) metrics.apnsInvalidTokens.inc({ app, reason });
+    },
+    inFlight: (delta) => {
+      metrics.pushInFlight.inc(labels, delta);
+      if (apns) metrics.apnsInFlight.inc({ app }, delta);
+    },
+    credentialsOk: (ok) => {
+      metrics.pushCredentialsOk.set(labels, ok ? 1 : 0);
+      if (apns) metrics.apnsCredentialsOk.set({ app }, ok ? 1 : 0);
+    },
+    removeCredentialsOk: () => {
+      metrics.pushCredentialsOk.remove(labels);
+      if (apns) metrics.apnsCredentialsOk.remove({ app });
+    },
+  };
+}
