@@ -61,8 +61,9 @@ for (const mode of ['pem', 'token'] as const satisfies readonly AuthMode[]) {
     });
 
     it('a stalled connection is detected by ping, replaced, and the batch completes', async () => {
-      // PINGs are acknowledged by the server's HTTP/2 layer itself, so a short PING timeout is safe here.
-      await withHarness({ mode, mock: { latencyMs: 2 }, apns: { pingIntervalMs: 400 } }, async (h) => {
+      // A PING timeout of 2 s (interval and timeout alike): shorter, a loaded machine's pauses
+      // retire live sessions too, and their answered requests are resent.
+      await withHarness({ mode, mock: { latencyMs: 2 }, apns: { pingIntervalMs: 2_000 } }, async (h) => {
         const tokens = deviceTokens(600, `${mode}-stall`);
         const results: PushResult[] = [];
         for await (const result of h.provider.send({ app: APP_ID, notificationId: 'n-stall', tokens, payload: { aps: { alert: 'x' } } }, new AbortController().signal)) {
