@@ -58,6 +58,7 @@ const QUEUE_CONCURRENCY = Number(process.env.BENCH_APNS_QUEUE_CONCURRENCY ?? 64)
 const SUBMIT_WINDOW = 64;
 /** Notifications per call of a bulk producer (one envelope's worth). */
 const BULK_CHUNK = 1_000;
+const beforeReadsEnvelopes = process.env.BENCH_BEFORE_ENVELOPES === '1';
 
 type RawSender = 'raw http2' | 'node-apn';
 type SubmitPath = (typeof submitPaths)[number];
@@ -171,15 +172,16 @@ function heraldConfig(info: FixtureInfo, redis: BenchRedis, index: number): Reco
 }
 
 /**
- * The ways into each build: HTTP always; for N × 1 the bulk producers too. The before
- * build's daemon knows `notify` jobs only, so its bulk row is addBulk.
+ * The ways into each build: HTTP always; for N × 1 the bulk producers too. A before
+ * build gets a sendMany row only when BENCH_BEFORE_ENVELOPES=1 says its daemon reads
+ * envelope jobs (builds older than envelopes know `notify` jobs only: addBulk).
  */
 function heraldPaths(target: HeraldTarget, index: number, redis: BenchRedis, current: boolean): HeraldPath[] {
   const layout = { prefix: `bench${index}`, keyPrefix: `bench${index}` };
   const paths: HeraldPath[] = [];
   for (const submit of submitPaths) {
     if (submit === 'http') paths.push({ target, submit });
-    else if (submit === 'sendMany' && current) paths.push({ target, submit, producer: sendManyProducer({ redis: redis.url, ...layout, chunkSize: 500 }) });
+    else if (submit === 'sendMany' && (current || beforeReadsEnvelopes)) paths.push({ target, submit, producer: sendManyProducer({ redis: redis.url, ...layout, chunkSize: 500 }) });
     else if (submit === 'addBulk') paths.push({ target, submit, producer: addBulkProducer({ url: redis.url, prefix: layout.prefix }) });
   }
   return paths;

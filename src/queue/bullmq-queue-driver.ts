@@ -13,6 +13,7 @@ import type {
   QueueDriverSettings,
 } from './queue-driver.js';
 import { QueueWriteHealth } from './queue-write-health.js';
+import { childController } from '../lib/abort-watch.js';
 
 /**
  * Opens a Redis connection; `blocking` ones are the worker's (BullMQ needs `maxRetriesPerRequest: null` there).
@@ -235,13 +236,16 @@ export class BullmqQueueDriver<T> implements QueueDriver<T> {
     // A job on its first start has no retries yet: only later starts read the count.
     const retries = job.attemptsStarted > 1 ? Number((await this.bookkeeping().hget(this.attemptsKey, id)) ?? 0) : 0;
     const attempt = retries + 1;
-    const signal = bullSignal ? AbortSignal.any([bullSignal, this.stopController.signal]) : this.stopController.signal;
+    const linked = bullSignal ? childController(bullSignal, this.stopController.signal) : undefined;
+    const signal = linked ? linked.controller.signal : this.stopController.signal;
     let result: JobResult;
     try {
       result = await handler({ id, data: parsed.value, attempt, enqueuedAt: job.timestamp }, signal);
     } catch (error) {
       this.options.onError?.({ id, error });
       result = { type: 'failed-attempt', afterMs: this.options.backoff(attempt), reason: error instanceof Error ? error.message : String(error) };
+    } finally {
+      linked?.release();
     }
     switch (result.type) {
       case 'done':

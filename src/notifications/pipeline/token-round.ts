@@ -1,3 +1,4 @@
+import { childController } from '../../lib/abort-watch.js';
 import type { Provider, ProviderKind, PushResult } from '../../providers/provider.js';
 import { chunkPlatformOf, pushBatch } from './push-batch.js';
 import type { ChunkJob } from './chunk-job.js';
@@ -37,20 +38,35 @@ export class TokenRound {
 
   async run(due: readonly number[], signal: AbortSignal): Promise<void> {
     const { budget, writer } = this.o;
-    const stop = new AbortController();
-    const both = AbortSignal.any([signal, stop.signal]);
+    const batchLimit = Math.max(1, Math.ceil(budget.capacity / 4));
+    if (due.length > 0 && due.length <= Math.min(batchLimit, budget.available) && !signal.aborted && !writer.failed) {
+      // One batch has no siblings to stop when it fails: it runs under the caller's signal.
+      budget.take(due.length);
+      return this.sendBatch(due, signal);
+    }
+    const { controller: stop, release } = childController(signal);
+    try {
+      await this.runBatches(due, stop, batchLimit);
+    } finally {
+      release();
+    }
+  }
+
+  /** Sends `due` in batches as the budget allows; the first batch to fail stops the others. */
+  private async runBatches(due: readonly number[], stop: AbortController, batchLimit: number): Promise<void> {
+    const { budget, writer } = this.o;
+    const signal = stop.signal;
     const running = new Set<Promise<void>>();
     let next = 0;
     let failure: unknown;
-    const batchLimit = Math.max(1, Math.ceil(budget.capacity / 4));
     for (;;) {
-      const blocked = both.aborted || writer.failed || failure !== undefined;
+      const blocked = signal.aborted || writer.failed || failure !== undefined;
       const room = budget.available;
       if (!blocked && next < due.length && room > 0) {
         const offsets = due.slice(next, next + Math.min(room, batchLimit));
         next += offsets.length;
         budget.take(offsets.length);
-        const batch: Promise<void> = this.sendBatch(offsets, both).then(
+        const batch: Promise<void> = this.sendBatch(offsets, signal).then(
           () => {
             running.delete(batch);
           },

@@ -3,6 +3,7 @@
  * they arrive. A provider supplies a `TokenSender` (how one token is taken in and sent
  * once); the loop owns the pacing, the resend queues and the abort rules.
  */
+import { onAbort } from '../../lib/abort-watch.js';
 import { setLongTimeout } from '../../lib/long-timer.js';
 import type { LongTimer } from '../../lib/long-timer.js';
 import type { PushOutcome, PushResult } from '../provider.js';
@@ -86,8 +87,7 @@ export class BatchRun<Item extends BatchItem> implements AttemptSink<Item> {
     const unsubscribe = this.sender.limiter.onChange((resized) => {
       if (resized || this.heldByGate) wake();
     });
-    this.signal.addEventListener('abort', wake);
-    this.stopping.addEventListener('abort', wake);
+    const unwatch = [onAbort(this.signal, wake), onAbort(this.stopping, wake)];
     try {
       for (;;) {
         this.dispatch();
@@ -101,8 +101,7 @@ export class BatchRun<Item extends BatchItem> implements AttemptSink<Item> {
       }
     } finally {
       unsubscribe();
-      this.signal.removeEventListener('abort', wake);
-      this.stopping.removeEventListener('abort', wake);
+      for (const stop of unwatch) stop();
       this.timer?.clear();
       this.cancelSlotWait?.();
       this.cancelSlotWait = undefined;
