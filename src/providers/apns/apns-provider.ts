@@ -15,7 +15,7 @@ import { prepareNotification } from './payload.js';
 import { ProviderToken } from './provider-token.js';
 import { defaultRetryTuning } from '../shared/retry-policy.js';
 import { everyToken, retryPolicy, stopAtDeadline, stopController, unhealthyApps } from '../shared/provider-shell.js';
-import type { ProviderOptions } from '../shared/provider-shell.js';
+import type { PreparedReload, ProviderOptions } from '../shared/provider-shell.js';
 import { SessionPool } from '../shared/session-pool.js';
 import { appPushMetrics } from '../shared/push-metrics.js';
 
@@ -72,13 +72,22 @@ export class ApnsProvider implements Provider, Service {
 
   /**
    * Takes a reloaded configuration. Every app's credentials are opened and checked
-   * first: any problem throws (as start() does) and nothing changes. A credential
+   * first: any problem throws (as start() does) and nothing changes. Then apply(): a credential
    * whose pool settings are unchanged keeps its pool and open sessions; a new or
    * changed one (a renewed certificate, a new key) gets a new pool, and the old pool
    * drains: batches already sending on it finish there, then it closes.
    */
-  reload(apps: readonly AppConfig[]): void {
+  prepareReload(apps: readonly AppConfig[]): PreparedReload {
     const loaded = this.loadAll(apps);
+    return { apply: () => this.swap(loaded) };
+  }
+
+  /** prepareReload() and its apply() in one step. */
+  reload(apps: readonly AppConfig[]): void {
+    this.prepareReload(apps).apply();
+  }
+
+  private swap(loaded: readonly LoadedApp[]): void {
     const nextApps = new Map<string, ApnsApp>();
     const nextPools = new Map<string, PoolEntry>();
     const tokens = new Map<string, ProviderToken>();

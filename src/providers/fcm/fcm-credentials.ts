@@ -31,8 +31,9 @@ export interface FcmCredentials {
 
 /**
  * Opens an app's FCM credentials. The service account was checked when the config was
- * loaded; what can still fail here is the endpoint's CA file. Throws
- * HERALD_CREDENTIALS_INVALID naming the app and the file.
+ * loaded; what can still fail here is the endpoint's CA file (or a key given in code,
+ * past that check). Throws HERALD_CREDENTIALS_INVALID naming the app and the file or
+ * field, never the key.
  */
 export function loadFcmCredentials(appId: string, fcm: AppFcmConfig): FcmCredentials {
   const account = fcm.serviceAccount;
@@ -45,7 +46,9 @@ export function loadFcmCredentials(appId: string, fcm: AppFcmConfig): FcmCredent
     }
   }
   const endpoint: FcmEndpoint = { host: fcm.endpoint?.host ?? FCM_HOST, port: fcm.endpoint?.port ?? 443, ...(ca === undefined ? {} : { ca }) };
-  const key = createPrivateKey(account.privateKey);
+  const key = rsaKey(account.privateKey);
+  // The config edge checked it; an AppConfig made in code was not. OpenSSL's message is dropped: nothing of the key is shown.
+  if (!key) throw new HeraldError('HERALD_CREDENTIALS_INVALID', `app ${appId}: the FCM service account's private_key is not an RSA private key in PEM form`);
   const spki = createPublicKey(key).export({ type: 'spki', format: 'der' });
   const keyHash = createHash('sha256').update(spki).digest('hex').slice(0, 16);
   return {
@@ -59,4 +62,13 @@ export function loadFcmCredentials(appId: string, fcm: AppFcmConfig): FcmCredent
     poolKey: `fcm:${account.projectId}@${endpoint.host}:${endpoint.port}`,
     tokenKey: `${account.clientEmail}:${keyHash}@${account.tokenUri}`,
   };
+}
+
+function rsaKey(pem: string): KeyObject | undefined {
+  try {
+    const key = createPrivateKey(pem);
+    return key.asymmetricKeyType === 'rsa' ? key : undefined;
+  } catch {
+    return undefined;
+  }
 }

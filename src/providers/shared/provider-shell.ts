@@ -62,3 +62,12 @@ export function stopController(): AbortController {
   setMaxListeners(0, stopping.signal);
   return stopping;
 }
+
+/**
+ * A provider's part of a reload: every app's new credentials opened and checked, and
+ * nothing changed yet. apply() swaps them in and cannot fail; call it at once (no await
+ * in between), since it was worked out against the provider's state of that moment.
+ */
+export interface PreparedReload {
+  apply(): void;
+}

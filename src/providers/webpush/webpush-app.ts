@@ -10,6 +10,8 @@ import type { VapidSigner } from './vapid.js';
 export interface WebPushApp {
   readonly id: string;
   readonly config: Omit<WebPushConfig, 'vapid'>;
+  /** A digest of the VAPID subject and key pair: a reload keeps the signer while it is unchanged. */
+  readonly credential: string;
   readonly signer: VapidSigner;
   readonly transport: PushTransport;
   /** At most `config.maxInFlight` requests at once, across every batch and push service of the app. */

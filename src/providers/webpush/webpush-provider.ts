@@ -1,9 +1,15 @@
+import { createHash } from 'node:crypto';
+import { isDeepStrictEqual } from 'node:util';
+import type { AppConfig } from '../../config/load.js';
+import type { WebPushConfig } from '../../config/webpush-schema.js';
 import { HeraldError } from '../../errors.js';
+import type { VapidKeyPair } from '../../lib/p256-keys.js';
 import type { Service } from '../../lib/service.js';
 import type { Provider, ProviderHealth, PushBatch, PushResult } from '../provider.js';
 import { ConcurrencyLimiter } from '../shared/limiter.js';
 import { everyToken, retryPolicy, stopController, unhealthyApps } from '../shared/provider-shell.js';
-import type { ProviderOptions } from '../shared/provider-shell.js';
+import type { PreparedReload, ProviderOptions } from '../shared/provider-shell.js';
+import { Draining } from '../shared/draining.js';
 import { BatchRun } from '../shared/batch-run.js';
 import { appPushMetrics } from '../shared/push-metrics.js';
 import { WebPushSender } from './webpush-sender.js';
@@ -21,6 +27,8 @@ export interface WebPushProviderOptions extends ProviderOptions {
 /** VAPID refusals in a row (no delivery in between) after which health() reports the app. */
 export const REFUSALS_BEFORE_UNHEALTHY = 20;
 
+type LoadedApp = { id: string; webpush: WebPushConfig; keys: VapidKeyPair; credential: string };
+
 /**
  * Delivers notifications to browsers through their push services (RFC 8030), with
  * VAPID (RFC 8292) and message encryption (RFC 8291), for every app with a `webpush`
@@ -30,51 +38,43 @@ export const REFUSALS_BEFORE_UNHEALTHY = 20;
 export class WebPushProvider implements Provider, Service {
   readonly name = 'webpush';
   readonly kind = 'web' as const;
-  private readonly apps = new Map<string, WebPushApp>();
+  private apps = new Map<string, WebPushApp>();
   private readonly requests = new Set<Promise<void>>();
+  /** Connections and apps a reload replaced, until the batches running on them end. */
+  private readonly draining: Draining;
   private readonly stopping = stopController();
   private readonly now: () => number;
   private started = false;
 
   constructor(private readonly options: WebPushProviderOptions) {
     this.now = options.now ?? Date.now;
+    this.draining = new Draining((err) => options.log.warn({ err }, 'webpush connections replaced by reload did not close cleanly'));
   }
 
-  /** Opens every app's VAPID keys; throws HERALD_CREDENTIALS_INVALID listing every bad one. */
+  /** Opens every app's VAPID keys; throws HERALD_CREDENTIALS_INVALID listing every bad one. Opens no connection. */
   start(): Promise<void> {
-    const problems: string[] = [];
-    const apps: WebPushApp[] = [];
-    for (const config of this.options.apps) {
-      if (!config.webpush) continue;
-      const { vapid, ...settings } = config.webpush;
-      const keys = loadVapidKeys(config.id, vapid);
-      if (!keys.ok) {
-        problems.push(keys.problem);
-        continue;
-      }
-      apps.push({
-        id: config.id,
-        config: settings,
-        signer: new VapidSigner(keys.keys, vapid.subject, this.now),
-        transport: new PushTransport({ allowPrivate: settings.allowPrivateEndpoints, maxSockets: settings.maxInFlight, ...(this.options.ca === undefined ? {} : { ca: this.options.ca }) }),
-        limiter: new ConcurrencyLimiter(() => settings.maxInFlight),
-        retry: retryPolicy(settings.maxAttempts, this.options.retry),
-        pushMetrics: appPushMetrics(this.options.metrics, 'webpush', config.id),
-        refusalsInARow: 0,
-        lastRefusal: undefined,
-      });
-    }
-    if (problems.length > 0) {
-      for (const app of apps) app.transport.close();
-      throw new HeraldError('HERALD_CREDENTIALS_INVALID', `Web Push VAPID keys cannot be used:\n  - ${problems.join('\n  - ')}`);
-    }
-    for (const app of apps) {
-      this.apps.set(app.id, app);
-      app.pushMetrics.credentialsOk(true);
-      this.options.log.info({ app: app.id, subject: this.subjectOf(app.id), allowPrivateEndpoints: app.config.allowPrivateEndpoints, maxInFlight: app.config.maxInFlight }, 'webpush vapid keys loaded');
-    }
+    this.swap(this.loadAll(this.options.apps));
     this.started = true;
     return Promise.resolve();
+  }
+
+  /**
+   * Takes a reloaded configuration. Every app's VAPID keys are opened and checked first
+   * (a key file that does not read, a pair that does not match): any problem throws, as
+   * start() does, and nothing changes. Then apply() swaps: an unchanged app is kept
+   * whole; a changed one keeps its signer (and the JWTs it holds) while its key and
+   * subject are the same, and its connections while `allowPrivateEndpoints` and
+   * `maxInFlight` are, the old ones closing once the batches running on them end. A
+   * removed app is not served from then on, and its gauges go when its last batch ends.
+   */
+  prepareReload(apps: readonly AppConfig[]): PreparedReload {
+    const loaded = this.loadAll(apps);
+    return { apply: () => this.swap(loaded) };
+  }
+
+  /** prepareReload() and its apply() in one step. */
+  reload(apps: readonly AppConfig[]): void {
+    this.prepareReload(apps).apply();
   }
 
   stop(deadline: AbortSignal): Promise<void> {
@@ -91,6 +91,7 @@ export class WebPushProvider implements Provider, Service {
       });
     }
     for (const app of this.apps.values()) app.transport.close();
+    await this.draining.closeAll(deadline);
   }
 
   serves(app: string): boolean {
@@ -99,9 +100,7 @@ export class WebPushProvider implements Provider, Service {
 
   health(appId: string): ProviderHealth {
     const app = this.apps.get(appId);
-    if (!app) return { ok: false, detail: 'no webpush block configured' };
-    if (app.refusalsInARow >= REFUSALS_BEFORE_UNHEALTHY) return { ok: false, detail: `VAPID refused ${app.refusalsInARow} times in a row (last: ${app.lastRefusal ?? 'unknown'})` };
-    return { ok: true };
+    return app ? appHealth(app) : { ok: false, detail: 'no webpush block configured' };
   }
 
   /** The apps whose VAPID key push services keep refusing (see health()), for /ready's warnings (never a readiness failure). */
@@ -124,11 +123,66 @@ export class WebPushProvider implements Provider, Service {
       void request.finally(() => this.requests.delete(request));
     };
     const sender = new WebPushSender(app, batch.web, prepared.message, this.reporter(app, batch.notificationId), this.now, track);
-    return new BatchRun(batch.tokens, sender, signal, this.stopping.signal, this.now).results();
+    return this.draining.track([app.transport, app], new BatchRun(batch.tokens, sender, signal, this.stopping.signal, this.now).results());
   }
 
-  private subjectOf(appId: string): string | undefined {
-    return this.options.apps.find((app) => app.id === appId)?.webpush?.vapid.subject;
+  /** Every app's VAPID keys opened; throws HERALD_CREDENTIALS_INVALID listing every bad one. Changes nothing. */
+  private loadAll(apps: readonly AppConfig[]): LoadedApp[] {
+    const problems: string[] = [];
+    const loaded: LoadedApp[] = [];
+    for (const { id, webpush } of apps) {
+      if (!webpush) continue;
+      const keys = loadVapidKeys(id, webpush.vapid);
+      if (keys.ok) loaded.push({ id, webpush, keys: keys.keys, credential: vapidCredential(webpush.vapid.subject, keys.keys) });
+      else problems.push(keys.problem);
+    }
+    if (problems.length > 0) throw new HeraldError('HERALD_CREDENTIALS_INVALID', `Web Push VAPID keys cannot be used:\n  - ${problems.join('\n  - ')}`);
+    return loaded;
+  }
+
+  /** Serves exactly `loaded` from now on, keeping what did not change. */
+  private swap(loaded: readonly LoadedApp[]): void {
+    const next = new Map<string, WebPushApp>();
+    for (const { id, webpush, keys, credential } of loaded) {
+      const { vapid, ...settings } = webpush;
+      const old = this.apps.get(id);
+      if (old && old.credential === credential && isDeepStrictEqual(old.config, settings)) {
+        next.set(id, old);
+        continue;
+      }
+      const sameKey = old?.credential === credential ? old : undefined;
+      const sameConnections = old && old.config.allowPrivateEndpoints === settings.allowPrivateEndpoints && old.config.maxInFlight === settings.maxInFlight ? old : undefined;
+      const app: WebPushApp = {
+        id,
+        config: settings,
+        credential,
+        signer: sameKey?.signer ?? new VapidSigner(keys, vapid.subject, this.now),
+        transport:
+          sameConnections?.transport ?? new PushTransport({ allowPrivate: settings.allowPrivateEndpoints, maxSockets: settings.maxInFlight, ...(this.options.ca === undefined ? {} : { ca: this.options.ca }) }),
+        limiter: new ConcurrencyLimiter(() => settings.maxInFlight),
+        retry: retryPolicy(settings.maxAttempts, this.options.retry),
+        pushMetrics: appPushMetrics(this.options.metrics, 'webpush', id),
+        // The same key keeps its record with push services; a new one starts afresh.
+        refusalsInARow: sameKey?.refusalsInARow ?? 0,
+        lastRefusal: sameKey?.lastRefusal,
+      };
+      next.set(id, app);
+      app.pushMetrics.credentialsOk(appHealth(app).ok);
+      this.options.log.info({ app: id, subject: vapid.subject, allowPrivateEndpoints: settings.allowPrivateEndpoints, maxInFlight: settings.maxInFlight }, 'webpush vapid keys loaded');
+    }
+    const before = this.apps;
+    this.apps = next;
+    for (const [id, old] of before) {
+      const replacement = next.get(id);
+      if (replacement === old) continue;
+      if (replacement?.transport !== old.transport) this.draining.retire(old.transport, () => old.transport.close(), 0);
+      if (!replacement) this.draining.retire(old, () => this.dropGauges(old), 0);
+    }
+  }
+
+  /** A removed app's gauges go once its last batch has ended, unless a later reload added it back meanwhile. */
+  private dropGauges(app: WebPushApp): void {
+    if (!this.apps.has(app.id)) app.pushMetrics.removeGauges();
   }
 
   private reporter(app: WebPushApp, notificationId: string): WebPushReporter {
@@ -143,9 +197,20 @@ export class WebPushProvider implements Provider, Service {
       },
       inFlight: (delta) => {
         inFlight(delta);
-        // A request ends after its answer was judged: the gauge follows health() from here.
-        if (delta < 0) credentialsOk(this.health(app.id).ok);
+        // A request ends after its answer was judged: the gauge follows health() from here (while the app is the one configured).
+        if (delta < 0 && this.apps.get(app.id) === app) credentialsOk(appHealth(app).ok);
       },
     };
   }
+}
+
+function appHealth(app: WebPushApp): ProviderHealth {
+  if (app.refusalsInARow >= REFUSALS_BEFORE_UNHEALTHY) return { ok: false, detail: `VAPID refused ${app.refusalsInARow} times in a row (last: ${app.lastRefusal ?? 'unknown'})` };
+  return { ok: true };
+}
+
+/** A digest of what the signer is made from: equal digests sign the same JWTs. */
+function vapidCredential(subject: string, keys: VapidKeyPair): string {
+  const secret = keys.privateKey.export({ format: 'der', type: 'pkcs8' });
+  return createHash('sha256').update(subject).update('\0').update(keys.publicKey).update(secret).digest('hex');
 }
