@@ -160,12 +160,13 @@ export async function startHerald(config: HeraldConfig, log: Logger): Promise<Ru
   const apnsProvider = new ApnsProvider({ apps: apnsApps, log: log.child({ module: 'apns' }), metrics, events, retry: { maxInlineWaitMs: 1_000 } });
   // One app's refused credentials are a warning, not unreadiness: every pod would leave the Service for one tenant.
   readiness.registerWarnings('apns', () => apnsProvider.refusedCredentials());
-  // FCM and Web Push, made only when some app configures them. Like APNs: a key that cannot be loaded stops start-up;
-  // one refused by Google or the push services is a warning naming the app in /ready, and the process stays ready.
-  const fcmProvider = config.apps.some((app) => app.fcm) ? new FcmProvider({ apps: config.apps, log: log.child({ module: 'fcm' }), metrics, events, retry: { maxInlineWaitMs: 1_000 } }) : undefined;
-  if (fcmProvider) readiness.registerWarnings('fcm', () => fcmProvider.refusedCredentials());
-  const webPushProvider = config.apps.some((app) => app.webpush) ? new WebPushProvider({ apps: config.apps, log: log.child({ module: 'webpush' }), metrics, events, retry: { maxInlineWaitMs: 1_000 } }) : undefined;
-  if (webPushProvider) readiness.registerWarnings('webpush', () => webPushProvider.refusedCredentials());
+  // FCM and Web Push, made like APNs even when no app uses them (then they open nothing and run no timer), so a reload
+  // can add the first one. A key that cannot be loaded stops start-up; one refused by Google or the push services is a
+  // warning naming the app in /ready, and the process stays ready.
+  const fcmProvider = new FcmProvider({ apps: config.apps, log: log.child({ module: 'fcm' }), metrics, events, retry: { maxInlineWaitMs: 1_000 } });
+  readiness.registerWarnings('fcm', () => fcmProvider.refusedCredentials());
+  const webPushProvider = new WebPushProvider({ apps: config.apps, log: log.child({ module: 'webpush' }), metrics, events, retry: { maxInlineWaitMs: 1_000 } });
+  readiness.registerWarnings('webpush', () => webPushProvider.refusedCredentials());
 
   if (dryRunApps.length > 0) log.warn({ apps: dryRunApps }, 'apns dryRun: these apps answer every push delivered and send nothing to APNs');
 
@@ -186,7 +187,7 @@ export async function startHerald(config: HeraldConfig, log: Logger): Promise<Ru
   const observed = (p: Provider): Provider => (consoleFeed ? observedProvider(p, (kind, batch, result) => consoleFeed.pushResult(kind, batch, result)) : p);
   const provider = routed && observed(routed);
   // Every platform's provider by kind, for the pipeline to send each device through its own; `provider` above stays APNs'.
-  const providerSet = new ProviderSet([...(provider ? [provider] : []), ...[fcmProvider, webPushProvider].flatMap((p) => (p ? [observed(p)] : []))]);
+  const providerSet = new ProviderSet([...(provider ? [provider] : []), observed(fcmProvider), observed(webPushProvider)]);
 
   // Devices (users, interests → tokens): in Redis with Redis, in-process without; the pipeline resolves to.users/to.interests here.
   const devices: DeviceRegistry = redis ? new RedisDeviceRegistry(redis.create('devices'), config.redis.keyPrefix) : new MemoryDeviceRegistry();
@@ -252,7 +253,7 @@ export async function startHerald(config: HeraldConfig, log: Logger): Promise<Ru
   // The gateway comes after http so it stops first: sockets get 4200 before the listener closes.
   // Webhooks start before the gateway and stop after it, so its last channel events are still sent.
   // Redis connections come up before, and close after, everything that uses them.
-  const services: Service[] = [...(metricsServer ? [metricsServer] : []), ...(redis ? [redis] : []), devices, devicePruning, apnsProvider, ...(fcmProvider ? [fcmProvider] : []), ...(webPushProvider ? [webPushProvider] : []), deadLetters, webhookQueue, webhooks, adapter, ...(consoleFeed ? [consoleFeed] : []), channelState, channelCache, ...notifications.services, http, gateway];
+  const services: Service[] = [...(metricsServer ? [metricsServer] : []), ...(redis ? [redis] : []), devices, devicePruning, apnsProvider, fcmProvider, webPushProvider, deadLetters, webhookQueue, webhooks, adapter, ...(consoleFeed ? [consoleFeed] : []), channelState, channelCache, ...notifications.services, http, gateway];
   const started: Service[] = [];
   try {
     for (const service of services) {
@@ -266,7 +267,7 @@ export async function startHerald(config: HeraldConfig, log: Logger): Promise<Ru
 
   warnAboutDemoCredentials(config, log);
   // An access token for every FCM app now, not at the first push: a refused service account is named in /ready at once.
-  void fcmProvider?.probeCredentials().catch((err: unknown) => log.warn({ err }, 'fcm credentials probe failed'));
+  void fcmProvider.probeCredentials().catch((err: unknown) => log.warn({ err }, 'fcm credentials probe failed'));
   log.info(
     {
       http: `http://${config.server.host}:${http.port}`,
@@ -282,10 +283,14 @@ export async function startHerald(config: HeraldConfig, log: Logger): Promise<Ru
     'listening',
   );
 
-  // SIGHUP: the apps (and their APNs credentials) change at runtime; everything else needs a restart.
+  // SIGHUP: the apps and their APNs, FCM and Web Push credentials change at runtime; everything else needs a restart.
   const reloadTargets = {
     apps,
-    apns: { reload: (next: HeraldConfig['apps']) => apnsProvider.reload(next.filter((app) => app.apns && !app.apns.dryRun)) },
+    providers: [
+      { name: 'apns', prepareReload: (next: HeraldConfig['apps']) => apnsProvider.prepareReload(next.filter((app) => app.apns && !app.apns.dryRun)) },
+      fcmProvider,
+      webPushProvider,
+    ],
     closeApp: gateway.closeApp.bind(gateway),
   };
   const reloader = new ConfigReloader({ initial: config, targets: reloadTargets, log, metrics });

@@ -1,5 +1,6 @@
 import type { SwappableAppStore } from '../apps/app-store.js';
 import type { AppConfig, HeraldConfig } from '../config/load.js';
+import { HeraldError } from '../errors.js';
 import { Close } from '../gateway/close-codes.js';
 import type { CloseCode } from '../gateway/close-codes.js';
 import type { Logger } from '../log/logger.js';
@@ -7,10 +8,17 @@ import type { Metrics } from '../metrics/metrics.js';
 import { diffConfig } from './config-diff.js';
 import type { ConfigChanges } from './config-diff.js';
 
+/** A push provider's reload in two steps, so that no provider swaps before every one has checked. */
+export interface ReloadableProvider {
+  readonly name: string;
+  /** Opens and checks the new credentials, throwing when any is unusable; nothing changes until apply(). */
+  prepareReload(apps: readonly AppConfig[]): { apply(): void };
+}
+
 export interface ReloadTargets {
   apps: SwappableAppStore;
-  /** Opens and checks the new APNs credentials (throwing when any is unusable), then swaps them in. */
-  apns: { reload(apps: readonly AppConfig[]): void };
+  /** APNs, FCM and Web Push. */
+  providers: readonly ReloadableProvider[];
   /** Closes this node's sockets of an app; returns how many. */
   closeApp(appId: string, code: CloseCode, message: string): number;
 }
@@ -19,8 +27,9 @@ export type ReloadOutcome = { result: 'applied'; changes: ConfigChanges } | { re
 
 /**
  * Re-reads the configuration (SIGHUP) and applies what can change at runtime: the
- * apps. A configuration that does not load, or whose APNs credentials do not open,
- * is refused whole and the running one kept. Other settings (ports, Redis, queue…)
+ * apps, with their APNs, FCM and Web Push credentials. A configuration that does not
+ * load, or any of whose credentials do not open, is refused whole and the running one
+ * kept: no provider swaps until every provider has checked. Other settings (ports, Redis, queue…)
  * are reported as needing a restart and keep their running values.
  */
 export class ConfigReloader {
@@ -37,11 +46,12 @@ export class ConfigReloader {
     const { log, metrics, targets } = this.o;
     let next: HeraldConfig;
     let changes: ConfigChanges;
+    let swaps: Array<{ apply(): void }>;
     try {
       next = load();
       changes = diffConfig(this.current, next);
-      // Checked before anything changes: a certificate that does not open refuses the whole reload.
-      targets.apns.reload(next.apps);
+      // Checked before anything changes: one credential that does not open, for any provider, refuses the whole reload.
+      swaps = prepareAll(targets.providers, next.apps);
     } catch (err) {
       // Config and credential errors name paths and files, never secret values. The running configuration stays.
       const reason = err instanceof Error ? err.message : String(err);
@@ -49,6 +59,7 @@ export class ConfigReloader {
       log.error({ reason, source: this.current.source }, 'config reload refused');
       return { result: 'refused', reason };
     }
+    for (const swap of swaps) swap.apply();
     targets.apps.replace(next.apps);
     let closed = 0;
     for (const id of changes.removed) closed += targets.closeApp(id, Close.AppUnknown, 'App removed from the configuration');
@@ -63,4 +74,24 @@ export class ConfigReloader {
     if (needsRestart.length > 0) log.warn({ settings: needsRestart }, 'config reload: these settings need a restart and were ignored');
     return { result: 'applied', changes };
   }
+}
+
+/**
+ * Every provider's prepared reload, or one error naming every provider's problems (each
+ * provider's message lists its bad apps, keys and files). A bug (not a HeraldError) is
+ * thrown as it is.
+ */
+function prepareAll(providers: readonly ReloadableProvider[], apps: readonly AppConfig[]): Array<{ apply(): void }> {
+  const swaps: Array<{ apply(): void }> = [];
+  const problems: string[] = [];
+  for (const provider of providers) {
+    try {
+      swaps.push(provider.prepareReload(apps));
+    } catch (err) {
+      if (!(err instanceof HeraldError)) throw err;
+      problems.push(err.message);
+    }
+  }
+  if (problems.length > 0) throw new HeraldError('HERALD_CREDENTIALS_INVALID', problems.join('\n'));
+  return swaps;
 }
