@@ -6,6 +6,9 @@ import { after, before, describe, it } from 'node:test';
 import WebSocket from 'ws';
 import { HeraldClient } from '../../src/client/index.js';
 import { ApnsMock } from '../fixtures/apns/apns-mock.js';
+import { FcmMock } from '../fixtures/fcm/fcm-mock.js';
+import { makeServiceAccount } from '../fixtures/fcm/service-account-fixture.js';
+import type { TestServiceAccount } from '../fixtures/fcm/service-account-fixture.js';
 import { testCredentials } from '../helpers/certs.js';
 import type { TestCredentials } from '../helpers/certs.js';
 import { runCli, startHeraldProcess } from '../helpers/herald-process.js';
@@ -15,6 +18,15 @@ import { collect, connected, pusherClient, serverSdk, subscribe } from '../helpe
 import type { PusherClient } from '../helpers/pusher-clients.js';
 import { waitFor } from '../helpers/wait.js';
 import { deviceTokens } from '../integration/apns-harness.js';
+
+/** Runs `write` (the new configuration), then `herald reload --pid-file`, and waits for the daemon's verdict in its log. */
+async function reloadDaemon(herald: HeraldProcess, pidFile: string, write: () => void): Promise<Record<string, unknown>> {
+  const seen = herald.logs().length;
+  write();
+  const sent = await runCli(['reload', '--pid-file', pidFile]);
+  assert.equal(sent.code, 0, sent.stderr);
+  return waitFor(() => herald.logs().slice(seen).find((line) => line.msg === 'config reloaded' || line.msg === 'config reload refused'), { what: 'the reload verdict in the log' });
+}
 
 const shop = { id: 'shop', key: 'shop-key', secret: 'shop-secret-0001' };
 const late = { id: 'late', key: 'late-key', secret: 'late-secret-0001' };
@@ -55,17 +67,7 @@ describe('configuration reload (SIGHUP, herald reload)', () => {
 
   /** Rewrites the file, runs `herald reload --pid-file`, and waits for the daemon's verdict in its log. */
   async function reload(apps: Array<Record<string, unknown>> | string): Promise<Record<string, unknown>> {
-    const seen = herald.logs().length;
-    if (typeof apps === 'string') writeRaw(apps);
-    else herald.rewriteConfig(config(apps));
-    const sent = await runCli(['reload', '--pid-file', pidFile]);
-    assert.equal(sent.code, 0, sent.stderr);
-    return waitFor(() => herald.logs().slice(seen).find((line) => line.msg === 'config reloaded' || line.msg === 'config reload refused'), { what: 'the reload verdict in the log' });
-  }
-
-  /** Text that is not a configuration, at the path the daemon re-reads. */
-  function writeRaw(text: string): void {
-    writeFileSync(herald.configFile, text);
+    return reloadDaemon(herald, pidFile, () => (typeof apps === 'string' ? writeFileSync(herald.configFile, apps) : herald.rewriteConfig(config(apps))));
   }
 
   /** A raw socket to an app's key, open once pusher:connection_established arrived. */
@@ -170,5 +172,85 @@ describe('configuration reload (SIGHUP, herald reload)', () => {
     const warning = await waitFor(() => herald.logs().slice(seen).find((line) => line.msg === 'config reload: these settings need a restart and were ignored'), { what: 'the needs-restart warning' });
     assert.deepEqual(warning.settings, ['gateway.maxChannelsPerConnection', 'queue.prefix']);
     assert.equal((await fetch(`${herald.baseUrl}/health`)).status, 200);
+  });
+});
+
+/**
+ * FCM credentials change on SIGHUP too: a daemon that started with no FCM app serves one
+ * a reload adds, takes a rotated service-account key, and refuses a broken key file
+ * while the running key keeps sending. (Only APNs credentials were reloaded: an FCM app
+ * added by a reload failed its tokens until a restart.)
+ */
+describe('FCM credentials on reload (SIGHUP)', () => {
+  const android = { id: 'android', key: 'android-key', secret: 'android-secret-1' };
+  let creds: TestCredentials;
+  let fcm: FcmMock;
+  let account: TestServiceAccount;
+  let herald: HeraldProcess;
+  let client: HeraldClient;
+  let pidFile: string;
+
+  const config = (fcmBlock?: Record<string, unknown>): Record<string, unknown> => ({ server: { pidFile }, apps: [{ ...android, ...(fcmBlock ? { fcm: fcmBlock } : {}) }] });
+  const fcmBlock = (serviceAccountFile: string): Record<string, unknown> => ({ serviceAccountFile, endpoint: { host: '127.0.0.1', port: fcm.port, ca: creds.caCertPath } });
+  const reload = (next: Record<string, unknown>): Promise<Record<string, unknown>> => reloadDaemon(herald, pidFile, () => herald.rewriteConfig(next));
+
+  /** Notifies one FCM token and waits for the notification to finish; its FCM counts. */
+  async function notifyFcm(token: string): Promise<{ sent: number; failed: number } | undefined> {
+    const id = await client.notify({ fcm: { tokens: [token], notification: { title: 'Shipped', body: token } } });
+    const status = await waitFor(async () => {
+      const current = await client.status(id);
+      return current?.state === 'completed' || current?.state === 'failed' ? current : undefined;
+    }, { what: `notification ${id} finished` });
+    return status.platforms?.fcm;
+  }
+
+  before(async () => {
+    creds = await testCredentials();
+    fcm = await FcmMock.start({ credentials: creds });
+    account = makeServiceAccount(fcm.tokenUri);
+    fcm.addAccount({ clientEmail: account.clientEmail, projectId: account.projectId, publicKey: account.publicKey });
+    pidFile = join(creds.dir, `herald-reload-fcm-${process.pid}.pid`);
+    herald = await startHeraldProcess({ config: config() });
+    client = new HeraldClient({ url: herald.baseUrl, appId: android.id, key: android.key, secret: android.secret });
+  });
+
+  after(async () => {
+    await client?.close();
+    await herald?.stop();
+    await fcm?.close();
+  });
+
+  it('adds the first FCM app: a notification to an FCM token is delivered through FCM', async () => {
+    await assert.rejects(client.notify({ fcm: { tokens: ['before-reload:APA91b'], notification: { title: 'no' } } }), /no FCM credentials configured/);
+    const verdict = await reload(config(fcmBlock(account.path)));
+    assert.equal(verdict.msg, 'config reloaded', JSON.stringify(verdict));
+    assert.deepEqual(verdict.changed, ['android']);
+
+    const token = 'added-by-reload:APA91bHerald';
+    assert.deepEqual(await notifyFcm(token), { sent: 1, failed: 0 });
+    assert.deepEqual(fcm.delivered().map((s) => s.token), [token]);
+    assert.equal(fcm.grants.filter((g) => !g.ok).length, 0);
+  });
+
+  it('takes a rotated key, then refuses a broken key file with its reason, and the running key keeps sending', async () => {
+    // A new key for the same account in a new file; Google deleted the old key, so the cached token is the only thing the old key still gives.
+    const rotated = makeServiceAccount(fcm.tokenUri, { clientEmail: account.clientEmail, projectId: account.projectId });
+    fcm.addAccount({ clientEmail: rotated.clientEmail, projectId: rotated.projectId, publicKey: rotated.publicKey });
+    const granted = fcm.tokensIssued;
+    const rotatedVerdict = await reload(config(fcmBlock(rotated.path)));
+    assert.equal(rotatedVerdict.msg, 'config reloaded');
+    // A token is fetched for the changed app at once, signed with the new key (the mock checks the assertion).
+    await waitFor(() => fcm.tokensIssued === granted + 1, { what: 'an access token for the rotated key' });
+    assert.deepEqual(await notifyFcm('after-rotation:APA91b'), { sent: 1, failed: 0 });
+
+    writeFileSync(rotated.path, rotated.json.slice(0, 200));
+    const verdict = await reload(config(fcmBlock(rotated.path)));
+    assert.equal(verdict.msg, 'config reload refused');
+    const reason = String(verdict.reason);
+    assert.ok(reason.includes(`apps[0].fcm.serviceAccountFile: ${rotated.path}: not JSON`), reason);
+    assert.ok(!herald.lines.some((line) => line.includes('PRIVATE KEY')), 'no key text in the logs');
+
+    assert.deepEqual(await notifyFcm('after-refusal:APA91b'), { sent: 1, failed: 0 });
+    assert.deepEqual(fcm.delivered().map((s) => s.token).slice(-2), ['after-rotation:APA91b', 'after-refusal:APA91b']);
   });
 });

@@ -26,6 +26,9 @@ export interface FcmHarness {
   mock: FcmMock;
   provider: FcmProvider;
   account: TestServiceAccount;
+  /** The app's config and its fcm block as the provider started with them. */
+  app: AppConfig;
+  fcm: AppFcmConfig;
   metrics: Metrics;
   clock: TestClock;
   invalidTokens: Array<HeraldEvents['fcm.token_invalid']>;
@@ -45,10 +48,8 @@ export async function startFcmHarness(options: FcmHarnessOptions = {}): Promise<
   const mock = await FcmMock.start({ credentials, ...options.mock });
   const account = makeServiceAccount(mock.tokenUri);
   mock.addAccount({ clientEmail: account.clientEmail, projectId: account.projectId, publicKey: account.publicKey });
-  const parsed = parseServiceAccount(account.json);
-  if (!parsed.ok) throw new Error(parsed.problem);
   const fcm: AppFcmConfig = {
-    serviceAccount: parsed.account,
+    serviceAccount: serviceAccountOf(account),
     endpoint: { host: '127.0.0.1', port: mock.port, ca: credentials.caCertPath },
     maxConcurrentStreams: 100,
     connections: 1,
@@ -57,7 +58,7 @@ export async function startFcmHarness(options: FcmHarnessOptions = {}): Promise<
     pingIntervalMs: 5_000,
     ...options.fcm,
   };
-  const app = { id: APP_ID, key: 'android-key', secret: 'android-secret-1', enabled: true, enableClientMessages: false, enableSubscriptionCount: false, limits: {} as AppConfig['limits'], webhooks: [], allowedOrigins: [], fcm } as AppConfig;
+  const app = fcmAppConfig(APP_ID, fcm);
   const metrics = createMetrics({ defaults: false });
   const events = new EventBus();
   const invalidTokens: Array<HeraldEvents['fcm.token_invalid']> = [];
@@ -69,6 +70,8 @@ export async function startFcmHarness(options: FcmHarnessOptions = {}): Promise<
     mock,
     provider,
     account,
+    app,
+    fcm,
     metrics,
     clock,
     invalidTokens,
@@ -87,6 +90,18 @@ export async function startFcmHarness(options: FcmHarnessOptions = {}): Promise<
       await mock.close();
     },
   };
+}
+
+/** An app with this fcm block, as the config loader makes it. */
+export function fcmAppConfig(id: string, fcm: AppFcmConfig): AppConfig {
+  return { id, key: `${id}-key`, secret: `${id}-secret-1`, enabled: true, enableClientMessages: false, enableSubscriptionCount: false, limits: {} as AppConfig['limits'], webhooks: [], allowedOrigins: [], fcm } as AppConfig;
+}
+
+/** The service account of a key file, as the config loader checks and keeps it. */
+export function serviceAccountOf(account: TestServiceAccount): AppFcmConfig['serviceAccount'] {
+  const parsed = parseServiceAccount(account.json);
+  if (!parsed.ok) throw new Error(parsed.problem);
+  return parsed.account;
 }
 
 /** Registration tokens shaped like FCM's: an instance id, a colon and an APA91b blob. */
