@@ -78,4 +78,20 @@ describe('appPushMetrics', () => {
     assert.deepEqual((await samples(metrics, 'herald_push_credentials_ok')).map((s) => [s.labels.provider, s.labels.app]).sort(), [['apns', 'kept'], ['fcm', 'gone']]);
     assert.deepEqual((await samples(metrics, 'herald_apns_credentials_ok')).map((s) => s.labels.app), ['kept']);
   });
+
+  it('removeGauges drops the app’s credentials and in-flight series (both families for APNs), keeps its counters and other apps’ gauges', async () => {
+    const metrics = createMetrics({ defaults: false });
+    recordOneOfEach(metrics, 'apns', 'gone');
+    recordOneOfEach(metrics, 'fcm', 'gone');
+    recordOneOfEach(metrics, 'webpush', 'kept');
+    appPushMetrics(metrics, 'apns', 'gone').removeGauges();
+    appPushMetrics(metrics, 'fcm', 'gone').removeGauges();
+    for (const name of ['herald_push_credentials_ok', 'herald_push_in_flight']) {
+      assert.deepEqual((await samples(metrics, name)).map((s) => [s.labels.provider, s.labels.app]), [['webpush', 'kept']], name);
+    }
+    assert.deepEqual(await samples(metrics, 'herald_apns_credentials_ok'), []);
+    assert.deepEqual(await samples(metrics, 'herald_apns_in_flight'), []);
+    // Counters keep their totals: rate() over them stays right through the removal.
+    assert.deepEqual((await samples(metrics, 'herald_push_requests_total')).filter((s) => s.labels.app === 'gone').length, 4);
+  });
 });
