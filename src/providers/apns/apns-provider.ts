@@ -8,6 +8,7 @@ import type { Reporter } from './attempt-verdict.js';
 import { BatchRun } from '../shared/batch-run.js';
 import { ApnsSender } from './apns-sender.js';
 import { CredentialGate } from '../shared/credential-gate.js';
+import { Draining } from '../shared/draining.js';
 import { EXPIRY_WARNING_DAYS, daysUntilExpiry, loadApnsCredentials } from './credentials.js';
 import type { ApnsCredentials } from './credentials.js';
 import { ConcurrencyLimiter } from '../shared/limiter.js';
@@ -47,16 +48,15 @@ export class ApnsProvider implements Provider, Service {
   readonly kind = 'apns' as const;
   private apps = new Map<string, ApnsApp>();
   private pools = new Map<string, PoolEntry>();
-  /** Batches being sent, per pool: a pool a reload replaced closes when its count reaches 0. */
-  private readonly running = new Map<SessionPool, number>();
-  private readonly draining = new Set<PoolEntry>();
-  private readonly drained = new Set<Promise<void>>();
+  /** Pools a reload replaced, until the batches sending on them end. */
+  private readonly draining: Draining;
   private readonly stopping = stopController();
   private readonly now: () => number;
   private started = false;
 
   constructor(private readonly options: ApnsProviderOptions) {
     this.now = options.now ?? Date.now;
+    this.draining = new Draining((err) => options.log.warn({ err }, 'apns pool did not close cleanly'));
   }
 
   /** Opens and checks every app's credentials; throws HERALD_CREDENTIALS_INVALID listing every bad one. */
@@ -129,8 +129,7 @@ export class ApnsProvider implements Provider, Service {
 
   async close(deadline: AbortSignal): Promise<void> {
     const abort = stopAtDeadline(this.stopping, deadline);
-    await Promise.all([...this.pools.values(), ...this.draining].map(({ pool }) => pool.close(deadline)));
-    await Promise.all(this.drained);
+    await Promise.all([...[...this.pools.values()].map(({ pool }) => pool.close(deadline)), this.draining.closeAll(deadline)]);
     abort();
   }
 
@@ -164,7 +163,7 @@ export class ApnsProvider implements Provider, Service {
     }
     const sender = new ApnsSender(app, prepared.notification, this.stopping.signal, this.reporter(app, batch.notificationId), this.now);
     const run = new BatchRun(batch.tokens, sender, signal, this.stopping.signal, this.now);
-    return this.tracked(app.pool, run.results());
+    return this.draining.track([app.pool], run.results());
   }
 
   /** Every app's credentials opened and checked; throws HERALD_CREDENTIALS_INVALID listing every bad one. */
@@ -184,45 +183,12 @@ export class ApnsProvider implements Provider, Service {
     return loaded;
   }
 
-  /**
-   * Counts the batch against its pool from the moment it is handed out, so a reload
-   * never closes a pool a batch is about to use; the count drops when the batch ends.
-   */
-  private tracked(pool: SessionPool, results: AsyncIterable<PushResult>): AsyncIterable<PushResult> {
-    this.running.set(pool, (this.running.get(pool) ?? 0) + 1);
-    const done = (): void => {
-      const left = (this.running.get(pool) ?? 1) - 1;
-      if (left > 0) {
-        this.running.set(pool, left);
-        return;
-      }
-      this.running.delete(pool);
-      const entry = [...this.draining].find((candidate) => candidate.pool === pool);
-      if (entry) this.closeDrained(entry);
-    };
-    return (async function* () {
-      try {
-        yield* results;
-      } finally {
-        done();
-      }
-    })();
-  }
-
+  /** Replaced by a reload: its sessions close (GOAWAY) once no batch sends on it, bounded by the longest request timeout. */
   private retire(entry: PoolEntry): void {
     entry.retired = true;
-    this.draining.add(entry);
-    this.options.log.info({ apps: entry.apps.map((app) => app.id), running: this.running.get(entry.pool) ?? 0 }, 'apns pool replaced by reload: draining');
-    if (!this.running.has(entry.pool)) this.closeDrained(entry);
-  }
-
-  /** Nothing is sending on it any more: its sessions close (GOAWAY), bounded by the longest request timeout. */
-  private closeDrained(entry: PoolEntry): void {
-    if (!this.draining.delete(entry)) return;
-    const timeoutMs = Math.max(1_000, ...entry.apps.map((app) => app.config.requestTimeoutMs));
-    const closing = entry.pool.close(AbortSignal.timeout(timeoutMs)).catch((err: unknown) => this.options.log.warn({ err }, 'apns pool did not close cleanly'));
-    this.drained.add(closing);
-    void closing.then(() => this.drained.delete(closing));
+    this.options.log.info({ apps: entry.apps.map((app) => app.id), running: this.draining.using(entry.pool) }, 'apns pool replaced by reload: draining');
+    const withinMs = Math.max(1_000, ...entry.apps.map((app) => app.config.requestTimeoutMs));
+    this.draining.retire(entry.pool, (deadline) => entry.pool.close(deadline), withinMs);
   }
 
   private addApp(config: AppConfig, credentials: ApnsCredentials, entry: PoolEntry, tokens: Map<string, ProviderToken>): ApnsApp {
