@@ -287,7 +287,7 @@ export async function startHerald(config: HeraldConfig, log: Logger): Promise<Ru
   const reloadTargets = {
     apps,
     providers: [
-      { name: 'apns', prepareReload: (next: HeraldConfig['apps']) => apnsProvider.prepareReload(next.filter((app) => app.apns && !app.apns.dryRun)) },
+      { prepareReload: (next: HeraldConfig['apps']) => apnsProvider.prepareReload(next.filter((app) => app.apns && !app.apns.dryRun)) },
       fcmProvider,
       webPushProvider,
     ],

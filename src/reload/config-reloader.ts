@@ -10,7 +10,6 @@ import type { ConfigChanges } from './config-diff.js';
 
 /** A push provider's reload in two steps, so that no provider swaps before every one has checked. */
 export interface ReloadableProvider {
-  readonly name: string;
   /** Opens and checks the new credentials, throwing when any is unusable; nothing changes until apply(). */
   prepareReload(apps: readonly AppConfig[]): { apply(): void };
 }

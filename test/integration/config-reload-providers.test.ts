@@ -75,7 +75,7 @@ describe('a reload checks APNs, FCM and Web Push credentials before applying any
       initial,
       targets: {
         apps: new SwappableAppStore(initial.apps),
-        providers: [{ name: 'apns', prepareReload: (apps) => apns.provider.prepareReload(apps.filter((app) => app.apns)) }, fcm.provider, webpush],
+        providers: [{ prepareReload: (apps) => apns.provider.prepareReload(apps.filter((app) => app.apns)) }, fcm.provider, webpush],
         closeApp: () => 0,
       },
       log,
