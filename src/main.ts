@@ -231,7 +231,7 @@ export async function startHerald(config: HeraldConfig, log: Logger): Promise<Ru
           await notifications.worker.collectMetrics().catch(() => undefined);
           const values = async (metric: { get(): Promise<{ values: Array<{ labels: object; value: number }> }> }) => (await metric.get()).values.map((v) => ({ ...v.labels, value: v.value }));
           const providers = apps.all().map((app) => ({ app: app.id, providers: providerSet.health(app.id) }));
-          return { queues: await values(metrics.queueJobs), apnsSessions: await values(metrics.apnsSessions), apnsInFlight: await values(metrics.apnsInFlight), providers };
+          return { queues: await values(metrics.queueJobs), apnsSessions: await values(metrics.apnsSessions), pushInFlight: await values(metrics.pushInFlight), providers };
         },
       }),
     );

@@ -99,7 +99,8 @@ describe('FCM and Web Push providers in the built daemon', () => {
     it('the console lists each app’s providers with their health', async () => {
       const res = await fetch(`${herald.baseUrl}/console/api/stats`, { headers: { authorization: `Bearer ${CONSOLE_TOKEN}` } });
       assert.equal(res.status, 200);
-      const stats = (await res.json()) as { providers: Array<{ app: string; providers: Array<{ kind: string; ok: boolean; detail?: string }> }> };
+      const stats = (await res.json()) as { providers: Array<{ app: string; providers: Array<{ kind: string; ok: boolean; detail?: string }> }>; pushInFlight?: unknown };
+      assert.ok(Array.isArray(stats.pushInFlight), 'requests in flight of every provider, not of APNs alone');
       assert.deepEqual(stats.providers, [
         { app: 'shop', providers: [{ kind: 'apns', ok: true, detail: 'dry run: nothing is sent to APNs' }, { kind: 'fcm', ok: true }, { kind: 'web', ok: true }] },
         { app: 'android', providers: [{ kind: 'fcm', ok: true }] },
