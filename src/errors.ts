@@ -28,3 +28,22 @@ export class HeraldError extends Error {
 export function isHeraldError(err: unknown, code?: ErrorCode): err is HeraldError {
   return err instanceof HeraldError && (code === undefined || err.code === code);
 }
+
+/**
+ * Runs `run` on every item, collecting the messages of the HeraldErrors it throws so
+ * that one start-up or reload names every problem at once; any other error (a bug) is
+ * thrown as it is.
+ */
+export function collectProblems<T, R>(items: Iterable<T>, run: (item: T) => R): { results: R[]; problems: string[] } {
+  const results: R[] = [];
+  const problems: string[] = [];
+  for (const item of items) {
+    try {
+      results.push(run(item));
+    } catch (err) {
+      if (!(err instanceof HeraldError)) throw err;
+      problems.push(err.message);
+    }
+  }
+  return { results, problems };
+}

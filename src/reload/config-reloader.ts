@@ -1,6 +1,6 @@
 import type { SwappableAppStore } from '../apps/app-store.js';
 import type { AppConfig, HeraldConfig } from '../config/load.js';
-import { HeraldError } from '../errors.js';
+import { HeraldError, collectProblems } from '../errors.js';
 import { Close } from '../gateway/close-codes.js';
 import type { CloseCode } from '../gateway/close-codes.js';
 import type { Logger } from '../log/logger.js';
@@ -81,16 +81,7 @@ export class ConfigReloader {
  * thrown as it is.
  */
 function prepareAll(providers: readonly ReloadableProvider[], apps: readonly AppConfig[]): Array<{ apply(): void }> {
-  const swaps: Array<{ apply(): void }> = [];
-  const problems: string[] = [];
-  for (const provider of providers) {
-    try {
-      swaps.push(provider.prepareReload(apps));
-    } catch (err) {
-      if (!(err instanceof HeraldError)) throw err;
-      problems.push(err.message);
-    }
-  }
+  const { results, problems } = collectProblems(providers, (provider) => provider.prepareReload(apps));
   if (problems.length > 0) throw new HeraldError('HERALD_CREDENTIALS_INVALID', problems.join('\n'));
-  return swaps;
+  return results;
 }

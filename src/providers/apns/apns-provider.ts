@@ -15,7 +15,7 @@ import { ConcurrencyLimiter } from '../shared/limiter.js';
 import { prepareNotification } from './payload.js';
 import { ProviderToken } from './provider-token.js';
 import { defaultRetryTuning } from '../shared/retry-policy.js';
-import { everyToken, retryPolicy, stopAtDeadline, stopController, unhealthyApps } from '../shared/provider-shell.js';
+import { everyToken, openEveryApp, retryPolicy, stopAtDeadline, stopController, unhealthyApps } from '../shared/provider-shell.js';
 import type { PreparedReload, ProviderOptions } from '../shared/provider-shell.js';
 import { SessionPool } from '../shared/session-pool.js';
 import { appPushMetrics } from '../shared/push-metrics.js';
@@ -168,19 +168,7 @@ export class ApnsProvider implements Provider, Service {
 
   /** Every app's credentials opened and checked; throws HERALD_CREDENTIALS_INVALID listing every bad one. */
   private loadAll(apps: readonly AppConfig[]): LoadedApp[] {
-    const problems: string[] = [];
-    const loaded: LoadedApp[] = [];
-    for (const app of apps) {
-      if (!app.apns) continue;
-      try {
-        loaded.push({ app, credentials: loadApnsCredentials(app.id, app.apns, this.now()) });
-      } catch (err) {
-        if (!(err instanceof HeraldError)) throw err;
-        problems.push(err.message);
-      }
-    }
-    if (problems.length > 0) throw new HeraldError('HERALD_CREDENTIALS_INVALID', `APNs credentials cannot be used:\n  - ${problems.join('\n  - ')}`);
-    return loaded;
+    return openEveryApp(apps, (app) => (app.apns ? { app, credentials: loadApnsCredentials(app.id, app.apns, this.now()) } : undefined), 'APNs credentials');
   }
 
   /** Replaced by a reload: its sessions close (GOAWAY) once no batch sends on it, bounded by the longest request timeout. */

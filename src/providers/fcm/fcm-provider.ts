@@ -9,7 +9,7 @@ import type { GateState } from '../shared/credential-gate.js';
 import { Draining } from '../shared/draining.js';
 import { ConcurrencyLimiter } from '../shared/limiter.js';
 import { defaultRetryTuning } from '../shared/retry-policy.js';
-import { everyToken, retryPolicy, stopAtDeadline, stopController, unhealthyApps } from '../shared/provider-shell.js';
+import { everyToken, openEveryApp, retryPolicy, stopAtDeadline, stopController, unhealthyApps } from '../shared/provider-shell.js';
 import type { PreparedReload, ProviderOptions } from '../shared/provider-shell.js';
 import { SessionPool } from '../shared/session-pool.js';
 import type { SessionPoolOptions } from '../shared/session-pool.js';
@@ -164,19 +164,7 @@ export class FcmProvider implements Provider, Service {
 
   /** Every app's credentials opened; throws HERALD_CREDENTIALS_INVALID listing every bad one. Changes nothing. */
   private loadAll(apps: readonly AppConfig[]): LoadedApp[] {
-    const problems: string[] = [];
-    const loaded: LoadedApp[] = [];
-    for (const app of apps) {
-      if (!app.fcm) continue;
-      try {
-        loaded.push({ id: app.id, fcm: app.fcm, credentials: loadFcmCredentials(app.id, app.fcm) });
-      } catch (err) {
-        if (!(err instanceof HeraldError)) throw err;
-        problems.push(err.message);
-      }
-    }
-    if (problems.length > 0) throw new HeraldError('HERALD_CREDENTIALS_INVALID', `FCM credentials cannot be used:\n  - ${problems.join('\n  - ')}`);
-    return loaded;
+    return openEveryApp(apps, ({ id, fcm }) => (fcm ? { id, fcm, credentials: loadFcmCredentials(id, fcm) } : undefined), 'FCM credentials');
   }
 
   /** Serves exactly `loaded` from now on, keeping what did not change; returns the apps made anew. */

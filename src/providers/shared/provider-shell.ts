@@ -6,7 +6,7 @@
 import { setMaxListeners } from 'node:events';
 import type { AppConfig } from '../../config/load.js';
 import type { EventBus } from '../../events.js';
-import { HeraldError } from '../../errors.js';
+import { HeraldError, collectProblems } from '../../errors.js';
 import type { BackoffPolicy } from '../../lib/backoff.js';
 import type { Logger } from '../../log/logger.js';
 import type { Metrics } from '../../metrics/metrics.js';
@@ -54,6 +54,16 @@ export function stopAtDeadline(stopping: AbortController, deadline: AbortSignal)
   if (deadline.aborted) abort();
   else deadline.addEventListener('abort', abort, { once: true });
   return abort;
+}
+
+/**
+ * Opens every app's credentials with `open` (`undefined`: the app has none for this
+ * provider), naming every bad app at once; `what` heads the HERALD_CREDENTIALS_INVALID message.
+ */
+export function openEveryApp<T>(apps: readonly AppConfig[], open: (app: AppConfig) => T | undefined, what: string): T[] {
+  const { results, problems } = collectProblems(apps, open);
+  if (problems.length > 0) throw new HeraldError('HERALD_CREDENTIALS_INVALID', `${what} cannot be used:\n  - ${problems.join('\n  - ')}`);
+  return results.filter((result): result is T => result !== undefined);
 }
 
 /** The provider's stop: every batch being sent, and every request waiting for a connection, listens to it (dozens at once is normal). */

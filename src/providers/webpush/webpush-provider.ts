@@ -7,7 +7,7 @@ import type { VapidKeyPair } from '../../lib/p256-keys.js';
 import type { Service } from '../../lib/service.js';
 import type { Provider, ProviderHealth, PushBatch, PushResult } from '../provider.js';
 import { ConcurrencyLimiter } from '../shared/limiter.js';
-import { everyToken, retryPolicy, stopController, unhealthyApps } from '../shared/provider-shell.js';
+import { everyToken, openEveryApp, retryPolicy, stopController, unhealthyApps } from '../shared/provider-shell.js';
 import type { PreparedReload, ProviderOptions } from '../shared/provider-shell.js';
 import { Draining } from '../shared/draining.js';
 import { BatchRun } from '../shared/batch-run.js';
@@ -128,16 +128,16 @@ export class WebPushProvider implements Provider, Service {
 
   /** Every app's VAPID keys opened; throws HERALD_CREDENTIALS_INVALID listing every bad one. Changes nothing. */
   private loadAll(apps: readonly AppConfig[]): LoadedApp[] {
-    const problems: string[] = [];
-    const loaded: LoadedApp[] = [];
-    for (const { id, webpush } of apps) {
-      if (!webpush) continue;
-      const keys = loadVapidKeys(id, webpush.vapid);
-      if (keys.ok) loaded.push({ id, webpush, keys: keys.keys, credential: vapidCredential(webpush.vapid.subject, keys.keys) });
-      else problems.push(keys.problem);
-    }
-    if (problems.length > 0) throw new HeraldError('HERALD_CREDENTIALS_INVALID', `Web Push VAPID keys cannot be used:\n  - ${problems.join('\n  - ')}`);
-    return loaded;
+    return openEveryApp(
+      apps,
+      ({ id, webpush }) => {
+        if (!webpush) return undefined;
+        const keys = loadVapidKeys(id, webpush.vapid);
+        if (!keys.ok) throw new HeraldError('HERALD_CREDENTIALS_INVALID', keys.problem);
+        return { id, webpush, keys: keys.keys, credential: vapidCredential(webpush.vapid.subject, keys.keys) };
+      },
+      'Web Push VAPID keys',
+    );
   }
 
   /** Serves exactly `loaded` from now on, keeping what did not change. */
