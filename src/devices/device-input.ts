@@ -3,10 +3,10 @@ import { z } from 'zod';
 import { normalizeToken } from '../lib/apns-tokens.js';
 import { formatPath } from '../lib/format-path.js';
 import { MAX_USER_ID_LENGTH, isValidSigninUserId } from '../gateway/channels/channel-name.js';
+import { MAX_FCM_TOKEN_LENGTH, fcmTokenPattern } from '../lib/fcm-rules.js';
 import type { Device, DevicePlatform } from './device-registry.js';
 
 export const MAX_INTERESTS_PER_DEVICE = 100;
-export const MAX_FCM_TOKEN_LENGTH = 4096;
 export const MAX_WEB_DEVICE_ID_LENGTH = 256;
 export const MAX_ENDPOINT_LENGTH = 2048;
 /** Registrations are small (100 interests of 164 characters, one subscription): the route's body limit. */
@@ -15,7 +15,6 @@ export const MAX_REGISTRATION_BYTES = 32 * 1024;
 export const USER_ID_RULE = `must be 1 to ${MAX_USER_ID_LENGTH} characters of A-Z a-z 0-9 _ - = @ , . ; (as a Pusher user id)`;
 
 export const interestPattern = /^[A-Za-z0-9_\-=@,.;]{1,164}$/;
-const fcmTokenPattern = /^[A-Za-z0-9_:\-.]+$/;
 const webIdPattern = /^[A-Za-z0-9_\-.]+$/;
 const base64url = /^[A-Za-z0-9_-]+={0,2}$/;
 

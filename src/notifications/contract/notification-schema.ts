@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { headerValueMessage, headerValuePattern, headerWordMessage, headerWordPattern } from '../../lib/header-value.js';
 import { pushTypes } from '../../lib/apns-push-types.js';
 import { INTEREST_MESSAGE, USER_ID_MESSAGE, interestPattern, isValidUserId } from '../../lib/user-ids.js';
+import { fcmTokenPattern, isFcmReservedKey } from '../../lib/fcm-rules.js';
 
 /**
  * Notification v1, as producers send it (HTTP body, BullMQ job data). This schema is
@@ -73,10 +74,6 @@ export const apnsPartSchema = z
   })
   .describe('The APNs part: one push per device token');
 
-/** FCM registration tokens are opaque; this refuses only what cannot be one (as the device registry does). */
-export const fcmTokenPattern = /^[A-Za-z0-9_:\-.]{1,4096}$/;
-/** FCM's reserved data keys (https://firebase.google.com/docs/cloud-messaging/concept-options#data_messages). */
-const fcmReservedKey = (key: string): boolean => key === 'from' || key === 'notification' || key === 'message_type' || /^(google|gcm)/i.test(key);
 /** Web Push: what fits in one aes128gcm record of 4096 bytes (RFC 8291). */
 export const MAX_WEBPUSH_DATA_BYTES = 3993;
 
@@ -98,7 +95,7 @@ export const fcmPartSchema = z
     data: z
       .record(z.string().min(1), z.string({ error: 'must be a string: FCM data values are strings' }))
       .superRefine((value, ctx) => {
-        for (const key of Object.keys(value)) if (fcmReservedKey(key)) ctx.addIssue({ code: 'custom', path: [key], message: 'is a key FCM reserves' });
+        for (const key of Object.keys(value)) if (isFcmReservedKey(key)) ctx.addIssue({ code: 'custom', path: [key], message: 'is a key FCM reserves' });
       })
       .optional()
       .describe('Key-value data for the app (string values only)'),

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { ParseResult } from '../../queue/queue-driver.js';
-import { apnsPartSchema, fcmPartSchema, fcmTokenPattern, webpushPartSchema } from '../contract/notification-schema.js';
+import { fcmTokenPattern } from '../../lib/fcm-rules.js';
+import { apnsPartSchema, fcmPartSchema, webpushPartSchema } from '../contract/notification-schema.js';
 import { formatPath } from '../../lib/format-path.js';
 
 export const CHUNK_QUEUE = 'notification-chunks';

@@ -6,15 +6,11 @@
 import { z } from 'zod';
 import { formatPath } from '../../lib/format-path.js';
 import type { FcmMessageFields, PushBatch } from '../provider.js';
+import { fcmTokenPattern, isFcmReservedKey } from '../../lib/fcm-rules.js';
 
 /** FCM's limit on a message's payload. */
 export const MAX_MESSAGE_BYTES = 4096;
-/** Registration tokens are opaque (about 160 characters today); this only refuses what cannot be one. */
-const tokenPattern = /^[\w:.-]{1,4096}$/;
-
-// FCM refuses these data keys (https://firebase.google.com/docs/cloud-messaging/concept-options#data_messages).
-const reservedKey = (key: string): boolean => key === 'from' || key === 'notification' || key === 'message_type' || /^(google|gcm)/i.test(key);
-const dataMap = z.record(z.string().min(1).refine((key) => !reservedKey(key), 'is a key FCM reserves'), z.string({ error: 'must be a string: FCM data values are strings' }));
+const dataMap = z.record(z.string().min(1).refine((key) => !isFcmReservedKey(key), 'is a key FCM reserves'), z.string({ error: 'must be a string: FCM data values are strings' }));
 
 const fieldsSchema = z.strictObject({
   notification: z.strictObject({ title: z.string().optional(), body: z.string().optional(), image: z.url().optional() }).optional(),
@@ -60,5 +56,5 @@ export function prepareFcmMessage(batch: PushBatch, now: number = Date.now()): F
 }
 
 export function isRegistrationToken(token: string): boolean {
-  return tokenPattern.test(token);
+  return fcmTokenPattern.test(token);
 }
