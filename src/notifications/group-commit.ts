@@ -9,6 +9,13 @@ import type { CreateResult, StatusStore } from './status/status-store.js';
 /** Notifications one group may hold: an envelope stays a few MB at most (only notifications of at most MAX_SHARED_TOKENS tokens are grouped). */
 const MAX_GROUP = 200;
 
+/**
+ * Group writes of one partition under way at once. While one is, what arrives waits in
+ * the open group and goes as the next write when it lands: the busier the intake, the
+ * larger the groups, and an idle intake still writes at the end of the turn.
+ */
+const WRITES_IN_FLIGHT = 1;
+
 /** What committing one notification found: queued now by this call, or known already. */
 export type Commit = { status: 'accepted'; created: boolean } | { status: 'duplicate' };
 
@@ -47,6 +54,8 @@ export interface GroupCommitOptions {
  */
 export class GroupCommit {
   private readonly groups = new Map<number, Map<string, Pending>>();
+  /** Group writes under way, by partition. */
+  private readonly writing = new Map<number, number>();
   private timer: (() => void) | undefined;
 
   constructor(private readonly o: GroupCommitOptions) {}
@@ -55,7 +64,7 @@ export class GroupCommit {
     const partition = partitionOf(n, this.o.envelopes.length);
     if (plan.delayMs > 0 || plan.tokens > MAX_SHARED_TOKENS) {
       return new Promise((resolve, reject) => {
-        this.write(partition, [{ n, plan, resolve, reject, repeats: [] }], plan.delayMs, singleEnvelopeJobId(n));
+        void this.write(partition, [{ n, plan, resolve, reject, repeats: [] }], plan.delayMs, singleEnvelopeJobId(n));
       });
     }
     return new Promise((resolve, reject) => {
@@ -72,7 +81,8 @@ export class GroupCommit {
       }
       group.set(key, { n, plan, resolve, reject, repeats: [] });
       if (group.size >= MAX_GROUP) this.flushPartition(partition);
-      else this.schedule();
+      // A write under way flushes this group when it lands.
+      else if ((this.writing.get(partition) ?? 0) < WRITES_IN_FLIGHT) this.schedule();
     });
   }
 
@@ -89,17 +99,27 @@ export class GroupCommit {
 
   private flush(): void {
     this.timer = undefined;
-    for (const partition of [...this.groups.keys()]) this.flushPartition(partition);
+    for (const partition of [...this.groups.keys()]) {
+      if ((this.writing.get(partition) ?? 0) < WRITES_IN_FLIGHT) this.flushPartition(partition);
+    }
   }
 
   private flushPartition(partition: number): void {
     const group = this.groups.get(partition);
     this.groups.delete(partition);
-    if (group && group.size > 0) this.write(partition, [...group.values()], 0, envelopeJobId(partition));
+    if (!group || group.size === 0) return;
+    this.writing.set(partition, (this.writing.get(partition) ?? 0) + 1);
+    void this.write(partition, [...group.values()], 0, envelopeJobId(partition)).finally(() => {
+      const left = (this.writing.get(partition) ?? 1) - 1;
+      if (left > 0) this.writing.set(partition, left);
+      else this.writing.delete(partition);
+      // What arrived meanwhile goes next (with the rest of this turn).
+      if (this.groups.has(partition)) this.schedule();
+    });
   }
 
-  /** The envelope first, then the records: a record never exists without the job that delivers it. */
-  private write(partition: number, entries: readonly Pending[], delayMs: number, job: string): void {
+  /** The envelope first, then the records: a record never exists without the job that delivers it. Settles once every caller is answered; never rejects. */
+  private write(partition: number, entries: readonly Pending[], delayMs: number, job: string): Promise<void> {
     const queue = this.o.envelopes[partition];
     const written = (async () => {
       if (!queue) throw new Error(`no envelope queue for partition ${partition}`);
@@ -110,7 +130,7 @@ export class GroupCommit {
       const records = await Promise.all(entries.map(({ n, plan }) => this.o.store.create({ ...ref(n), createdAt, tokens: plan.tokens, chunks: plan.chunks, notBefore: plan.notBefore, owner: job })));
       return { records, owner };
     })();
-    written.then(
+    return written.then(
       ({ records, owner }) => {
         entries.forEach((entry, index) => {
           const commit = judge(records[index], owner);

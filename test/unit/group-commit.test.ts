@@ -84,6 +84,35 @@ describe('group commit at intake', () => {
     queues.forEach((q, partition) => assert.match(q.added[0]?.id ?? '', new RegExp(`^b:${partition}:`)));
   });
 
+  it('holds what arrives while a write is under way, and writes it as one envelope when that write lands', async () => {
+    const { queues, commit } = setup();
+    const [queue] = queues;
+    assert.ok(queue);
+    let open: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    const enqueue = queue.enqueue.bind(queue);
+    let writes = 0;
+    queue.enqueue = async (id, data, options) => {
+      writes += 1;
+      if (writes === 1) await gate;
+      return enqueue(id, data, options);
+    };
+    const first = Promise.all(Array.from({ length: 5 }, (_, i) => commit.commit(notification(`a-${i}`), plan)));
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    assert.equal(writes, 1, 'the first turn is written at its end');
+    // Later turns while that write is held: nothing more is written, the group grows.
+    const later: Array<Promise<unknown>> = [];
+    for (let turn = 0; turn < 4; turn++) {
+      for (let i = 0; i < 3; i++) later.push(commit.commit(notification(`b-${turn}-${i}`), plan));
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+    assert.equal(writes, 1, 'no second write while the first is under way');
+    open();
+    await first;
+    await Promise.all(later);
+    assert.deepEqual(queue.added.map((a) => a.data.notifications.length), [5, 12], 'the held notifications went as one envelope');
+  });
+
   it('fails every caller of a group whose queue write failed, and writes no record', async () => {
     const { queues, commit, store } = setup();
     const refused = new Error('queue down');
