@@ -371,6 +371,30 @@ export function statusStoreConformance(label: string, factory: StatusStoreFactor
       assert.equal((await store.get(p))?.apns.sent, 2);
     });
 
+    it('completes a one-chunk notification whose earlier run rescheduled tokens, counting each token once', async () => {
+      const store = await factory(60);
+      const p = plan({ tokens: 3, chunks: 1, active: true });
+      await store.create(p);
+      // An earlier run: token 0 delivered, tokens 1 and 2 to be sent again later.
+      await store.record(p, [{ index: 0, kind: 'delivered' }, { index: 1, kind: 'rescheduled', at: 10, retries: 1 }, { index: 2, kind: 'rescheduled', at: 10, retries: 1 }]);
+      const last = await store.completeChunk(p, 0, 6_000, [{ index: 0, kind: 'delivered' }, { index: 1, kind: 'delivered' }, { index: 2, kind: 'failed', reason: 'BadDeviceToken' }]);
+      assert.deepEqual(last, { finished: true, app: 'app-a', state: 'completed', sent: 2, failed: 1, expired: 0 });
+      const status = await store.get(p);
+      assert.equal(status?.attempts, 2, 'the rescheduled round is counted');
+      assert.deepEqual(await store.progress(p, 0, 3), [{ settled: true }, { settled: true }, { settled: true }]);
+    });
+
+    it('completes a one-chunk notification whose earlier run only rescheduled, with the counts of its last outcomes', async () => {
+      const store = await factory(60);
+      const p = plan({ tokens: 2, chunks: 1, active: true });
+      await store.create(p);
+      await store.record(p, [{ index: 0, kind: 'rescheduled', at: 10, retries: 1 }, { index: 1, kind: 'rescheduled', at: 10, retries: 1 }]);
+      const last = await store.completeChunk(p, 0, 7_000, [{ index: 0, kind: 'delivered' }, { index: 1, kind: 'expired' }]);
+      assert.deepEqual(last, { finished: true, app: 'app-a', state: 'completed', sent: 1, failed: 1, expired: 1 });
+      assert.deepEqual(await store.completeChunk(p, 0, 7_500, [{ index: 1, kind: 'delivered' }]), { finished: false });
+      assert.equal((await store.get(p))?.apns.sent, 1);
+    });
+
     it('reads the checkpoint of a chunk of thousands of tokens', async () => {
       const store = await factory(60);
       const p = plan({ tokens: 2_500, chunks: 1, active: true });

@@ -132,12 +132,14 @@ end
  */
 const complete = `${recordOutcomes}${settleAtOnce}
 local function complete(K, A)
-  local rec = redis.call('hmget', K[1], 'state', 'chunks', 'app', 'tokens')
+  local rec = redis.call('hmget', K[1], 'state', 'chunks', 'app', 'tokens', 'sent', 'failed', 'attempts', 'settledAtOnce')
   local state, chunks, app = rec[1], tonumber(rec[2] or '0'), rec[3]
   local open = app and state ~= 'completed' and state ~= 'failed'
-  if #A > 3 and chunks <= 1 and redis.call('exists', K[3]) == 0 then
+  -- No outcome recorded yet (none settled, none rescheduled): no token map holds anything to count.
+  local unrecorded = tonumber(rec[5] or '0') == 0 and tonumber(rec[6] or '0') == 0 and tonumber(rec[7] or '1') <= 1
+  if #A > 3 and chunks <= 1 and (rec[8] or unrecorded) then
     -- Finished with no token map: it was settled at once, every token with it.
-    if app and not open and redis.call('hexists', K[1], 'settledAtOnce') == 1 then return {0} end
+    if app and not open and rec[8] then return {0} end
     local settled = open
     for i = 5, #A, 4 do if A[i] == 'r' then settled = false end end
     if settled then return settleAtOnce(K[1], K[4], A[2], A[3], app, tonumber(rec[4] or '0'), A, 4) end
