@@ -58,6 +58,8 @@ const QUEUE_CONCURRENCY = Number(process.env.BENCH_APNS_QUEUE_CONCURRENCY ?? 64)
 const SUBMIT_WINDOW = 64;
 /** Notifications per call of a bulk producer (one envelope's worth). */
 const BULK_CHUNK = 1_000;
+/** Notifications (of N × 1) or tokens (of 1 × N) each sender sends unmeasured before its run. */
+const WARM_UP = 1_000;
 const beforeReadsEnvelopes = process.env.BENCH_BEFORE_ENVELOPES === '1';
 
 type RawSender = 'raw http2' | 'node-apn';
@@ -89,13 +91,48 @@ interface Measured {
 
 let nextToken = 0;
 
+interface BenchContext {
+  fixture: IpcChild;
+  info: FixtureInfo;
+  raw: IpcChild;
+  redis: BenchRedis;
+}
+
+/** Hands `count` notifications of `shape` to `sender` and waits until the fixture has answered them all. */
+async function send(sender: Sender, shape: ApnsShape, firstToken: number, count: number, ctx: BenchContext): Promise<{ reportedFailures: number; firstError?: string }> {
+  if (typeof sender !== 'string') {
+    if (sender.producer) await sender.producer.submit(firstToken, count, BULK_CHUNK);
+    else if (shape === 'broadcast') await submitBroadcast(sender.target.baseUrl, firstToken, count);
+    else await submitIndividually(sender.target.baseUrl, firstToken, count, SUBMIT_WINDOW);
+    const done = await waitForFixture(ctx.fixture, count, { idleMs: 10_000, timeoutMs: 600_000 });
+    return { reportedFailures: done.refused };
+  }
+  const method = sender === 'raw http2' ? 'rawHttp2' : 'nodeApn';
+  const result = await ctx.raw.call<RawRunResult>(method, { fixture: ctx.info, shape, count, firstToken, window: IN_FLIGHT, chunk: NODE_APN_CHUNK }, 600_000);
+  return { reportedFailures: result.failed, ...(result.firstError === undefined ? {} : { firstError: result.firstError }) };
+}
+
+/**
+ * The same path, shape and latency with WARM_UP notifications (tokens) first, unmeasured:
+ * every sender is measured warm, as a long-running sender is, rather than paying its JIT
+ * compilation inside a run of a few seconds. The fixture's record of it is dropped.
+ */
+async function warmUp(sender: Sender, shape: ApnsShape, ctx: BenchContext): Promise<void> {
+  const count = Math.min(WARM_UP, counts[shape]);
+  const firstToken = nextToken;
+  nextToken += count;
+  await send(sender, shape, firstToken, count, ctx);
+  await ctx.fixture.call<FixtureSample>('sample');
+}
+
 async function measure(
   sender: Sender,
   shape: ApnsShape,
   latencyMs: number,
   rawPerSecond: number | undefined,
-  ctx: { fixture: IpcChild; info: FixtureInfo; raw: IpcChild; redis: BenchRedis },
+  ctx: BenchContext,
 ): Promise<Measured> {
+  await warmUp(sender, shape, ctx);
   const count = counts[shape];
   const firstToken = nextToken;
   nextToken += count;
@@ -103,20 +140,7 @@ async function measure(
   const cpu = { sender: cpuSeconds(senderPid), redis: cpuSeconds(ctx.redis.pid), fixture: cpuSeconds(ctx.fixture.pid), producer: process.cpuUsage() };
   const redisBefore = await redisCounts(ctx.redis.url);
   const started = epochMs();
-  let reportedFailures: number;
-  let firstError: string | undefined;
-  if (typeof sender !== 'string') {
-    if (sender.producer) await sender.producer.submit(firstToken, count, BULK_CHUNK);
-    else if (shape === 'broadcast') await submitBroadcast(sender.target.baseUrl, firstToken, count);
-    else await submitIndividually(sender.target.baseUrl, firstToken, count, SUBMIT_WINDOW);
-    const done = await waitForFixture(ctx.fixture, count, { idleMs: 10_000, timeoutMs: 600_000 });
-    reportedFailures = done.refused;
-  } else {
-    const method = sender === 'raw http2' ? 'rawHttp2' : 'nodeApn';
-    const result = await ctx.raw.call<RawRunResult>(method, { fixture: ctx.info, shape, count, firstToken, window: IN_FLIGHT, chunk: NODE_APN_CHUNK }, 600_000);
-    reportedFailures = result.failed;
-    firstError = result.firstError;
-  }
+  const { reportedFailures, firstError } = await send(sender, shape, firstToken, count, ctx);
   const producerCpu = process.cpuUsage(cpu.producer);
   const sample = await ctx.fixture.call<FixtureSample>('sample');
   const redisAfter = await redisCounts(ctx.redis.url);
