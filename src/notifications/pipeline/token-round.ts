@@ -80,7 +80,16 @@ export class TokenRound {
         continue;
       }
       if (running.size === 0 && (blocked || next >= due.length)) break;
-      await Promise.race([...running, budget.changed()]);
+      if (blocked || next >= due.length) {
+        await Promise.race(running);
+        continue;
+      }
+      const turn = budget.wait(Math.min(due.length - next, batchLimit));
+      try {
+        await Promise.race([...running, turn.ready]);
+      } finally {
+        turn.cancel();
+      }
     }
     if (next < due.length) this.handedBack = true;
     if (failure !== undefined) throw failure;
