@@ -80,7 +80,7 @@ export class ApnsSender implements TokenSender<WorkItem> {
     const started = this.now();
     let report: AttemptReport;
     try {
-      const lease = await this.app.pool.acquire(this.stopping);
+      const lease = this.app.pool.tryAcquire(this.stopping) ?? (await this.app.pool.acquire(this.stopping));
       if (lease.kind === 'stopped') {
         report = { kind: 'stream', result: { kind: 'unsent', cause: 'stopping' }, jwt: undefined };
       } else if (lease.kind === 'connect-failed') {

@@ -60,7 +60,7 @@ export class FcmSender implements TokenSender<FcmWorkItem> {
       if (token.kind !== 'token') {
         report = { kind: 'token', state: token };
       } else {
-        const lease = await this.app.pool.acquire(this.stopping);
+        const lease = this.app.pool.tryAcquire(this.stopping) ?? (await this.app.pool.acquire(this.stopping));
         if (lease.kind === 'stopped') {
           report = { kind: 'stream', result: { kind: 'unsent', cause: 'stopping' }, accessToken: token.value };
         } else if (lease.kind === 'connect-failed') {

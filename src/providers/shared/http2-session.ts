@@ -31,8 +31,8 @@ export type RetireReason = 'goaway' | 'ping' | 'stalled' | 'error' | 'closed' | 
  */
 export const STALLED_STREAMS_LIMIT = 3;
 
-/** Response bodies are kept up to this many characters (APNs and FCM answer well under 1 KB): a peer cannot fill memory. */
-export const MAX_RESPONSE_BODY_CHARS = 64 * 1024;
+/** Response bodies are kept up to this many bytes (APNs and FCM answer well under 1 KB): a peer cannot fill memory. */
+export const MAX_RESPONSE_BODY_BYTES = 64 * 1024;
 
 export type StreamResult =
   | { kind: 'response'; status: number; headers: IncomingHttpHeaders; body: string }
@@ -127,7 +127,8 @@ export class Http2Session {
   request(headers: OutgoingHttpHeaders, body: Buffer, timeoutMs: number): Promise<StreamResult> {
     let stream: ClientHttp2Stream;
     try {
-      stream = this.session.request(headers, { endStream: false });
+      // POST: node leaves the stream open for the body (no options object to copy and check).
+      stream = this.session.request(headers);
     } catch (err) {
       this.releaseSlot();
       // Refused synchronously (GOAWAY received, session closing): nothing was sent.
@@ -136,7 +137,9 @@ export class Http2Session {
     return new Promise((resolve) => {
       let status: number | undefined;
       let responseHeaders: IncomingHttpHeaders = {};
-      let responseBody = '';
+      // Raw bytes, decoded once at the end: most answers have no body, and no decoder is made for them.
+      let bodyParts: Buffer[] | undefined;
+      let bodyBytes = 0;
       let timedOut = false;
       let streamError: unknown;
       const timer = setTimeout(
@@ -151,14 +154,16 @@ export class Http2Session {
         }),
         timeoutMs,
       );
-      stream.setEncoding('utf8');
       stream.on('response', (h) => {
         this.timeoutsSinceAnswer = 0;
         status = Number(h[':status']);
         responseHeaders = h;
       });
-      stream.on('data', (chunk: string) => {
-        if (responseBody.length < MAX_RESPONSE_BODY_CHARS) responseBody += chunk.slice(0, MAX_RESPONSE_BODY_CHARS - responseBody.length);
+      stream.on('data', (chunk: Buffer) => {
+        if (bodyBytes >= MAX_RESPONSE_BODY_BYTES) return;
+        const kept = chunk.subarray(0, MAX_RESPONSE_BODY_BYTES - bodyBytes);
+        (bodyParts ??= []).push(kept);
+        bodyBytes += kept.length;
       });
       stream.on('error', (err) => {
         streamError = err;
@@ -166,7 +171,7 @@ export class Http2Session {
       stream.on('close', () => {
         clearTimeout(timer);
         this.releaseSlot();
-        if (status !== undefined) resolve({ kind: 'response', status, headers: responseHeaders, body: responseBody });
+        if (status !== undefined) resolve({ kind: 'response', status, headers: responseHeaders, body: bodyParts ? Buffer.concat(bodyParts).toString('utf8') : '' });
         else resolve(this.resultWithoutAnswer(stream, timedOut, streamError));
       });
       stream.end(body);

@@ -55,8 +55,15 @@ export class SessionPool {
 
   /** Streams the live sessions accept together; 1 while none is open, so one request can open the first. */
   capacity(): number {
-    const live = this.sessions.filter((session) => session.usable);
-    return live.length === 0 ? 1 : live.reduce((sum, session) => sum + session.maxStreams, 0);
+    // Asked on every slot taken and given back: a loop, no arrays.
+    let sum = 0;
+    let live = 0;
+    for (const session of this.sessions) {
+      if (!session.usable) continue;
+      live += 1;
+      sum += session.maxStreams;
+    }
+    return live === 0 ? 1 : sum;
   }
 
   /** Responses received on this pool's sessions: tells a stuck server from one that makes progress. */
@@ -77,16 +84,24 @@ export class SessionPool {
     return this.lastConnectError ? this.nextConnectAt : 0;
   }
 
+  /**
+   * A reserved stream slot on a live session at once, when one has a free stream (the
+   * common case: no promise is made); undefined when the caller must wait in `acquire`.
+   */
+  tryAcquire(signal?: AbortSignal): Lease | undefined {
+    if (this.stopped || signal?.aborted) return { kind: 'stopped' };
+    const session = this.leastBusy();
+    if (!session) return undefined;
+    session.reserve();
+    this.grow();
+    return { kind: 'session', session };
+  }
+
   /** A reserved stream slot on a live session; the caller must end it with session.request(). */
   async acquire(signal?: AbortSignal): Promise<Lease> {
     for (;;) {
-      if (this.stopped || signal?.aborted) return { kind: 'stopped' };
-      const session = this.leastBusy();
-      if (session) {
-        session.reserve();
-        this.grow();
-        return { kind: 'session', session };
-      }
+      const ready = this.tryAcquire(signal);
+      if (ready) return ready;
       if (!this.connecting) {
         if (this.lastConnectError && this.now() < this.nextConnectAt) return { kind: 'connect-failed', error: this.lastConnectError };
         if (this.sessions.length < this.options.size || this.sessions.every((s) => !s.usable)) this.connecting = this.connectOne();
