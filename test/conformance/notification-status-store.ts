@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { NotificationPlan, StatusStore } from '../../src/notifications/status/status-store.js';
+import type { NotificationPlan, StatusStore, TokenCheckpoint } from '../../src/notifications/status/status-store.js';
 import { waitFor } from '../helpers/wait.js';
 
 export type StatusStoreFactory = (retentionSeconds: number) => Promise<StatusStore>;
@@ -393,6 +393,26 @@ export function statusStoreConformance(label: string, factory: StatusStoreFactor
       assert.deepEqual(last, { finished: true, app: 'app-a', state: 'completed', sent: 1, failed: 1, expired: 1 });
       assert.deepEqual(await store.completeChunk(p, 0, 7_500, [{ index: 1, kind: 'delivered' }]), { finished: false });
       assert.equal((await store.get(p))?.apns.sent, 1);
+    });
+
+    it('records thousands of deliveries in one step, counting each token once beside earlier and mixed outcomes', async () => {
+      const store = await factory(60);
+      const p = plan({ tokens: 2_600, chunks: 1, active: true });
+      await store.create(p);
+      await store.record(p, [{ index: 7, kind: 'failed', reason: 'BadDeviceToken' }, { index: 8, kind: 'delivered' }]);
+      const many: TokenCheckpoint[] = Array.from({ length: 2_500 }, (_, index) => ({ index, kind: 'delivered' }));
+      // A repeat within the step, a token failed before (stays failed), one rescheduled, one FCM token.
+      many.push({ index: 3, kind: 'delivered' }, { index: 2_500, kind: 'rescheduled', at: 50, retries: 1 }, { index: 2_501, kind: 'delivered', platform: 'fcm' });
+      await store.record(p, many);
+      const status = await store.get(p);
+      assert.equal(status?.apns.sent, 2_500, 'every delivered token once, less the one failed before, with the FCM one');
+      assert.equal(status?.apns.failed, 1);
+      assert.deepEqual(status?.platforms?.fcm, { sent: 1, failed: 0 });
+      const progress = await store.progress(p, 2_498, 4);
+      assert.deepEqual(progress, [{ settled: true }, { settled: true }, { settled: false, retries: 1, dueAt: 50 }, { settled: true }]);
+      const last = await store.completeChunk(p, 0, 8_000, [{ index: 2_500, kind: 'delivered' }, { index: 9, kind: 'delivered' }]);
+      assert.deepEqual(last, { finished: true, app: 'app-a', state: 'completed', sent: 2_501, failed: 1, expired: 0 });
+      assert.equal((await store.get(p))?.apns.pending, 2_600 - 2_502, 'the tokens never sent are pending');
     });
 
     it('reads the checkpoint of a chunk of thousands of tokens', async () => {

@@ -37,13 +37,44 @@ return state or ''
 export const cancelScript = new StatusScript(CANCEL_STATUS_LUA);
 
 /**
- * Records token outcomes given as A[first …], four per outcome: index, code (d f x r;
+ * Records token outcomes given as A[first …]: A[first] the indexes of the APNs tokens
+ * delivered, comma-joined ('' for none); then four per other outcome: index, code (d f x r;
  * a settled one of an FCM or Web Push token as d:fcm, f:web …, counted apart in
  * fcmSent, webFailed …), reason, extra (r: "<retries>:<dueAt>"; f: the invalid-token JSON or "").
+ * The delivered ones are settled with one HMGET and one HSET per thousand, and counted at once.
  */
 const recordOutcomes = `
+local function settleDelivered(record, tokens, list)
+  if list == nil or list == '' then return end
+  local indexes, seen = {}, {}
+  for index in string.gmatch(list, '[^,]+') do
+    if not seen[index] then
+      seen[index] = true
+      indexes[#indexes + 1] = index
+    end
+  end
+  local settled = 0
+  for from = 1, #indexes, 1000 do
+    local part = {unpack(indexes, from, math.min(#indexes, from + 999))}
+    local prev = redis.call('hmget', tokens, unpack(part))
+    local fields = {}
+    for j = 1, #part do
+      local p = prev[j]
+      if not (p == 'd' or p == 'f' or p == 'x') then
+        fields[#fields + 1] = part[j]
+        fields[#fields + 1] = 'd'
+      end
+    end
+    if #fields > 0 then
+      redis.call('hset', tokens, unpack(fields))
+      settled = settled + #fields / 2
+    end
+  end
+  if settled > 0 then redis.call('hincrby', record, 'sent', settled) end
+end
+
 local function recordOutcomes(record, tokens, invalid, ttl, A, first)
-for i = first, #A, 4 do
+for i = first + 1, #A, 4 do
   local index, code, reason, extra = A[i], string.sub(A[i + 1], 1, 1), A[i + 2], A[i + 3]
   local platform = string.sub(A[i + 1], 3)
   local prev = redis.call('hget', tokens, index)
@@ -69,6 +100,7 @@ for i = first, #A, 4 do
     end
   end
 end
+settleDelivered(record, tokens, A[first])
 -- The checkpoints go when the record goes: a status that is forgotten has no settled tokens left.
 local keep = redis.call('pttl', record)
 for _, key in ipairs({tokens, invalid}) do
@@ -87,7 +119,7 @@ end
 const settleAtOnce = `
 local function settleAtOnce(record, invalid, ttl, now, app, tokens, A, first)
   local sent, failed, expired, reasons, seen, counted = 0, 0, 0, {}, {}, {}
-  for i = first, #A, 4 do
+  for i = first + 1, #A, 4 do
     local index, code, reason, extra = A[i], string.sub(A[i + 1], 1, 1), A[i + 2], A[i + 3]
     local platform = string.sub(A[i + 1], 3)
     if not seen[index] then
@@ -104,6 +136,12 @@ local function settleAtOnce(record, invalid, ttl, now, app, tokens, A, first)
         if extra ~= '' then redis.call('rpush', invalid, extra) end
       end
       if field ~= '' then counted[field] = (counted[field] or 0) + 1 end
+    end
+  end
+  for index in string.gmatch(A[first] or '', '[^,]+') do
+    if not seen[index] then
+      seen[index] = true
+      sent = sent + 1
     end
   end
   local final = 'completed'
@@ -126,7 +164,8 @@ end
 
 /**
  * K: record, chunks set, tokens, invalid. A: chunk index or "", ttl, now, then the chunk's
- * last outcomes (see recordOutcomes), recorded first. → {0} or {1, app, state, sent, failed, expired}.
+ * last outcomes if any (see recordOutcomes: the delivered list, then the others), recorded
+ * first. → {0} or {1, app, state, sent, failed, expired}.
  * A notification of one chunk settled by this call alone (no token map yet, nothing to
  * resend) is finished by one write of its counts.
  */
@@ -137,14 +176,15 @@ local function complete(K, A)
   local open = app and state ~= 'completed' and state ~= 'failed'
   -- No outcome recorded yet (none settled, none rescheduled): no token map holds anything to count.
   local unrecorded = tonumber(rec[5] or '0') == 0 and tonumber(rec[6] or '0') == 0 and tonumber(rec[7] or '1') <= 1
-  if #A > 3 and chunks <= 1 and (rec[8] or unrecorded) then
+  local outcomes = #A > 4 or (A[4] or '') ~= ''
+  if outcomes and chunks <= 1 and (rec[8] or unrecorded) then
     -- Finished with no token map: it was settled at once, every token with it.
     if app and not open and rec[8] then return {0} end
     local settled = open
-    for i = 5, #A, 4 do if A[i] == 'r' then settled = false end end
+    for i = 6, #A, 4 do if A[i] == 'r' then settled = false end end
     if settled then return settleAtOnce(K[1], K[4], A[2], A[3], app, tonumber(rec[4] or '0'), A, 4) end
   end
-  if #A > 3 then recordOutcomes(K[1], K[3], K[4], A[2], A, 4) end
+  if outcomes then recordOutcomes(K[1], K[3], K[4], A[2], A, 4) end
   if not open then return {0} end
   if A[1] ~= '' then
     redis.call('sadd', K[2], A[1])

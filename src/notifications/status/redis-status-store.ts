@@ -136,14 +136,14 @@ export class RedisStatusStore implements StatusStore {
     if (checkpoints.length === 0) return;
     const { key, tag } = this.place(ref);
     const args: Array<string | number> = [this.retentionSeconds];
-    for (const checkpoint of checkpoints) args.push(...encodeCheckpoint(checkpoint));
+    encodeOutcomes(checkpoints, args);
     await this.batcher.run(tag, 'record', [key, `${key}:tokens`, `${key}:invalid`], args);
   }
 
   async completeChunk(ref: NotificationRef, chunk: number | undefined, now: number, checkpoints: readonly TokenCheckpoint[] = []): Promise<Finalization> {
     const { key, tag } = this.place(ref);
     const args: Array<string | number> = [chunk === undefined ? '' : chunk, this.retentionSeconds, now];
-    for (const checkpoint of checkpoints) args.push(...encodeCheckpoint(checkpoint));
+    if (checkpoints.length > 0) encodeOutcomes(checkpoints, args);
     const reply = (await this.batcher.run(tag, 'complete', [key, `${key}:chunks`, `${key}:tokens`, `${key}:invalid`], args)) as [number, string?, string?, number?, number?, number?];
     if (reply[0] !== 1) return { finished: false };
     const [, app = '', state = 'completed', sent = 0, failed = 0, expired = 0] = reply;
@@ -176,6 +176,22 @@ function parseCheckpoint(value: string | null): TokenProgress {
     return { settled: false, retries: Number(retries), dueAt: Number(dueAt) };
   }
   return { settled: true };
+}
+
+/**
+ * Outcomes as the scripts read them (redis-status-scripts.ts recordOutcomes): first the
+ * indexes of the APNs tokens delivered, comma-joined (most outcomes: one argument, one
+ * HMGET and one HSET for all of them), then four arguments per other outcome.
+ */
+function encodeOutcomes(checkpoints: readonly TokenCheckpoint[], args: Array<string | number>): void {
+  let delivered = '';
+  const at = args.length;
+  args.push('');
+  for (const checkpoint of checkpoints) {
+    if (checkpoint.kind === 'delivered' && !checkpoint.platform) delivered = delivered === '' ? String(checkpoint.index) : `${delivered},${checkpoint.index}`;
+    else args.push(...encodeCheckpoint(checkpoint));
+  }
+  args[at] = delivered;
 }
 
 /** A settled code carries its platform when it is not APNs (`d:fcm`): the scripts count those apart. */
