@@ -181,6 +181,33 @@ describe('ChunkSender', () => {
     assert.ok(peak <= STREAMS + CHECKPOINT_WINDOW, `peak ${peak} unrecorded tokens`);
   });
 
+  it('runs hundreds of one-token notifications at once within the budget, each in its turn; stopped, the waiting ones are handed back unsent', async () => {
+    let peak = 0;
+    const ref: { store?: CountingStore } = {};
+    const stop = new AbortController();
+    const provider = new ScriptedProvider(() => {
+      peak = Math.max(peak, provider.sent.length - (ref.store?.recorded ?? 0));
+      if (provider.sent.length === 150) stop.abort();
+      return { type: 'delivered', apnsId: 'x' };
+    });
+    const fixture = setup(provider);
+    ref.store = fixture.store;
+    const count = 400;
+    const jobs = Array.from({ length: count }, (_, i) => ({ ...fixture.job, notification: `one-${i}`, tokens: [(0x1000 + i).toString(16).padStart(64, '0')] }));
+    for (const job of jobs) await fixture.store.create({ id: job.notification, app: app.id, createdAt: 0, tokens: 1, chunks: 1 });
+    const results = await Promise.all(jobs.map((data) => fixture.sender.handle({ id: `${data.notification}.c0`, data, attempt: 1, enqueuedAt: 0 }, stop.signal)));
+    assert.ok(peak <= STREAMS + CHECKPOINT_WINDOW, `peak ${peak} unrecorded tokens`);
+    const done = results.filter((r) => r.type === 'done').length;
+    const handedBack = results.filter((r) => r.type === 'delay').length;
+    assert.equal(done + handedBack, count);
+    assert.ok(done >= 100 && handedBack > 0, `${done} sent before the stop, ${handedBack} handed back`);
+    assert.equal(new Set(provider.sent).size, provider.sent.length, 'no token sent twice');
+    // Handed back: never sent, still pending; a second run sends each of them once.
+    const again = await Promise.all(jobs.map((data, i) => (results[i]?.type === 'delay' ? fixture.sender.handle({ id: `${data.notification}.c0`, data, attempt: 2, enqueuedAt: 0 }, new AbortController().signal) : Promise.resolve({ type: 'done' as const }))));
+    assert.ok(again.every((r) => r.type === 'done'));
+    assert.equal(provider.sent.length, count, 'every token sent exactly once over both runs');
+  });
+
   it('fails every token of an app the provider does not serve', async () => {
     const { store, run } = setup(undefined, { tokens: 2 });
     await store.create({ id: 'n-1', app: app.id, createdAt: 0, tokens: 2, chunks: 1 });

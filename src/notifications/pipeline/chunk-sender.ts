@@ -74,7 +74,8 @@ export class ChunkSender {
       }
       const budget = this.budgetFor(chunk.app);
       writer = new CheckpointWriter(this.o.store, id, (count) => budget.release(count));
-      const round = new TokenRound({ ...this.o, providerFor: this.providerFor, chunk, progress, budget, writer, now: this.now });
+      // Fields named, not the options spread: a spread of this many properties per chunk showed in profiles.
+      const round = new TokenRound({ chunk, progress, providerFor: this.providerFor, budget, writer, maxTokenRounds: this.o.maxTokenRounds, backoff: this.o.backoff, now: this.now });
       let sent = false;
       try {
         await round.run(due, signal);

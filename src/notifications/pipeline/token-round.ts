@@ -44,12 +44,28 @@ export class TokenRound {
       budget.take(due.length);
       return this.sendBatch(due, signal);
     }
+    if (due.length === 1) return this.sendOneInTurn(due, signal);
     const { controller: stop, release } = childController(signal);
     try {
       await this.runBatches(due, stop, batchLimit);
     } finally {
       release();
     }
+  }
+
+  /**
+   * One token (a one-token notification, the common case) waits its turn for room in the
+   * budget, then goes as one batch under the caller's signal: no batches to track.
+   */
+  private async sendOneInTurn(due: readonly number[], signal: AbortSignal): Promise<void> {
+    const { budget, writer } = this.o;
+    while (budget.available === 0 && !signal.aborted && !writer.failed) await budget.wait(1).ready;
+    if (signal.aborted || writer.failed) {
+      this.handedBack = true;
+      return;
+    }
+    budget.take(1);
+    return this.sendBatch(due, signal);
   }
 
   /** Sends `due` in batches as the budget allows; the first batch to fail stops the others. */
