@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { DeferredWrites } from './deferred-writes.js';
 import { NotificationOutcomes } from './notification-outcomes.js';
 
 /**
@@ -8,12 +9,13 @@ import { NotificationOutcomes } from './notification-outcomes.js';
  */
 const PREFIX = 'herald_';
 
-function counter<L extends string>(registry: Registry, name: string, help: string, labelNames: readonly L[]): Counter<L> {
-  return new Counter({ name: PREFIX + name, help, labelNames, registers: [registry] });
+/** `deferred`: the metric is also written through DeferredWrites, whose pending writes land before it is read. */
+function counter<L extends string>(registry: Registry, name: string, help: string, labelNames: readonly L[], deferred?: DeferredWrites): Counter<L> {
+  return new Counter({ name: PREFIX + name, help, labelNames, registers: [registry], ...(deferred ? { collect: () => deferred.flush() } : {}) });
 }
 
-function gauge<L extends string>(registry: Registry, name: string, help: string, labelNames: readonly L[]): Gauge<L> {
-  return new Gauge({ name: PREFIX + name, help, labelNames, registers: [registry] });
+function gauge<L extends string>(registry: Registry, name: string, help: string, labelNames: readonly L[], deferred?: DeferredWrites): Gauge<L> {
+  return new Gauge({ name: PREFIX + name, help, labelNames, registers: [registry], ...(deferred ? { collect: () => deferred.flush() } : {}) });
 }
 
 function histogram<L extends string>(
@@ -34,8 +36,10 @@ export function createMetrics(options: { defaults?: boolean } = {}) {
   // The defaults include the event-loop delay (nodejs_eventloop_lag_p99_seconds and friends), reset at each scrape.
   if (options.defaults !== false) collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 20 });
   const r = registry;
+  const deferred = new DeferredWrites();
   return {
     registry,
+    deferred,
     // process and service
     ready: gauge(r, 'ready', 'Whether this process reports ready (1) or not (0).', []),
     buildInfo: gauge(r, 'build_info', 'Always 1; labels carry the version.', ['version']),
@@ -77,9 +81,9 @@ export function createMetrics(options: { defaults?: boolean } = {}) {
     inputLimitRefusals: counter(r, 'input_limit_refusals_total', 'Request bodies and queue jobs refused by a contract limit, by reason (json_depth, send_at) and type (http, job).', ['reason', 'type']),
     queueEnqueueFailures: counter(r, 'queue_enqueue_failures_total', 'Job adds a queue refused, by queue and reason (unavailable, WRONGTYPE, OOM, MISCONF, NOPERM, other).', ['queue', 'reason']),
     // APNs
-    apnsRequests: counter(r, 'apns_requests_total', 'APNs requests by app, HTTP status and reason.', ['app', 'status', 'reason']),
+    apnsRequests: counter(r, 'apns_requests_total', 'APNs requests by app, HTTP status and reason.', ['app', 'status', 'reason'], deferred),
     apnsDuration: histogram(r, 'apns_request_duration_seconds', 'APNs request latency.', ['app'], latencyBuckets),
-    apnsInFlight: gauge(r, 'apns_in_flight', 'APNs requests in flight.', ['app']),
+    apnsInFlight: gauge(r, 'apns_in_flight', 'APNs requests in flight.', ['app'], deferred),
     apnsSessions: gauge(r, 'apns_sessions', 'Open APNs HTTP/2 sessions.', ['app']),
     apnsSessionsReplaced: counter(r, 'apns_sessions_replaced_total', 'APNs sessions replaced, by reason (goaway, ping, stalled, error, closed, shutdown).', ['app', 'reason']),
     apnsRetries: counter(r, 'apns_retries_total', 'APNs requests retried, by reason.', ['app', 'reason']),
@@ -88,9 +92,9 @@ export function createMetrics(options: { defaults?: boolean } = {}) {
     apnsCertExpiry: gauge(r, 'apns_certificate_expiry_timestamp_seconds', 'APNs certificate notAfter as UNIX seconds.', ['app']),
     apnsCredentialsOk: gauge(r, 'apns_credentials_ok', 'Whether the app\'s APNs credentials are usable (1) or refused (0).', ['app']),
     // every push provider: `provider` is apns, fcm or webpush (APNs also keeps its herald_apns_* families above)
-    pushRequests: counter(r, 'push_requests_total', 'Push requests by provider, app, HTTP status (none: no answer) and reason.', ['provider', 'app', 'status', 'reason']),
+    pushRequests: counter(r, 'push_requests_total', 'Push requests by provider, app, HTTP status (none: no answer) and reason.', ['provider', 'app', 'status', 'reason'], deferred),
     pushDuration: histogram(r, 'push_request_duration_seconds', 'Push request latency, answered requests, by provider and app.', ['provider', 'app'], latencyBuckets),
-    pushInFlight: gauge(r, 'push_in_flight', 'Push requests in flight, by provider and app.', ['provider', 'app']),
+    pushInFlight: gauge(r, 'push_in_flight', 'Push requests in flight, by provider and app.', ['provider', 'app'], deferred),
     pushRetries: counter(r, 'push_retries_total', 'Push requests retried within a batch, by provider, app and reason.', ['provider', 'app', 'reason']),
     pushInvalidTokens: counter(r, 'push_invalid_tokens_total', 'Device tokens and browser subscriptions reported invalid, by provider, app and reason.', ['provider', 'app', 'reason']),
     pushCredentialsOk: gauge(r, 'push_credentials_ok', 'Whether the app\'s credentials for the provider are usable (1) or refused (0).', ['provider', 'app']),

@@ -94,4 +94,45 @@ describe('appPushMetrics', () => {
     // Counters keep their totals: rate() over them stays right through the removal.
     assert.deepEqual((await samples(metrics, 'herald_push_requests_total')).filter((s) => s.labels.app === 'gone').length, 4);
   });
+  it('sums requests and in-flight changes made within a turn into one write each, and a scrape reads them before that write', async () => {
+    const metrics = createMetrics({ defaults: false });
+    const writes = { counter: 0, gauge: 0 };
+    const inc = metrics.pushRequests.inc.bind(metrics.pushRequests);
+    metrics.pushRequests.inc = ((...args: Parameters<typeof inc>) => {
+      writes.counter += 1;
+      return inc(...args);
+    }) as typeof metrics.pushRequests.inc;
+    const gaugeInc = metrics.pushInFlight.inc.bind(metrics.pushInFlight);
+    metrics.pushInFlight.inc = ((...args: Parameters<typeof gaugeInc>) => {
+      writes.gauge += 1;
+      return gaugeInc(...args);
+    }) as typeof metrics.pushInFlight.inc;
+    const recorded = appPushMetrics(metrics, 'apns', 'ios');
+    for (let i = 0; i < 100; i++) {
+      recorded.inFlight(+1);
+      recorded.request('200', 'Success', 0.01);
+    }
+    for (let i = 0; i < 40; i++) recorded.inFlight(-1);
+    // Read in the same turn: the scrape writes what is pending.
+    const requests = await samples(metrics, 'herald_apns_requests_total');
+    assert.deepEqual(requests.map((s) => s.value), [100]);
+    assert.deepEqual((await samples(metrics, 'herald_push_in_flight')).map((s) => s.value), [60]);
+    assert.deepEqual(writes, { counter: 1, gauge: 1 }, 'one write per series, not one per request');
+    // A later turn: only what changed since is written.
+    for (let i = 0; i < 60; i++) recorded.inFlight(-1);
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    assert.deepEqual(writes, { counter: 1, gauge: 2 });
+    assert.deepEqual((await samples(metrics, 'herald_apns_in_flight')).map((s) => s.value), [0]);
+  });
+
+  it('writes what is pending before removing the gauges, so nothing brings their series back', async () => {
+    const metrics = createMetrics({ defaults: false });
+    const recorded = appPushMetrics(metrics, 'apns', 'ios');
+    recorded.inFlight(+1);
+    recorded.inFlight(-1);
+    recorded.removeGauges();
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    assert.deepEqual(await samples(metrics, 'herald_push_in_flight'), []);
+    assert.deepEqual(await samples(metrics, 'herald_apns_in_flight'), []);
+  });
 });

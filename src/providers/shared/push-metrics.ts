@@ -30,10 +30,29 @@ export function appPushMetrics(metrics: Metrics, provider: PushProviderName, app
   // Label objects are written out whole: spreading a shared one made each inc 3.4 µs instead of 0.3.
   const labels = { provider, app };
   const apns = provider === 'apns';
+  // Requests and the in-flight count are summed here and written once a turn (metrics/deferred-writes.ts).
+  const requests = new Map<string, { status: string; reason: string; count: number }>();
+  let inFlight = 0;
+  let inFlightChanged = false;
+  const flush = (): void => {
+    for (const { status, reason, count } of requests.values()) {
+      metrics.pushRequests.inc({ provider, app, status, reason }, count);
+      if (apns) metrics.apnsRequests.inc({ app, status, reason }, count);
+    }
+    requests.clear();
+    if (!inFlightChanged) return;
+    metrics.pushInFlight.inc(labels, inFlight);
+    if (apns) metrics.apnsInFlight.inc({ app }, inFlight);
+    inFlight = 0;
+    inFlightChanged = false;
+  };
   return {
     request: (status, reason, seconds) => {
-      metrics.pushRequests.inc({ provider, app, status, reason });
-      if (apns) metrics.apnsRequests.inc({ app, status, reason });
+      const key = `${status} ${reason}`;
+      const counted = requests.get(key);
+      if (counted) counted.count += 1;
+      else requests.set(key, { status, reason, count: 1 });
+      metrics.deferred.mark(flush);
       if (seconds === undefined) return;
       metrics.pushDuration.observe(labels, seconds);
       if (apns) metrics.apnsDuration.observe({ app }, seconds);
@@ -47,8 +66,9 @@ export function appPushMetrics(metrics: Metrics, provider: PushProviderName, app
       if (apns) metrics.apnsInvalidTokens.inc({ app, reason });
     },
     inFlight: (delta) => {
-      metrics.pushInFlight.inc(labels, delta);
-      if (apns) metrics.apnsInFlight.inc({ app }, delta);
+      inFlight += delta;
+      inFlightChanged = true;
+      metrics.deferred.mark(flush);
     },
     credentialsOk: (ok) => {
       metrics.pushCredentialsOk.set(labels, ok ? 1 : 0);
@@ -59,6 +79,8 @@ export function appPushMetrics(metrics: Metrics, provider: PushProviderName, app
       if (apns) metrics.apnsCredentialsOk.remove({ app });
     },
     removeGauges: () => {
+      // What is pending lands first, so no later write brings the series back.
+      metrics.deferred.flush();
       metrics.pushCredentialsOk.remove(labels);
       metrics.pushInFlight.remove(labels);
       if (!apns) return;
