@@ -20,18 +20,24 @@ describe('concurrency limiter', () => {
     assert.equal(limiter.tryAcquire(), true);
   });
 
-  it('tells every listener about a possible capacity change, and whether the capacity is new, until it unsubscribes', () => {
+  it('tells resize listeners about a new capacity only, until they unsubscribe, and next-change listeners once about anything', () => {
     let capacity = 1;
     const limiter = new ConcurrencyLimiter(() => capacity);
     const seen: string[] = [];
-    const offA = limiter.onChange((resized) => seen.push(`a:${resized}`));
-    limiter.onChange((resized) => seen.push(`b:${resized}`));
+    const offA = limiter.onResize(() => seen.push('a'));
+    limiter.onResize(() => seen.push('b'));
+    limiter.onNextChange(() => seen.push('next-1'));
+    const offNext = limiter.onNextChange(() => seen.push('next-cancelled'));
+    offNext();
     limiter.changed();
     offA();
+    limiter.onNextChange(() => seen.push('next-2'));
+    // The same capacity again: no resize listener is called, the next-change one is.
+    limiter.changed();
     limiter.changed();
     capacity = 2;
     limiter.changed();
-    assert.deepEqual(seen, ['a:true', 'b:true', 'b:false', 'b:true']);
+    assert.deepEqual(seen, ['a', 'b', 'next-1', 'next-2', 'b']);
   });
 
   it('hands each released slot to one waiter, oldest first, still counted as in use', () => {

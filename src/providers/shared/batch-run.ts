@@ -67,6 +67,8 @@ export class BatchRun<Item extends BatchItem> implements AttemptSink<Item> {
   private dispatching = false;
   /** The last dispatch stopped because a credentials probe is in flight. */
   private heldByGate = false;
+  /** Held by the gate: waits for the limiter's next announcement (the probe answered). */
+  private stopGateWatch: (() => void) | undefined;
   private woken = false;
   private resolveWake: (() => void) | undefined;
   private timer: LongTimer | undefined;
@@ -81,12 +83,9 @@ export class BatchRun<Item extends BatchItem> implements AttemptSink<Item> {
 
   async *results(): AsyncGenerator<PushResult> {
     const wake = (): void => this.wake();
-    // The limiter announces every freed stream to every batch of the app. Slots come through
-    // waitForSlot; only a new capacity (sessions opened or lost) or a credentials probe
-    // ending (for a batch the gate holds) needs this batch to look again.
-    const unsubscribe = this.sender.limiter.onChange((resized) => {
-      if (resized || this.heldByGate) wake();
-    });
+    // Slots come through waitForSlot; only a new capacity (sessions opened or lost) or, for
+    // a batch the gate holds, the next announcement (a probe's answer) needs it to look again.
+    const unsubscribe = this.sender.limiter.onResize(wake);
     const unwatch = [onAbort(this.signal, wake), onAbort(this.stopping, wake)];
     try {
       for (;;) {
@@ -101,6 +100,8 @@ export class BatchRun<Item extends BatchItem> implements AttemptSink<Item> {
       }
     } finally {
       unsubscribe();
+      this.stopGateWatch?.();
+      this.stopGateWatch = undefined;
       for (const stop of unwatch) stop();
       this.timer?.clear();
       this.cancelSlotWait?.();
@@ -158,6 +159,12 @@ export class BatchRun<Item extends BatchItem> implements AttemptSink<Item> {
       if (admission.kind === 'wait' || !this.takeSlot()) {
         if (admission.kind === 'probe') gate?.probeInconclusive();
         this.heldByGate = admission.kind === 'wait';
+        if (this.heldByGate) {
+          this.stopGateWatch ??= limiter.onNextChange(() => {
+            this.stopGateWatch = undefined;
+            this.wake();
+          });
+        }
         this.due.unshift(item);
         // A slot freed in between (capacity rose) is granted at once: take the item again.
         if (admission.kind !== 'wait' && this.waitForSlot()) continue;

@@ -7,11 +7,15 @@
  * as in use), so one release wakes one waiter: with dozens of batches of one app
  * waiting, waking them all for every answer cost more CPU than the requests themselves
  * and let the first to resume, not the first to wait, take the slot. Capacity changes,
- * which may free several slots at once, are announced to every listener.
+ * which may free several slots at once, are announced to every resize listener; the
+ * other announcements (a stream answered, a credentials probe ended) reach only those
+ * that asked for the next one — thousands of one-token batches of an app are not all
+ * called for every answer.
  */
 export class ConcurrencyLimiter {
   private used = 0;
-  private readonly listeners = new Set<(resized: boolean) => void>();
+  private readonly resizeListeners = new Set<() => void>();
+  private readonly nextChangeListeners = new Set<() => void>();
   /** The capacity listeners were last told about. */
   private announced: number | undefined;
   /** Callbacks waiting for a slot, oldest first; each is called once with the slot it now holds. */
@@ -61,12 +65,23 @@ export class ConcurrencyLimiter {
     const capacity = this.capacity();
     const resized = capacity !== this.announced;
     this.announced = capacity;
-    for (const listener of [...this.listeners]) listener(resized);
+    if (resized) for (const listener of [...this.resizeListeners]) listener();
+    if (this.nextChangeListeners.size === 0) return;
+    const once = [...this.nextChangeListeners];
+    this.nextChangeListeners.clear();
+    for (const listener of once) listener();
   }
 
-  onChange(listener: (resized: boolean) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+  /** Called at every announcement whose capacity differs from the last one's, until unsubscribed. */
+  onResize(listener: () => void): () => void {
+    this.resizeListeners.add(listener);
+    return () => this.resizeListeners.delete(listener);
+  }
+
+  /** Called once, at the next announcement of any kind (unless unsubscribed before). */
+  onNextChange(listener: () => void): () => void {
+    this.nextChangeListeners.add(listener);
+    return () => this.nextChangeListeners.delete(listener);
   }
 
   private grantFree(): void {
