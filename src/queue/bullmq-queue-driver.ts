@@ -12,6 +12,7 @@ import type {
   QueueDriver,
   QueueDriverSettings,
 } from './queue-driver.js';
+import { handBackGrace } from './queue-driver.js';
 import { QueueWriteHealth } from './queue-write-health.js';
 import { childController } from '../lib/abort-watch.js';
 
@@ -203,11 +204,11 @@ export class BullmqQueueDriver<T> implements QueueDriver<T> {
       const onDeadline = (): void => this.stopController.abort(deadline.reason);
       if (deadline.aborted) onDeadline();
       else deadline.addEventListener('abort', onDeadline, { once: true });
-      const closed = worker.close();
-      const handBack = new Promise<'late'>((resolve) => {
-        this.stopController.signal.addEventListener('abort', () => setTimeout(() => resolve('late'), 1000).unref(), { once: true });
-      });
-      if ((await Promise.race([closed.then(() => 'closed' as const), handBack])) === 'late') await worker.close(true).catch(() => {});
+      const closed = worker.close().catch(() => undefined);
+      // A handler that ignores its hand-back holds BullMQ's close for ever (a forced close only
+      // returns the one under way): past the grace, stop goes on without it; the job's lock
+      // expires and the job runs again.
+      await Promise.race([closed, handBackGrace(this.stopController.signal)]);
       deadline.removeEventListener('abort', onDeadline);
     }
     await this.queue.close().catch(() => {});

@@ -10,6 +10,7 @@ import type {
   QueueDriver,
   QueueDriverSettings,
 } from './queue-driver.js';
+import { handBackGrace } from './queue-driver.js';
 
 interface MemoryJob {
   readonly id: string;
@@ -115,7 +116,7 @@ export class MemoryQueueDriver<T> implements QueueDriver<T> {
     const onDeadline = (): void => this.stopController.abort(deadline.reason);
     if (deadline.aborted) onDeadline();
     else deadline.addEventListener('abort', onDeadline, { once: true });
-    await Promise.allSettled([...this.running]);
+    await Promise.race([Promise.allSettled([...this.running]), handBackGrace(this.stopController.signal)]);
     deadline.removeEventListener('abort', onDeadline);
   }
 

@@ -114,3 +114,19 @@ export interface QueueDriverSettings<T> {
 
 /** Makes a queue of the kind main.ts chose (BullMQ with a Redis URL, memory without). */
 export type QueueFactory = <T>(settings: QueueDriverSettings<T>) => QueueDriver<T>;
+
+/** How long a handler told to hand back (stop deadline passed) is waited for before stop goes on without it. */
+export const HAND_BACK_GRACE_MS = 1_000;
+
+/**
+ * Resolves HAND_BACK_GRACE_MS after `handBack` aborts: a stop waits for running handlers
+ * at most that long past its deadline, so one that ignores its signal cannot hold the
+ * process (its job stays unfinished in the queue and runs again).
+ */
+export function handBackGrace(handBack: AbortSignal): Promise<'late'> {
+  return new Promise((resolve) => {
+    const later = (): void => void setTimeout(() => resolve('late'), HAND_BACK_GRACE_MS).unref();
+    if (handBack.aborted) later();
+    else handBack.addEventListener('abort', later, { once: true });
+  });
+}

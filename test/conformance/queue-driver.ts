@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
 import type { JobHandler, JobResult, ParseResult, QueueDriver, QueueDriverSettings } from '../../src/queue/queue-driver.js';
+import { HAND_BACK_GRACE_MS } from '../../src/queue/queue-driver.js';
 import { deadlineAfter } from '../../src/lib/deadline.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -226,6 +227,28 @@ export function queueDriverConformance(label: string, factory: QueueDriverFactor
       assert.equal(fixture.driver.health().ok, false);
     });
 
+    it('stops within its deadline and the hand-back grace even when a handler ignores the hand-back', async () => {
+      const rec = recorder();
+      const fixture = await factory(rec.settings);
+      let started = false;
+      let finish: () => void = () => undefined;
+      const stuck = new Promise<void>((resolve) => (finish = resolve));
+      fixture.driver.consume(async () => {
+        started = true;
+        await stuck;
+        return { type: 'done' };
+      }, { concurrency: 1 });
+      await fixture.driver.start();
+      await fixture.driver.enqueue('stuck', { n: 1 });
+      await waitFor(() => started, { what: 'stuck running' });
+      const before = Date.now();
+      await fixture.driver.stop(deadlineAfter(200));
+      const took = Date.now() - before;
+      finish();
+      assert.ok(took >= 200 + HAND_BACK_GRACE_MS - 50, `waited for the handler until the grace ran out (${took} ms)`);
+      assert.equal(fixture.driver.health().ok, false);
+    });
+
     it('reports when the longest-waiting job was enqueued', async () => {
       const fixture = await factory(recorder().settings);
       await fixture.driver.start();
@@ -241,11 +264,17 @@ export function queueDriverConformance(label: string, factory: QueueDriverFactor
     });
 
     it('removes a delayed or waiting job so it never runs, but not a running or finished one', async () => {
-      let release: () => void = () => undefined;
+      // The queue may say `active` before the handler runs: a release that comes first lets it through.
+      let released = false;
+      let letGo: () => void = () => undefined;
+      const release = (): void => {
+        released = true;
+        letGo();
+      };
       const ran: string[] = [];
       const driver = await open(recorder(), async (job) => {
         ran.push(job.id);
-        if (job.id === 'busy') await new Promise<void>((resolve) => (release = resolve));
+        if (job.id === 'busy' && !released) await new Promise<void>((resolve) => (letGo = resolve));
         return { type: 'done' };
       });
       await driver.enqueue('later', { n: 1 }, { delayMs: 300 });
