@@ -7,7 +7,7 @@
  *
  * Rounds waiting for room are woken first in, first out, only as many as the room freed
  * can serve: thousands of one-token rounds waiting behind a full budget are not all woken
- * by every token's release (docs/performance.md "Send budget"), and a large round keeps
+ * by every token's release (docs/performance.md "Second pass on the one-token path"), and a large round keeps
  * its place among them.
  */
 export class SendBudget {
