@@ -80,4 +80,13 @@ describe('send budget', () => {
     await turn();
     assert.deepEqual(woken, [true]);
   });
+  it('counts the rounds waiting, so a newcomer can queue behind them', () => {
+    const budget = new SendBudget(1);
+    budget.take(1);
+    const first = budget.wait(1);
+    budget.wait(1);
+    assert.equal(budget.waiting, 2);
+    first.cancel();
+    assert.equal(budget.waiting, 1);
+  });
 });

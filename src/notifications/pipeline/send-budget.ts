@@ -21,6 +21,11 @@ export class SendBudget {
     return Math.max(0, this.capacity - this.outstanding);
   }
 
+  /** Rounds waiting for room: a newcomer queues behind them rather than take room they were woken for. */
+  get waiting(): number {
+    return this.waiters.size;
+  }
+
   take(count: number): void {
     this.outstanding += count;
   }

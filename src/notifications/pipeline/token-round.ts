@@ -39,7 +39,7 @@ export class TokenRound {
   async run(due: readonly number[], signal: AbortSignal): Promise<void> {
     const { budget, writer } = this.o;
     const batchLimit = Math.max(1, Math.ceil(budget.capacity / 4));
-    if (due.length > 0 && due.length <= Math.min(batchLimit, budget.available) && !signal.aborted && !writer.failed) {
+    if (due.length > 0 && budget.waiting === 0 && due.length <= Math.min(batchLimit, budget.available) && !signal.aborted && !writer.failed) {
       // One batch has no siblings to stop when it fails: it runs under the caller's signal.
       budget.take(due.length);
       return this.sendBatch(due, signal);
@@ -59,7 +59,12 @@ export class TokenRound {
    */
   private async sendOneInTurn(due: readonly number[], signal: AbortSignal): Promise<void> {
     const { budget, writer } = this.o;
-    while (budget.available === 0 && !signal.aborted && !writer.failed) await budget.wait(1).ready;
+    // In turn: behind the rounds already waiting; once woken, the room freed is its own.
+    let woken = false;
+    while ((budget.available === 0 || (!woken && budget.waiting > 0)) && !signal.aborted && !writer.failed) {
+      await budget.wait(1).ready;
+      woken = true;
+    }
     if (signal.aborted || writer.failed) {
       this.handedBack = true;
       return;
