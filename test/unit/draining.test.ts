@@ -22,6 +22,18 @@ async function drain(results: AsyncIterable<PushResult>): Promise<number> {
   return count;
 }
 
+/** A batch holding `uses` from now until its results end, as a provider's BatchRun does. */
+function track(draining: Draining, uses: readonly object[], results: AsyncIterable<PushResult>): AsyncIterable<PushResult> {
+  const release = draining.hold(uses);
+  return (async function* () {
+    try {
+      yield* results;
+    } finally {
+      release();
+    }
+  })();
+}
+
 // What a reload replaced is kept until the batches using it end (shared by the APNs, FCM and Web Push providers).
 describe('Draining', () => {
   const errors: unknown[] = [];
@@ -40,7 +52,7 @@ describe('Draining', () => {
     const app = {};
     const first = pendingBatch();
     const second = pendingBatch();
-    const running = [draining.track([pool, app], first.results), draining.track([pool], second.results)].map(drain);
+    const running = [track(draining, [pool, app], first.results), track(draining, [pool], second.results)].map(drain);
     assert.equal(draining.using(pool), 2);
     const ended: string[] = [];
     draining.retire(pool, () => void ended.push('pool'), 1_000);
@@ -60,7 +72,7 @@ describe('Draining', () => {
     const draining = new Draining(onError);
     const pool = {};
     const batch = pendingBatch();
-    const running = drain(draining.track([pool], batch.results));
+    const running = drain(track(draining, [pool], batch.results));
     const shutdown = new AbortController();
     let given: AbortSignal | undefined;
     let closes = 0;
@@ -89,7 +101,7 @@ describe('Draining', () => {
     const failures: unknown[] = [];
     const draining = new Draining((err) => failures.push(err));
     const batch = pendingBatch();
-    const running = drain(draining.track([draining], batch.results));
+    const running = drain(track(draining, [draining], batch.results));
     draining.retire(draining, () => Promise.reject(new Error('GOAWAY failed')), 1_000);
     batch.finish();
     assert.equal(await running, 1);

@@ -163,7 +163,7 @@ export class ApnsProvider implements Provider, Service {
     }
     const sender = new ApnsSender(app, prepared.notification, this.stopping.signal, this.reporter(app, batch.notificationId), this.now);
     const run = new BatchRun(batch.tokens, sender, signal, this.stopping.signal, this.now);
-    return this.draining.track([app.pool], run.results());
+    return run.results(this.draining.hold([app.pool]));
   }
 
   /** Every app's credentials opened and checked; throws HERALD_CREDENTIALS_INVALID listing every bad one. */

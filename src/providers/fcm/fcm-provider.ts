@@ -159,7 +159,7 @@ export class FcmProvider implements Provider, Service {
       return everyToken(batch, { type: 'rejected', reason: prepared.reason, invalidToken: false, detail: prepared.detail });
     }
     const sender = new FcmSender(app, prepared.message, this.stopping.signal, this.reporter(app, batch.notificationId), this.now);
-    return this.draining.track([app.pool, app], new BatchRun(batch.tokens, sender, signal, this.stopping.signal, this.now).results());
+    return new BatchRun(batch.tokens, sender, signal, this.stopping.signal, this.now).results(this.draining.hold([app.pool, app]));
   }
 
   /** Every app's credentials opened; throws HERALD_CREDENTIALS_INVALID listing every bad one. Changes nothing. */

@@ -81,7 +81,8 @@ export class BatchRun<Item extends BatchItem> implements AttemptSink<Item> {
     private readonly now: () => number,
   ) {}
 
-  async *results(): AsyncGenerator<PushResult> {
+  /** `onEnd`: called once the results end, however they end (the provider's reload bookkeeping). */
+  async *results(onEnd?: () => void): AsyncGenerator<PushResult> {
     const wake = (): void => this.wake();
     // Slots come through waitForSlot; only a new capacity (sessions opened or lost) or, for
     // a batch the gate holds, the next announcement (a probe's answer) needs it to look again.
@@ -107,6 +108,7 @@ export class BatchRun<Item extends BatchItem> implements AttemptSink<Item> {
       this.cancelSlotWait?.();
       this.cancelSlotWait = undefined;
       this.returnUnusedSlots();
+      onEnd?.();
     }
   }
 

@@ -4,7 +4,6 @@
  * its gauges dropped). A batch counts against what it uses from the moment the provider
  * hands it out, so nothing it is about to use is closed under it.
  */
-import type { PushResult } from '../provider.js';
 
 /** Ends a replaced thing; `deadline` bounds a close that waits for the other side. */
 export type Retire = (deadline: AbortSignal) => Promise<void> | void;
@@ -17,17 +16,13 @@ export class Draining {
 
   constructor(private readonly onError: (err: unknown) => void) {}
 
-  /** The batch's results, counted against each of `uses` until the batch ends. */
-  track(uses: readonly object[], results: AsyncIterable<PushResult>): AsyncIterable<PushResult> {
+  /**
+   * A batch starts using each of `uses`; call the function returned once, when it ends (its
+   * BatchRun does as its results end: no wrapper around every result).
+   */
+  hold(uses: readonly object[]): () => void {
     for (const thing of uses) this.running.set(thing, (this.running.get(thing) ?? 0) + 1);
-    const done = (): void => uses.forEach((thing) => this.release(thing));
-    return (async function* () {
-      try {
-        yield* results;
-      } finally {
-        done();
-      }
-    })();
+    return () => uses.forEach((thing) => this.release(thing));
   }
 
   /** Batches using `thing` right now. */

@@ -123,7 +123,7 @@ export class WebPushProvider implements Provider, Service {
       void request.finally(() => this.requests.delete(request));
     };
     const sender = new WebPushSender(app, batch.web, prepared.message, this.reporter(app, batch.notificationId), this.now, track);
-    return this.draining.track([app.transport, app], new BatchRun(batch.tokens, sender, signal, this.stopping.signal, this.now).results());
+    return new BatchRun(batch.tokens, sender, signal, this.stopping.signal, this.now).results(this.draining.hold([app.transport, app]));
   }
 
   /** Every app's VAPID keys opened; throws HERALD_CREDENTIALS_INVALID listing every bad one. Changes nothing. */
