@@ -194,6 +194,8 @@ export const configSchema = z
         partitions: positiveInt.max(64).default(1),
         // Notifications accepted within this window are written to Redis together, as one envelope job (0 = within one turn of the event loop).
         groupCommitMs: z.number().int().min(0).max(100).default(0),
+        // Notifications of one envelope job running at once: enough to keep the provider busy, few enough that none waits in memory (docs/queue.md).
+        envelopeLanes: positiveInt.max(1000).default(128),
       })
       .prefault({}),
     gateway: z
