@@ -65,8 +65,6 @@ export class BatchRun<Item extends BatchItem> implements AttemptSink<Item> {
   private granted = 0;
   private cancelSlotWait: (() => void) | undefined;
   private dispatching = false;
-  /** The last dispatch stopped because a credentials probe is in flight. */
-  private heldByGate = false;
   /** Held by the gate: waits for the limiter's next announcement (the probe answered). */
   private stopGateWatch: (() => void) | undefined;
   private woken = false;
@@ -142,7 +140,6 @@ export class BatchRun<Item extends BatchItem> implements AttemptSink<Item> {
    * holds the batch back instead of filling a buffer.
    */
   private dispatchDue(): void {
-    this.heldByGate = false;
     const { limiter, gate } = this.sender;
     while (this.ready.length + this.inFlight < Math.max(1, limiter.limit)) {
       if (this.signal.aborted || this.stopping.aborted) {
@@ -160,8 +157,7 @@ export class BatchRun<Item extends BatchItem> implements AttemptSink<Item> {
       }
       if (admission.kind === 'wait' || !this.takeSlot()) {
         if (admission.kind === 'probe') gate?.probeInconclusive();
-        this.heldByGate = admission.kind === 'wait';
-        if (this.heldByGate) {
+        if (admission.kind === 'wait') {
           this.stopGateWatch ??= limiter.onNextChange(() => {
             this.stopGateWatch = undefined;
             this.wake();
