@@ -13,11 +13,8 @@ export interface EnvelopeRunnerOptions {
   lanes: number;
 }
 
-/** What running one notification came to: its result, or the error it threw. */
-type Ran = { ok: true; result: JobResult } | { ok: false; error: unknown };
-
 /** A notification not started because the job was told to stop: it comes back with the envelope. */
-const HANDED_BACK: Ran = { ok: true, result: { type: 'delay', afterMs: 0 } };
+const HANDED_BACK: PromiseSettledResult<JobResult> = { status: 'fulfilled', value: { type: 'delay', afterMs: 0 } };
 
 /**
  * Runs an envelope job: its notifications in order, `lanes` at once, each as its own
@@ -36,21 +33,21 @@ export class EnvelopeRunner {
   readonly handle = async (job: QueueJob<Envelope>, signal: AbortSignal): Promise<JobResult> => {
     const { notifications } = job.data;
     if (job.attempt === 1 && (job.data.invalid?.length ?? 0) > 0) this.o.failInvalid(job.id, job.data);
-    const ran = await this.runAll(notifications, job, signal);
+    const results = await this.runAll(notifications, job, signal);
     let delay: number | undefined;
     let error: unknown;
     const failures: Array<Promise<void>> = [];
-    ran.forEach((outcome, index) => {
+    results.forEach((result, index) => {
       const n = notifications[index];
       if (!n) return;
-      if (!outcome.ok) {
-        error ??= outcome.error;
+      if (result.status === 'rejected') {
+        error ??= result.reason;
         return;
       }
-      const result = outcome.result;
-      if (result.type === 'delay') delay = Math.min(delay ?? Infinity, result.afterMs);
-      else if (result.type === 'failed') failures.push(this.o.finisher.fail({ app: n.app, id: n.id }, result.reason));
-      else if (result.type === 'failed-attempt') error ??= new Error(result.reason);
+      const outcome = result.value;
+      if (outcome.type === 'delay') delay = Math.min(delay ?? Infinity, outcome.afterMs);
+      else if (outcome.type === 'failed') failures.push(this.o.finisher.fail({ app: n.app, id: n.id }, outcome.reason));
+      else if (outcome.type === 'failed-attempt') error ??= new Error(outcome.reason);
     });
     await Promise.all(failures);
     // The queue retries the envelope with its backoff; what finished is skipped then.
@@ -58,22 +55,22 @@ export class EnvelopeRunner {
     return delay === undefined ? { type: 'done' } : { type: 'delay', afterMs: delay };
   };
 
-  /** Every notification's outcome, by index; one that throws does not stop the others. */
-  private async runAll(notifications: readonly Notification[], job: QueueJob<Envelope>, signal: AbortSignal): Promise<Ran[]> {
-    const ran: Ran[] = new Array<Ran>(notifications.length).fill(HANDED_BACK);
+  /** Every notification's outcome, by index, settled as `Promise.allSettled` would; one that throws does not stop the others. */
+  private async runAll(notifications: readonly Notification[], job: QueueJob<Envelope>, signal: AbortSignal): Promise<Array<PromiseSettledResult<JobResult>>> {
+    const results = new Array<PromiseSettledResult<JobResult>>(notifications.length).fill(HANDED_BACK);
     let next = 0;
     const lane = async (): Promise<void> => {
       while (next < notifications.length && !signal.aborted) {
         const index = next;
         next += 1;
         try {
-          ran[index] = { ok: true, result: await this.o.dispatcher.run(notifications[index] as Notification, job, signal) };
-        } catch (error) {
-          ran[index] = { ok: false, error };
+          results[index] = { status: 'fulfilled', value: await this.o.dispatcher.run(notifications[index] as Notification, job, signal) };
+        } catch (reason) {
+          results[index] = { status: 'rejected', reason };
         }
       }
     };
     await Promise.all(Array.from({ length: Math.max(1, Math.min(this.o.lanes, notifications.length)) }, lane));
-    return ran;
+    return results;
   }
 }
