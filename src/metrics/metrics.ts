@@ -1,4 +1,5 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { BoundHistogram } from './bound-histogram.js';
 import { DeferredWrites } from './deferred-writes.js';
 import { NotificationOutcomes } from './notification-outcomes.js';
 
@@ -18,14 +19,8 @@ function gauge<L extends string>(registry: Registry, name: string, help: string,
   return new Gauge({ name: PREFIX + name, help, labelNames, registers: [registry], ...(deferred ? { collect: () => deferred.flush() } : {}) });
 }
 
-function histogram<L extends string>(
-  registry: Registry,
-  name: string,
-  help: string,
-  labelNames: readonly L[],
-  buckets: number[],
-): Histogram<L> {
-  return new Histogram({ name: PREFIX + name, help, labelNames, buckets, registers: [registry] });
+function histogram<L extends string>(registry: Registry, name: string, help: string, labelNames: readonly L[], buckets: readonly number[]): BoundHistogram<L> {
+  return new BoundHistogram(PREFIX + name, help, labelNames, buckets, registry);
 }
 
 const latencyBuckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];

@@ -34,6 +34,9 @@ export function appPushMetrics(metrics: Metrics, provider: PushProviderName, app
   const requests = new Map<string, { status: string; reason: string; count: number }>();
   let inFlight = 0;
   let inFlightChanged = false;
+  // Bound once: an answered request records its latency without naming its labels again.
+  const duration = metrics.pushDuration.series(labels);
+  const apnsDuration = apns ? metrics.apnsDuration.series({ app }) : undefined;
   const flush = (): void => {
     for (const { status, reason, count } of requests.values()) {
       metrics.pushRequests.inc({ provider, app, status, reason }, count);
@@ -54,8 +57,8 @@ export function appPushMetrics(metrics: Metrics, provider: PushProviderName, app
       else requests.set(key, { status, reason, count: 1 });
       metrics.deferred.mark(flush);
       if (seconds === undefined) return;
-      metrics.pushDuration.observe(labels, seconds);
-      if (apns) metrics.apnsDuration.observe({ app }, seconds);
+      duration.observe(seconds);
+      apnsDuration?.observe(seconds);
     },
     retry: (reason) => {
       metrics.pushRetries.inc({ provider, app, reason });
