@@ -1,6 +1,7 @@
 /**
  * HTTP API: signed `POST /apps/{id}/events` requests per second at a fixed concurrency,
  * with latency, against a bare fastify route that answers {} (the framework's floor).
+ * BENCH_BEFORE_CLI adds an earlier build, measured in the same rounds.
  *
  *   npm run bench -- http-api [--quick]
  */
@@ -12,7 +13,8 @@ import { cpuSeconds } from './lib/proc.js';
 import { quick, report } from './lib/report.js';
 import type { Row } from './lib/report.js';
 import { ratio } from './lib/stats.js';
-import { BENCH_APP, startHerald } from './lib/targets.js';
+import { BENCH_APP, heraldBuilds, startHerald } from './lib/targets.js';
+import type { HeraldTarget } from './lib/targets.js';
 
 const CONNECTIONS = 50;
 const DURATION_SECONDS = quick ? 3 : 10;
@@ -23,25 +25,41 @@ const body = JSON.stringify({ name: 'bench', channel: 'bench-api', data: JSON.st
 
 interface Measured {
   readonly row: Row;
-  readonly perSecond: number;
-  readonly cpuMicrosPerRequest: number;
+  readonly completed: number;
+  readonly seconds: number;
+  readonly cpuSeconds: number;
 }
 
-async function measure(name: string, pid: number, baseUrl: string): Promise<Measured> {
+/** A server under test: the bare fastify baseline or a Herald build. */
+interface Server {
+  readonly name: string;
+  readonly pid: number;
+  readonly baseUrl: string;
+}
+
+/**
+ * Rounds: the full run measures every server three times, each round in the opposite
+ * order to the one before, so no server always runs first or right after another; the
+ * ratios come from the totals of all rounds. BENCH_HTTP_API_ROUNDS overrides the count.
+ */
+const ROUNDS = Number(process.env.BENCH_HTTP_API_ROUNDS ?? (quick ? 1 : 3));
+
+async function measure(server: Server): Promise<Measured> {
   // Signed once, just before the run: a signature stays valid for 600 s, and the server's work per request is the same.
-  const url = `${baseUrl}${path}?${new URLSearchParams(signQuery(BENCH_APP, 'POST', path, body)).toString()}`;
+  const url = `${server.baseUrl}${path}?${new URLSearchParams(signQuery(BENCH_APP, 'POST', path, body)).toString()}`;
   const options = { url, method: 'POST' as const, headers: { 'content-type': 'application/json' }, body, connections: CONNECTIONS };
   await runAutocannon({ ...options, duration: WARMUP_SECONDS });
-  const cpuBefore = cpuSeconds(pid);
+  const cpuBefore = cpuSeconds(server.pid);
   const result: AutocannonResult = await runAutocannon({ ...options, duration: DURATION_SECONDS });
-  const cpu = cpuSeconds(pid) - cpuBefore;
+  const cpu = cpuSeconds(server.pid) - cpuBefore;
   const completed = result['2xx'];
-  if (result.non2xx > 0 || result.errors > 0) throw new Error(`${name}: ${result.non2xx} non-2xx answers, ${result.errors} errors`);
+  if (result.non2xx > 0 || result.errors > 0) throw new Error(`${server.name}: ${result.non2xx} non-2xx answers, ${result.errors} errors`);
   return {
-    perSecond: result.requests.average,
-    cpuMicrosPerRequest: (cpu * 1e6) / completed,
+    completed,
+    seconds: DURATION_SECONDS,
+    cpuSeconds: cpu,
     row: {
-      server: name,
+      server: server.name,
       connections: CONNECTIONS,
       seconds: DURATION_SECONDS,
       requests: completed,
@@ -55,20 +73,44 @@ async function measure(name: string, pid: number, baseUrl: string): Promise<Meas
   };
 }
 
+/** Requests per second and CPU per request over all of a server's rounds. */
+function totals(runs: readonly Measured[]): { perSecond: number; cpuMicrosPerRequest: number } {
+  const completed = runs.reduce((sum, run) => sum + run.completed, 0);
+  const seconds = runs.reduce((sum, run) => sum + run.seconds, 0);
+  const cpu = runs.reduce((sum, run) => sum + run.cpuSeconds, 0);
+  return { perSecond: completed / seconds, cpuMicrosPerRequest: (cpu * 1e6) / completed };
+}
+
 async function main(): Promise<void> {
   const bare = await IpcChild.start(new URL('./lib/bare-fastify-server.ts', import.meta.url));
-  const barePort = await bare.call<number>('listen');
-  const herald = await startHerald();
+  const heralds: HeraldTarget[] = [];
   try {
-    const baseline = await measure('bare fastify', bare.pid, `http://127.0.0.1:${barePort}`);
-    const measured = await measure('herald', herald.pid, herald.baseUrl);
-    report('http-api', [baseline.row, measured.row], {
-      'throughput herald/fastify': ratio(measured.perSecond, baseline.perSecond),
-      'cpu efficiency fastify/herald (µs/req ÷ µs/req)': ratio(baseline.cpuMicrosPerRequest, measured.cpuMicrosPerRequest),
-      route: `POST ${path} (no subscribers)`,
-    });
+    const barePort = await bare.call<number>('listen');
+    // Idle between their runs: a daemon waiting for requests takes no CPU worth counting from the one measured.
+    for (const build of heraldBuilds()) heralds.push(await startHerald({ build }));
+    const servers: Server[] = [{ name: 'bare fastify', pid: bare.pid, baseUrl: `http://127.0.0.1:${barePort}` }, ...heralds];
+    const runs = new Map<Server, Measured[]>(servers.map((server) => [server, []]));
+    const rows: Row[] = [];
+    for (let round = 0; round < ROUNDS; round += 1) {
+      for (const server of round % 2 === 0 ? servers : [...servers].reverse()) {
+        const measured = await measure(server);
+        runs.get(server)?.push(measured);
+        rows.push({ round: round + 1, ...measured.row });
+      }
+    }
+    const [baselineServer, ...measuredServers] = servers;
+    const baseline = totals(runs.get(baselineServer as Server) ?? []);
+    const ratios: Record<string, number> = {};
+    for (const server of measuredServers) {
+      const measured = totals(runs.get(server) ?? []);
+      ratios[`throughput ${server.name}/fastify`] = ratio(measured.perSecond, baseline.perSecond);
+      ratios[`cpu efficiency fastify/${server.name} (µs/req ÷ µs/req)`] = ratio(baseline.cpuMicrosPerRequest, measured.cpuMicrosPerRequest);
+      ratios[`cpu µs/req ${server.name}`] = measured.cpuMicrosPerRequest;
+    }
+    ratios['cpu µs/req bare fastify'] = baseline.cpuMicrosPerRequest;
+    report('http-api', rows, { ...ratios, rounds: ROUNDS, route: `POST ${path} (no subscribers)` });
   } finally {
-    await herald.stop();
+    for (const herald of heralds) await herald.stop();
     await bare.stop();
   }
 }

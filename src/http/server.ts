@@ -160,29 +160,37 @@ export class HttpServer implements Service {
     // Signed routes are authenticated on the request line, before fastify reads the body:
     // a refused request (unknown app, unsigned, forged) costs no buffering, and the
     // connection is closed so its body is not drained either.
-    this.fastify.addHook('onRequest', async (request, reply) => {
+    // Both hooks take fastify's callback (no promise and microtask per request); fastify
+    // catches what they throw and answers it through the error handler.
+    this.fastify.addHook('onRequest', (request, reply, done) => {
       const appId = (request.params as Record<string, string> | undefined)?.appId;
-      if (appId === undefined || !request.routeOptions.url?.startsWith('/apps/:appId')) return undefined;
+      if (appId === undefined || !request.routeOptions.url?.startsWith('/apps/:appId')) {
+        done();
+        return;
+      }
       const result = authenticateRequestLine({ method: request.method, url: request.url, appId, query: request.query as QueryParams, headers: request.headers }, apps);
       if (!result.ok) {
         if (result.status === 401) log.debug({ reqId: request.id, app: result.app?.id, route: request.routeOptions.url, error: result.error }, 'request signature refused');
         reply.header('connection', 'close');
-        return sendError(reply, result.status, result.error);
+        // Answered here: `done` is not called, so no later hook or handler runs.
+        sendError(reply, result.status, result.error);
+        return;
       }
       request.heraldApp = result.app;
       request.heraldParams = result.params;
       // Routes read parameters the way they were signed (lower-case names, each once).
       request.query = result.params;
-      return undefined;
+      done();
     });
 
-    this.fastify.addHook('onResponse', async (request, reply) => {
+    this.fastify.addHook('onResponse', (request, reply, done) => {
       const route = request.routeOptions.url ?? 'unmatched';
       const labels = { route, method: request.method, status: String(reply.statusCode) };
       metrics.httpRequests.inc(labels);
       metrics.httpDuration.observe(labels, reply.elapsedTime / 1000);
       const level = reply.statusCode >= 500 ? 'error' : 'debug';
       log[level]({ reqId: request.id, app: request.heraldApp?.id, method: request.method, route, status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'http request');
+      done();
     });
 
     this.fastify.setNotFoundHandler((request, reply) => sendError(reply, 404, `No route for ${request.method} ${request.url.split('?', 1)[0]}`));
