@@ -59,7 +59,7 @@ export class BoundHistogram<L extends string> {
     private readonly buckets: readonly number[],
     registry: Registry,
   ) {
-    // The registry reads metrics through get() and reset() only; this class is not one of prom-client's.
+    // The registry reads a metric through getForPromString() or get(), and reset(); this class is not one of prom-client's.
     registry.registerMetric(this as unknown as Metric);
   }
 
