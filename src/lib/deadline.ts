@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { setLongTimeout } from './long-timer.js';
 
 // Not node's timers/promises setTimeout or AbortSignal.timeout: both keep the delay in a
@@ -24,9 +25,14 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
-/** A signal that aborts after `ms`; `unref` so it never holds the process open. */
+/**
+ * A signal that aborts after `ms`; `unref` so it never holds the process open. A deadline
+ * is shared by many waits (every Redis connection of a start, every service a shutdown
+ * stops), so Node 20's leak warning at eleven listeners would be a false alarm.
+ */
 export function deadlineAfter(ms: number): AbortSignal {
   const controller = new AbortController();
+  setMaxListeners(0, controller.signal);
   setLongTimeout(() => controller.abort(new Error(`deadline of ${ms} ms passed`)), ms).unref();
   return controller.signal;
 }

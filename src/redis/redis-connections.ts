@@ -1,5 +1,6 @@
 import { HeraldError } from '../errors.js';
 import type { Service } from '../lib/service.js';
+import { deadlineAfter } from '../lib/deadline.js';
 import type { Logger } from '../log/logger.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { createRedisClient, whenReady } from './redis-client.js';
@@ -89,7 +90,8 @@ export class RedisConnections implements Service {
   }
 
   async start(): Promise<void> {
-    const deadline = AbortSignal.timeout(this.o.connectTimeoutMs ?? 30_000);
+    // Every connection waits on this one deadline (a dozen and more with queue partitions).
+    const deadline = deadlineAfter(this.o.connectTimeoutMs ?? 30_000);
     try {
       await Promise.all([...this.clients.values()].map((client) => whenReady(client, deadline)));
     } catch (err) {
