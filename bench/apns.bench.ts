@@ -58,8 +58,13 @@ const QUEUE_CONCURRENCY = Number(process.env.BENCH_APNS_QUEUE_CONCURRENCY ?? 64)
 const SUBMIT_WINDOW = 64;
 /** Notifications per call of a bulk producer (one envelope's worth). */
 const BULK_CHUNK = 1_000;
-/** Notifications (of N × 1) or tokens (of 1 × N) each sender sends unmeasured before its run. */
-const WARM_UP = 1_000;
+/**
+ * Notifications (of N × 1) or tokens (of 1 × N) each sender sends unmeasured before its
+ * run; BENCH_APNS_WARM_UP overrides. 1,000 left Herald's first row of a run half warm:
+ * its CPU per one-token notification was 368–426 µs after 1,000 and 196–214 after 5,000,
+ * where a second row of the same run (warmed by the first) measured 180–196.
+ */
+const WARM_UP = Number(process.env.BENCH_APNS_WARM_UP ?? 5_000);
 const beforeReadsEnvelopes = process.env.BENCH_BEFORE_ENVELOPES === '1';
 
 type RawSender = 'raw http2' | 'node-apn';
