@@ -12,7 +12,8 @@ import { IpcChild } from './lib/ipc.js';
 import { cpuSeconds } from './lib/proc.js';
 import { quick, report } from './lib/report.js';
 import type { Row } from './lib/report.js';
-import { ratio } from './lib/stats.js';
+import { ratio, runTotals } from './lib/stats.js';
+import type { MeasuredRun } from './lib/stats.js';
 import { BENCH_APP, heraldBuilds, startHerald } from './lib/targets.js';
 import type { HeraldTarget } from './lib/targets.js';
 
@@ -23,11 +24,9 @@ const WARMUP_SECONDS = quick ? 1 : 2;
 const path = `/apps/${BENCH_APP.id}/events`;
 const body = JSON.stringify({ name: 'bench', channel: 'bench-api', data: JSON.stringify({ orderId: 1234, status: 'shipped' }) });
 
-interface Measured {
+/** One server's round: the requests it answered (`units`), in seconds, for its CPU seconds. */
+interface Measured extends MeasuredRun {
   readonly row: Row;
-  readonly completed: number;
-  readonly seconds: number;
-  readonly cpuSeconds: number;
 }
 
 /** A server under test: the bare fastify baseline or a Herald build. */
@@ -55,7 +54,7 @@ async function measure(server: Server): Promise<Measured> {
   const completed = result['2xx'];
   if (result.non2xx > 0 || result.errors > 0) throw new Error(`${server.name}: ${result.non2xx} non-2xx answers, ${result.errors} errors`);
   return {
-    completed,
+    units: completed,
     seconds: DURATION_SECONDS,
     cpuSeconds: cpu,
     row: {
@@ -71,14 +70,6 @@ async function measure(server: Server): Promise<Measured> {
       'cpu µs/req': (cpu * 1e6) / completed,
     },
   };
-}
-
-/** Requests per second and CPU per request over all of a server's rounds. */
-function totals(runs: readonly Measured[]): { perSecond: number; cpuMicrosPerRequest: number } {
-  const completed = runs.reduce((sum, run) => sum + run.completed, 0);
-  const seconds = runs.reduce((sum, run) => sum + run.seconds, 0);
-  const cpu = runs.reduce((sum, run) => sum + run.cpuSeconds, 0);
-  return { perSecond: completed / seconds, cpuMicrosPerRequest: (cpu * 1e6) / completed };
 }
 
 async function main(): Promise<void> {
@@ -99,15 +90,15 @@ async function main(): Promise<void> {
       }
     }
     const [baselineServer, ...measuredServers] = servers;
-    const baseline = totals(runs.get(baselineServer as Server) ?? []);
+    const baseline = runTotals(runs.get(baselineServer as Server) ?? []);
     const ratios: Record<string, number> = {};
     for (const server of measuredServers) {
-      const measured = totals(runs.get(server) ?? []);
+      const measured = runTotals(runs.get(server) ?? []);
       ratios[`throughput ${server.name}/fastify`] = ratio(measured.perSecond, baseline.perSecond);
-      ratios[`cpu efficiency fastify/${server.name} (µs/req ÷ µs/req)`] = ratio(baseline.cpuMicrosPerRequest, measured.cpuMicrosPerRequest);
-      ratios[`cpu µs/req ${server.name}`] = measured.cpuMicrosPerRequest;
+      ratios[`cpu efficiency fastify/${server.name} (µs/req ÷ µs/req)`] = ratio(baseline.cpuMicrosPerUnit, measured.cpuMicrosPerUnit);
+      ratios[`cpu µs/req ${server.name}`] = measured.cpuMicrosPerUnit;
     }
-    ratios['cpu µs/req bare fastify'] = baseline.cpuMicrosPerRequest;
+    ratios['cpu µs/req bare fastify'] = baseline.cpuMicrosPerUnit;
     report('http-api', rows, { ...ratios, rounds: ROUNDS, route: `POST ${path} (no subscribers)` });
   } finally {
     for (const herald of heralds) await herald.stop();

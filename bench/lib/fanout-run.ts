@@ -3,7 +3,7 @@ import { cpuSeconds } from './proc.js';
 import { publishWindowed } from './publisher.js';
 import type { Publish } from './publisher.js';
 import type { Row } from './report.js';
-import { percentiles } from './stats.js';
+import { percentiles, runTotals } from './stats.js';
 import type { SubscriberFleet } from './subscriber-fleet.js';
 
 /** One server, or several acting as one: subscribers spread over `wsUrls`, events go to `publish`. */
@@ -92,8 +92,6 @@ export async function runFanout(system: FanoutSystem, fleet: SubscriberFleet, su
 
 /** Sums of several rounds: throughput over the total time, CPU over the total deliveries. */
 export function fanoutTotals(results: readonly FanoutResult[]): { perSecond: number; cpuMicrosPerMessage: number } {
-  const delivered = results.reduce((sum, r) => sum + r.delivered, 0);
-  const seconds = results.reduce((sum, r) => sum + r.seconds, 0);
-  const cpu = results.reduce((sum, r) => sum + r.serverCpuSeconds, 0);
-  return { perSecond: delivered / seconds, cpuMicrosPerMessage: (cpu * 1e6) / delivered };
+  const totals = runTotals(results.map((r) => ({ units: r.delivered, seconds: r.seconds, cpuSeconds: r.serverCpuSeconds })));
+  return { perSecond: totals.perSecond, cpuMicrosPerMessage: totals.cpuMicrosPerUnit };
 }

@@ -8,3 +8,18 @@ export function percentiles(values: ArrayLike<number>, ps: readonly number[]): n
 export function ratio(value: number, baseline: number): number {
   return baseline === 0 ? Number.NaN : value / baseline;
 }
+
+/** One measured run: units of work (messages, requests), its wall seconds and the server's CPU seconds. */
+export interface MeasuredRun {
+  readonly units: number;
+  readonly seconds: number;
+  readonly cpuSeconds: number;
+}
+
+/** Sums of several rounds: throughput over the total time, CPU over the total units. */
+export function runTotals(runs: readonly MeasuredRun[]): { perSecond: number; cpuMicrosPerUnit: number } {
+  const units = runs.reduce((sum, run) => sum + run.units, 0);
+  const seconds = runs.reduce((sum, run) => sum + run.seconds, 0);
+  const cpu = runs.reduce((sum, run) => sum + run.cpuSeconds, 0);
+  return { perSecond: units / seconds, cpuMicrosPerUnit: (cpu * 1e6) / units };
+}
