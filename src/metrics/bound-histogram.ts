@@ -15,6 +15,15 @@ interface ExportedValue {
   exemplar: null | undefined;
 }
 
+/** What `get` and `getForPromString` answer, as prom-client's metrics do. */
+interface HistogramData<V> {
+  name: string;
+  help: string;
+  type: 'histogram';
+  aggregator: 'sum';
+  values: V[];
+}
+
 class Series implements HistogramSeries {
   /** Per bucket (not cumulative); the last one counts values above every bound. */
   readonly counts: Float64Array;
@@ -94,18 +103,18 @@ export class BoundHistogram<L extends string> {
   }
 
   /** As prom-client's `get()`: each value's labels with the series' labels spread in. */
-  get(): Promise<{ name: string; help: string; type: 'histogram'; aggregator: 'sum'; values: Array<Omit<ExportedValue, 'sharedLabels'>> }> {
+  get(): Promise<HistogramData<Omit<ExportedValue, 'sharedLabels'>>> {
     const snapshot = this.snapshot();
     const values = snapshot.values.map(({ sharedLabels, labels, ...value }) => ({ ...value, labels: { ...labels, ...sharedLabels } }));
     return Promise.resolve({ ...snapshot, values });
   }
 
   /** What the registry formats: bucket lines carry `le` first, then the series' labels (as prom-client's Histogram). */
-  getForPromString(): Promise<{ name: string; help: string; type: 'histogram'; aggregator: 'sum'; values: ExportedValue[] }> {
+  getForPromString(): Promise<HistogramData<ExportedValue>> {
     return Promise.resolve(this.snapshot());
   }
 
-  private snapshot(): { name: string; help: string; type: 'histogram'; aggregator: 'sum'; values: ExportedValue[] } {
+  private snapshot(): HistogramData<ExportedValue> {
     const values: ExportedValue[] = [];
     const bucketName = `${this.name}_bucket`;
     for (const series of this.bound.values()) {
