@@ -11,6 +11,11 @@
  * shape every build takes (so the before build is measured with it, and this tree's row
  * shows what envelopes change).
  *
+ * Each shape and latency is measured in rounds, every sender once per round and the order
+ * reversed every other round, so no sender always runs first on a machine whose speed
+ * drifts. A ratio is taken from the totals of all rounds (notifications over seconds); with
+ * several rounds, the median of the rounds' own ratios and their range are given too.
+ *
  *   npm run bench -- apns [--quick]
  */
 import { startBenchRedis } from './lib/bench-redis.js';
@@ -27,7 +32,8 @@ import { IpcChild } from './lib/ipc.js';
 import { cpuSeconds } from './lib/proc.js';
 import { quick, report } from './lib/report.js';
 import type { Row } from './lib/report.js';
-import { percentiles, ratio } from './lib/stats.js';
+import { median, percentiles, ratio, runTotals } from './lib/stats.js';
+import type { MeasuredRun } from './lib/stats.js';
 import { heraldBuilds, startHerald } from './lib/targets.js';
 import type { HeraldTarget } from './lib/targets.js';
 
@@ -65,6 +71,12 @@ const BULK_CHUNK = 1_000;
  * where a second row of the same run (warmed by the first) measured 180–196.
  */
 const WARM_UP = Number(process.env.BENCH_APNS_WARM_UP ?? 5_000);
+/**
+ * Rounds per shape and latency: 3 in the full run, 1 with --quick; BENCH_APNS_ROUNDS
+ * overrides. One round of one-token rows ranged 0.31–0.73 for the same build on this
+ * 2-core machine, too wide for one run to say which side of 0.5 a build is on.
+ */
+const ROUNDS = Math.max(1, Number(process.env.BENCH_APNS_ROUNDS ?? (quick ? 1 : 3)));
 const beforeReadsEnvelopes = process.env.BENCH_BEFORE_ENVELOPES === '1';
 
 type RawSender = 'raw http2' | 'node-apn';
@@ -89,7 +101,7 @@ const via: Record<RawSender | SubmitPath, string> = {
 const nameOf = (sender: Sender): string => (typeof sender === 'string' ? sender : sender.target.name);
 const viaOf = (sender: Sender): string => via[typeof sender === 'string' ? sender : sender.submit];
 
-interface Measured {
+interface Measured extends MeasuredRun {
   readonly row: Row;
   readonly perSecond: number;
 }
@@ -134,7 +146,6 @@ async function measure(
   sender: Sender,
   shape: ApnsShape,
   latencyMs: number,
-  rawPerSecond: number | undefined,
   ctx: BenchContext,
 ): Promise<Measured> {
   await warmUp(sender, shape, ctx);
@@ -162,6 +173,9 @@ async function measure(
   const herald = typeof sender !== 'string';
   return {
     perSecond,
+    units: sample.accepted,
+    seconds,
+    cpuSeconds: used.sender,
     row: {
       sender: nameOf(sender),
       via: viaOf(sender),
@@ -171,7 +185,8 @@ async function measure(
       failed: count - sample.accepted,
       duplicates: sample.duplicates,
       'notif/s': Math.round(perSecond),
-      '÷ raw http2': rawPerSecond === undefined ? Number.NaN : ratio(perSecond, rawPerSecond),
+      // Filled in once the round's raw client has run: every other round runs it last.
+      '÷ raw http2': Number.NaN,
       'in flight mean': Math.round(sample.meanInFlight),
       'in flight peak': sample.peakInFlight,
       'p50 ms': p50 ?? Number.NaN,
@@ -216,6 +231,24 @@ function heraldPaths(target: HeraldTarget, index: number, redis: BenchRedis, cur
   return paths;
 }
 
+/**
+ * Each Herald path against the raw client over all rounds: the ratio of their totals and,
+ * with several rounds, the median of the rounds' ratios and the lowest and highest.
+ */
+function roundRatios(rounds: ReadonlyArray<ReadonlyMap<Sender, Measured>>, heraldSenders: readonly HeraldPath[], label: string): Record<string, number> {
+  const ratios: Record<string, number> = {};
+  const runsOf = (sender: Sender): Measured[] => rounds.flatMap((round) => round.get(sender) ?? []);
+  const raw = runsOf('raw http2');
+  for (const path of heraldSenders) {
+    const key = `${path.target.name} ${path.submit} / raw http2, ${label}`;
+    ratios[key] = raw.length === 0 ? Number.NaN : ratio(runTotals(runsOf(path)).perSecond, runTotals(raw).perSecond);
+    if (rounds.length < 2) continue;
+    const each = rounds.map((round) => ratio(round.get(path)?.perSecond ?? Number.NaN, round.get('raw http2')?.perSecond ?? Number.NaN));
+    Object.assign(ratios, { [`${key}, median of ${rounds.length} rounds`]: median(each), [`${key}, lowest round`]: Math.min(...each), [`${key}, highest round`]: Math.max(...each) });
+  }
+  return ratios;
+}
+
 async function main(): Promise<void> {
   const fixture = await IpcChild.start(new URL('./lib/apns-fixture-worker.ts', import.meta.url));
   const raw = await IpcChild.start(new URL('./lib/apns-raw-sender-worker.ts', import.meta.url));
@@ -235,17 +268,20 @@ async function main(): Promise<void> {
     for (const latencyMs of latencies) {
       await fixture.call('setLatency', { latencyMs });
       for (const shape of shapes) {
-        const results = new Map<Sender, Measured>();
         const heraldSenders = paths.filter((p) => shape === 'individual' || p.submit === 'http');
-        for (const sender of [...rawSenders, ...heraldSenders]) {
-          const measured = await measure(sender, shape, latencyMs, results.get('raw http2')?.perSecond, ctx);
-          results.set(sender, measured);
-          rows.push(measured.row);
+        const senders: Sender[] = [...rawSenders, ...heraldSenders];
+        const rounds: Array<Map<Sender, Measured>> = [];
+        for (let round = 0; round < ROUNDS; round += 1) {
+          const results = new Map<Sender, Measured>();
+          for (const sender of round % 2 === 0 ? senders : [...senders].reverse()) results.set(sender, await measure(sender, shape, latencyMs, ctx));
+          const rawPerSecond = results.get('raw http2')?.perSecond ?? Number.NaN;
+          for (const sender of senders) {
+            const measured = results.get(sender);
+            if (measured) rows.push({ round: round + 1, ...measured.row, '÷ raw http2': ratio(measured.perSecond, rawPerSecond) });
+          }
+          rounds.push(results);
         }
-        const rawPerSecond = results.get('raw http2')?.perSecond ?? Number.NaN;
-        for (const path of heraldSenders) {
-          ratios[`${path.target.name} ${path.submit} / raw http2, ${shape} @${latencyMs} ms`] = ratio(results.get(path)?.perSecond ?? Number.NaN, rawPerSecond);
-        }
+        Object.assign(ratios, roundRatios(rounds, heraldSenders, `${shape} @${latencyMs} ms`));
       }
     }
   } finally {
@@ -256,7 +292,7 @@ async function main(): Promise<void> {
     await fixture.stop();
     await redis.stop();
   }
-  report('apns', rows, { ...ratios, inFlight: IN_FLIGHT, queueConcurrency: QUEUE_CONCURRENCY, nodeApnChunk: NODE_APN_CHUNK, submitWindow: SUBMIT_WINDOW, bulkChunk: BULK_CHUNK });
+  report('apns', rows, { ...ratios, rounds: ROUNDS, inFlight: IN_FLIGHT, queueConcurrency: QUEUE_CONCURRENCY, nodeApnChunk: NODE_APN_CHUNK, submitWindow: SUBMIT_WINDOW, bulkChunk: BULK_CHUNK });
 }
 
 await main();

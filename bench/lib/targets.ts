@@ -53,12 +53,14 @@ export function heraldBuilds(): HeraldBuild[] {
 /**
  * A daemon with one bench app whose limits do not get in the way. `config` is merged
  * over the bench defaults. BENCH_CPU_PROF=<dir> profiles it (node --cpu-prof, written
- * at exit; summarize with bench/lib/profile-summary.ts).
+ * at exit; summarize with bench/lib/profile-summary.ts). BENCH_HERALD_NODE_ARGS adds node
+ * flags to every Herald daemon (space-separated), e.g. to try V8's GC settings.
  */
 export async function startHerald(options: { config?: Record<string, unknown>; env?: Record<string, string>; build?: HeraldBuild; name?: string } = {}): Promise<HeraldTarget> {
   const cli = options.build?.cli ?? builtCli;
   if (!existsSync(cli)) throw new Error(`${cli} is missing: build first (npm run build)`);
   const profileDir = process.env.BENCH_CPU_PROF;
+  const execArgv = [...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), ...(process.env.BENCH_HERALD_NODE_ARGS ?? '').split(' ').filter(Boolean)];
   const spawned = await spawnHerald({
     cli,
     config: {
@@ -67,7 +69,7 @@ export async function startHerald(options: { config?: Record<string, unknown>; e
       apps: [{ ...BENCH_APP, limits: { maxEventPayloadKb: 100 } }],
       ...options.config,
     },
-    ...(profileDir ? { execArgv: ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] } : {}),
+    ...(execArgv.length > 0 ? { execArgv } : {}),
     ...(options.env ? { env: options.env } : {}),
   });
   return {
