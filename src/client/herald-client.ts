@@ -166,6 +166,6 @@ export class HeraldClient {
     if (notification.app !== undefined && notification.app !== this.app) {
       throw new HeraldClientError('invalid', `notification.app '${notification.app}' is not this client's app '${this.app}'`, { path: 'app' });
     }
-    return { ...notification, v: 1, app: this.app, id: notification.id ?? randomUUID() };
+    return Object.assign({}, notification, { v: 1 as const, app: this.app, id: notification.id ?? randomUUID() });
   }
 }

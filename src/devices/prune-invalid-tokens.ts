@@ -67,13 +67,13 @@ export class PruneInvalidTokens implements Service {
     const { events } = this.o;
     this.unsubscribe = [
       events.on('apns.token_invalid', (e) => {
-        if (PRUNED_APNS_REASONS.has(e.reason)) this.track({ ...base(e), platform: 'apns', provider: 'APNs', ...apnsTimestamp(e) });
+        if (PRUNED_APNS_REASONS.has(e.reason)) this.track(Object.assign(base(e), { platform: 'apns' as const, provider: 'APNs' }, apnsTimestamp(e)));
       }),
       events.on('fcm.token_invalid', (e) => {
-        if (PRUNED_FCM_REASONS.has(e.reason)) this.track({ ...base(e), platform: 'fcm', provider: 'FCM' });
+        if (PRUNED_FCM_REASONS.has(e.reason)) this.track(Object.assign(base(e), { platform: 'fcm' as const, provider: 'FCM' }));
       }),
       events.on('webpush.subscription_invalid', (e) => {
-        if (PRUNED_WEBPUSH_REASONS.has(e.reason)) this.track({ ...base(e), platform: 'web', provider: 'the push service', ...sameEndpoint(e.endpoint) });
+        if (PRUNED_WEBPUSH_REASONS.has(e.reason)) this.track(Object.assign(base(e), { platform: 'web' as const, provider: 'the push service' }, sameEndpoint(e.endpoint)));
       }),
     ];
   }

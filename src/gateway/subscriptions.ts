@@ -177,7 +177,7 @@ export class Subscriptions {
   }
 
   private announceJoined(ref: ChannelRef, socketId: string, member: PresenceMember | undefined, result: Extract<JoinResult, { type: 'joined' }>, counts: boolean): void {
-    this.o.events.emit('channel.subscribed', { ...ref, socketId });
+    this.o.events.emit('channel.subscribed', Object.assign({}, ref, { socketId }));
     if (result.firstSocket) this.o.occupancy.occupied(ref);
     if (member && result.firstForUser) {
       this.o.fanout.announce(ref.app, ref.channel, internalChannelFrame('pusher_internal:member_added', ref.channel, { user_id: member.userId, user_info: member.userInfo }), socketId);

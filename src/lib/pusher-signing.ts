@@ -22,7 +22,7 @@ export function signQuery(
   params: Record<string, string> = {},
   nowSeconds = Math.floor(Date.now() / 1000),
 ): Record<string, string> {
-  const query: Record<string, string> = { ...params, auth_key: app.key, auth_timestamp: String(nowSeconds), auth_version: '1.0' };
+  const query: Record<string, string> = Object.assign({}, params, { auth_key: app.key, auth_timestamp: String(nowSeconds), auth_version: '1.0' });
   if (body) query.body_md5 = md5Hex(body);
   query.auth_signature = hmacSha256Hex(app.secret, stringToSign({ method, path, query }));
   return query;

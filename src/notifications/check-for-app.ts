@@ -65,7 +65,7 @@ export function eventData(data: unknown): Serialized {
 }
 
 /** The APNs request fields of the notification, without the tokens. */
-export function apnsFields(apns: NonNullable<Notification['apns']>): {
+export function apnsFields(apns: Omit<NonNullable<Notification['apns']>, 'tokens'>): {
   payload: Record<string, unknown>;
   pushType?: string;
   topic?: string;
@@ -86,16 +86,15 @@ export function apnsFields(apns: NonNullable<Notification['apns']>): {
 /** The contract's FCM part in FCM HTTP v1's spelling (ttl as a Duration, collapse_key). */
 export function fcmFields(fcm: Omit<FcmPart, 'tokens'>): FcmMessageFields {
   const { android, notification } = fcm;
-  const fields: FcmMessageFields = {
-    ...(notification === undefined ? {} : { notification: defined({ title: notification.title, body: notification.body, image: notification.image }) }),
-    ...(fcm.data === undefined ? {} : { data: fcm.data }),
-  };
+  const fields: FcmMessageFields = {};
+  if (notification !== undefined) fields.notification = defined({ title: notification.title, body: notification.body, image: notification.image });
+  if (fcm.data !== undefined) fields.data = fcm.data;
   if (android) {
-    fields.android = {
-      ...(android.priority === undefined ? {} : { priority: android.priority }),
-      ...(android.ttl === undefined ? {} : { ttl: `${android.ttl}s` }),
-      ...(android.collapseKey === undefined ? {} : { collapse_key: android.collapseKey }),
-    };
+    const config: NonNullable<FcmMessageFields['android']> = {};
+    if (android.priority !== undefined) config.priority = android.priority;
+    if (android.ttl !== undefined) config.ttl = `${android.ttl}s`;
+    if (android.collapseKey !== undefined) config.collapse_key = android.collapseKey;
+    fields.android = config;
   }
   return fields;
 }

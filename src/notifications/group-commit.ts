@@ -2,7 +2,7 @@ import { setLongTimeout } from '../lib/long-timer.js';
 import type { QueueDriver } from '../queue/queue-driver.js';
 import { MAX_SHARED_TOKENS, envelopeJobId, singleEnvelopeJobId } from './contract/envelope.js';
 import type { Envelope } from './contract/envelope.js';
-import type { Notification, NotificationRef } from './contract/notification-schema.js';
+import type { Notification } from './contract/notification-schema.js';
 import { partitionOf } from './contract/partitions.js';
 import type { CreateResult, StatusStore } from './status/status-store.js';
 
@@ -127,7 +127,7 @@ export class GroupCommit {
       const createdAt = this.o.now();
       // A travelling-alone job already known is an earlier call's: its record, if any, is that call's too.
       const owner = queued.duplicate ? '' : job;
-      const records = await Promise.all(entries.map(({ n, plan }) => this.o.store.create({ ...ref(n), createdAt, tokens: plan.tokens, chunks: plan.chunks, notBefore: plan.notBefore, owner: job })));
+      const records = await Promise.all(entries.map(({ n, plan }) => this.o.store.create({ app: n.app, id: n.id, createdAt, tokens: plan.tokens, chunks: plan.chunks, notBefore: plan.notBefore, owner: job })));
       return { records, owner };
     })();
     return written.then(
@@ -146,10 +146,6 @@ export class GroupCommit {
       },
     );
   }
-}
-
-function ref(n: Notification): NotificationRef {
-  return { app: n.app, id: n.id };
 }
 
 /** Ours when made now, or made by a worker that ran this very envelope first (`owner` '': the job was an earlier call's). */

@@ -77,7 +77,7 @@ export class NotificationService {
     const delayMs = Math.max(0, sendAt - this.now());
     const counts = explicitCounts(n, this.o.chunkSize);
     // Durable (envelope job and status record) before it is answered; a repeat of a known id queues a copy its worker skips.
-    const committed = await this.o.commit.commit(n, { ...counts, notBefore: sendAt, delayMs });
+    const committed = await this.o.commit.commit(n, { tokens: counts.tokens, chunks: counts.chunks, notBefore: sendAt, delayMs });
     if (committed.status === 'duplicate') return this.duplicate({ app: app.id, id: n.id });
     if (committed.created) {
       this.o.metrics.notifications.inc({ app: app.id, status: 'accepted' });

@@ -64,5 +64,6 @@ export function subscribeWebhookEvents(bus: EventBus, sink: WebhookEventSink, no
 function clientEvent(e: HeraldEvents['client.event']): WebhookEvent {
   const data = typeof e.data === 'string' ? e.data : (e.dataJson ?? JSON.stringify(e.data) ?? '');
   const event: WebhookEvent = { name: 'client_event', channel: e.channel, event: e.event, data, socket_id: e.socketId };
-  return e.userId === undefined ? event : { ...event, user_id: e.userId };
+  if (e.userId !== undefined) event.user_id = e.userId;
+  return event;
 }

@@ -66,8 +66,9 @@ export function parseEnvelope(data: unknown, options: { now?: () => number } = {
   const invalid: InvalidEntry[] = [];
   const envelope: Envelope = { v: 1, notifications: [], invalid };
   const seen = new Set<string>();
+  const entryOptions = { ...options, generateId: () => '' };
   frame.notifications.forEach((entry: unknown, index) => {
-    const checked = parseNotification(entry, { ...options, generateId: () => '' });
+    const checked = parseNotification(entry, entryOptions);
     if (!checked.ok) {
       const ref = refOf(entry);
       invalid.push({ index, ...(ref ? { ref } : {}), error: `notifications[${index}]${checked.path ? `.${checked.path}` : ''}: ${checked.error}`, ...(checked.limit ? { limit: checked.limit } : {}) });

@@ -67,7 +67,7 @@ export function parseNotification(input: unknown, options: ParseOptions = {}): N
     }
     const filled = payload ?? alertPayload(data.alert);
     if (!filled) return { ok: false, error: 'is required when there is no alert (title/body)', path: data.apns ? 'apns.payload' : 'alert' };
-    apns = { ...fields, tokens: [...unique], payload: filled };
+    apns = { tokens: [...unique], payload: filled, ...fields };
   }
 
   let fcm: FcmPart | undefined;
@@ -76,7 +76,7 @@ export function parseNotification(input: unknown, options: ParseOptions = {}): N
     if (!to && raw.length === 0) return { ok: false, error: 'needs at least one registration token (or `to` with users or interests)', path: 'fcm.tokens' };
     const notification = given ?? alertFields(data.alert);
     if (!notification && fields.data === undefined) return { ok: false, error: 'needs a notification, data, or an alert (title/body)', path: 'fcm' };
-    fcm = { ...fields, ...(notification ? { notification } : {}), tokens: [...new Set(raw)] };
+    fcm = { tokens: [...new Set(raw)], ...fields, ...(notification ? { notification } : {}) };
   }
 
   let webpush: WebPushPart | undefined;
@@ -88,7 +88,7 @@ export function parseNotification(input: unknown, options: ParseOptions = {}): N
     if (!text.ok) return { ok: false, error: text.error, path: 'webpush.data' };
     const bytes = Buffer.byteLength(text.json);
     if (bytes > MAX_WEBPUSH_DATA_BYTES) return { ok: false, error: `is ${bytes} bytes; Web Push carries at most ${MAX_WEBPUSH_DATA_BYTES}`, path: 'webpush.data' };
-    webpush = { ...fields, data: text.json };
+    webpush = { data: text.json, ...fields };
   }
 
   const notification: Notification = {
@@ -148,7 +148,10 @@ function checkTargets(data: Parsed): { ok: true; to: Targets | undefined } | ({ 
     return { ok: false, error: 'online-first needs a realtime part: the event online users get instead of a push', path: 'realtime' };
   }
   if (data.alert && data.alert.title === undefined && data.alert.body === undefined) return { ok: false, error: 'needs a title or a body', path: 'alert' };
-  const to = data.to ? { ...(users?.length ? { users } : {}), ...(interests?.length ? { interests } : {}) } : undefined;
+  if (!data.to) return { ok: true, to: undefined };
+  const to: Targets = {};
+  if (users?.length) to.users = users;
+  if (interests?.length) to.interests = interests;
   return { ok: true, to };
 }
 
@@ -161,7 +164,10 @@ function alertPayload(alert: Alert | undefined): Record<string, unknown> | undef
 /** `{title, body}` with what the alert has: FCM's notification, Web Push's default data. */
 function alertFields(alert: Alert | undefined): { title?: string; body?: string } | undefined {
   if (!alert) return undefined;
-  return { ...(alert.title === undefined ? {} : { title: alert.title }), ...(alert.body === undefined ? {} : { body: alert.body }) };
+  const fields: { title?: string; body?: string } = {};
+  if (alert.title !== undefined) fields.title = alert.title;
+  if (alert.body !== undefined) fields.body = alert.body;
+  return fields;
 }
 
 export type { NotificationInput };

@@ -84,7 +84,7 @@ export class Dispatcher {
     // Due now: the record is created (or marked) active in the same step.
     const active = sendAt <= this.now();
     const ref = { app: app.id, id: n.id };
-    const created = await this.o.store.create({ ...ref, createdAt: job.enqueuedAt, tokens: counts.tokens, chunks: counts.chunks, notBefore: sendAt, active, owner: job.id });
+    const created = await this.o.store.create({ app: app.id, id: n.id, createdAt: job.enqueuedAt, tokens: counts.tokens, chunks: counts.chunks, notBefore: sendAt, active, owner: job.id });
     if (!ownedBy(created, job.id)) {
       // The same id reached the queue twice (a producer's retry): the job that owns it delivers it.
       this.o.log.info({ notification: n.id, app: app.id, owner: created.created ? job.id : created.owner }, 'notification owned by another queue job: not sent by this one');
@@ -161,7 +161,7 @@ export class Dispatcher {
     // A one-chunk notification is sent here: a retry-after or a hand-back delays this job,
     // whose re-run skips what is recorded and resumes from the token checkpoints.
     const only = jobs.length === 1 ? jobs[0] : undefined;
-    if (only && this.o.sendInline) return this.o.sendInline({ ...only, attempt: job.attempt, enqueuedAt: job.enqueuedAt }, signal ?? new AbortController().signal, fresh && active);
+    if (only && this.o.sendInline) return this.o.sendInline({ id: only.id, data: only.data, attempt: job.attempt, enqueuedAt: job.enqueuedAt }, signal ?? new AbortController().signal, fresh && active);
     // Idempotent by chunk id: a re-run after a crash adds only what is missing.
     await this.o.chunksOf(ref).enqueueMany(jobs);
     return { type: 'done' };
@@ -173,7 +173,7 @@ export class Dispatcher {
     const group = grouped ? Math.max(1, app.limits.maxEventChannelsAtOnce) : channels.length;
     let published = 0;
     for (let from = 0; from < channels.length; from += group) {
-      const result = await this.o.publisher.publish(app, { ...event, channels: channels.slice(from, from + group) }, { source: 'notification' });
+      const result = await this.o.publisher.publish(app, { channels: channels.slice(from, from + group), ...event }, { source: 'notification' });
       if (!result.ok) return result;
       published += result.channels;
     }
@@ -194,7 +194,7 @@ function platformPart(n: Notification, targets: ResolvedTargets, chunk: number, 
       const subscription = targets.subscriptions?.[token];
       if (subscription) subscriptions[token] = subscription;
     }
-    return { platform, webpush: { ...n.webpush, subscriptions } };
+    return { platform, webpush: { subscriptions, ...n.webpush } };
   }
   // APNs chunks keep the shape they always had (no platform field): older workers read them.
   if (!n.apns) return {};

@@ -12,12 +12,13 @@ export function chunkPlatformOf(chunk: ChunkJob): ProviderKind {
 
 /** Undefined when the chunk lacks its platform's part (parsing refuses such a job; this is the last guard). */
 export function pushBatch(chunk: ChunkJob, tokens: readonly string[]): PushBatch | undefined {
-  const base = { app: chunk.app, notificationId: chunk.notification, tokens };
+  const app = chunk.app;
+  const notificationId = chunk.notification;
   switch (chunkPlatformOf(chunk)) {
     case 'apns':
-      return chunk.apns ? { ...base, ...apnsFields({ ...chunk.apns, tokens: [...tokens] }) } : undefined;
+      return chunk.apns ? { app, notificationId, tokens, ...apnsFields(chunk.apns) } : undefined;
     case 'fcm':
-      return chunk.fcm ? { ...base, payload: {}, fcm: fcmFields(chunk.fcm) } : undefined;
+      return chunk.fcm ? { app, notificationId, tokens, payload: {}, fcm: fcmFields(chunk.fcm) } : undefined;
     case 'web': {
       if (!chunk.webpush) return undefined;
       const { subscriptions, data, ttl, urgency, topic } = chunk.webpush;
@@ -28,7 +29,7 @@ export function pushBatch(chunk: ChunkJob, tokens: readonly string[]): PushBatch
         if (subscription) known.set(token, subscription);
       }
       const web = { subscriptions: known, data, ...(ttl === undefined ? {} : { ttl }), ...(urgency === undefined ? {} : { urgency }), ...(topic === undefined ? {} : { topic }) };
-      return { ...base, payload: {}, web };
+      return { app, notificationId, tokens, payload: {}, web };
     }
   }
 }

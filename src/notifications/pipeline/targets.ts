@@ -71,7 +71,7 @@ export class TargetResolver {
         cursor = page.cursor;
       } while (cursor !== undefined);
     }
-    return { ...(counts ? { users: counts } : {}), online, ...tokens.chunks(this.o.chunkSize) };
+    return { online, ...(counts ? { users: counts } : {}), ...tokens.chunks(this.o.chunkSize) };
   }
 }
 

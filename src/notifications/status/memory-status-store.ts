@@ -143,8 +143,8 @@ export class MemoryStatusStore implements StatusStore {
     if (!e) return targets;
     if (!e.targets) {
       e.targets = {
-        ...(targets.users ? { users: { ...targets.users } } : {}),
         online: [...targets.online],
+        ...(targets.users ? { users: { ...targets.users } } : {}),
         chunks: targets.chunks.map((chunk) => [...chunk]),
         ...(targets.platforms ? { platforms: [...targets.platforms] } : {}),
         ...(targets.subscriptions ? { subscriptions: structuredClone(targets.subscriptions) } : {}),
@@ -251,8 +251,8 @@ export class MemoryStatusStore implements StatusStore {
   }
 
   private fresh(plan: NotificationPlan, state: NotificationState): Entry {
+    // The plan's fields last: an object literal that starts with a spread costs Node 20 about 1 µs (docs/performance.md).
     return {
-      ...plan,
       state,
       attempts: 1,
       sent: 0,
@@ -265,6 +265,7 @@ export class MemoryStatusStore implements StatusStore {
       counted: { fcm: { sent: 0, failed: 0 }, web: { sent: 0, failed: 0 } },
       chunksDone: new Set(),
       expiresAt: this.now() + this.retentionSeconds * 1000,
+      ...plan,
     };
   }
 

@@ -52,7 +52,7 @@ export class RedisStatusStore implements StatusStore {
 
   async create(plan: NotificationPlan): Promise<CreateResult> {
     const wait = Math.max(0, Math.ceil(((plan.notBefore ?? 0) - Date.now()) / 1000));
-    const args = createRecordArgs({ ...plan, owner: plan.owner ?? '', ttlSeconds: this.retentionSeconds + wait, start: plan.active === true });
+    const args = createRecordArgs({ app: plan.app, createdAt: plan.createdAt, tokens: plan.tokens, chunks: plan.chunks, ttlSeconds: this.retentionSeconds + wait, owner: plan.owner ?? '', start: plan.active === true });
     const { key, tag } = this.place(plan);
     return parseRecordReply(await this.batcher.run(tag, 'create', [key], args));
   }
@@ -96,8 +96,8 @@ export class RedisStatusStore implements StatusStore {
     if (resolved !== '1' || stored.online === undefined) return undefined;
     const decoded = decodeChunks(Array.from({ length: Number(chunks ?? 0) }, (_, chunk) => stored[`c${chunk}`] ?? ''));
     return {
-      ...(total === null || total === undefined ? {} : { users: { total: Number(total), online: Number(online ?? 0), pushed: Number(pushed ?? 0), noDevices: Number(noDevices ?? 0) } }),
       online: JSON.parse(stored.online) as string[],
+      ...(total === null || total === undefined ? {} : { users: { total: Number(total), online: Number(online ?? 0), pushed: Number(pushed ?? 0), noDevices: Number(noDevices ?? 0) } }),
       ...decoded,
     };
   }

@@ -44,11 +44,11 @@ export function prepareFcmMessage(batch: PushBatch, now: number = Date.now()): F
     return { ok: false, reason: 'InvalidMessage', detail: issue ? `fcm.${formatPath(issue.path)}: ${issue.message}` : 'fcm: invalid' };
   }
   const fields: FcmMessageFields = parsed.data as FcmMessageFields;
-  const android = { ...fields.android };
+  const android = Object.assign({}, fields.android);
   if (android.priority === undefined && batch.priority !== undefined) android.priority = batch.priority >= 10 ? 'HIGH' : 'NORMAL';
   if (android.ttl === undefined && batch.expiration !== undefined) android.ttl = `${batch.expiration === 0 ? 0 : Math.max(0, batch.expiration - Math.floor(now / 1000))}s`;
   if (android.collapse_key === undefined && batch.collapseId !== undefined) android.collapse_key = batch.collapseId;
-  const message = { ...fields, ...(Object.keys(android).length > 0 ? { android } : {}) };
+  const message = Object.assign({}, fields, Object.keys(android).length > 0 ? { android } : {});
   const rest = JSON.stringify(message).slice(1, -1);
   if (Buffer.byteLength(rest) > MAX_MESSAGE_BYTES) return { ok: false, reason: 'MessageTooBig', detail: `the message is ${Buffer.byteLength(rest)} bytes; FCM takes at most ${MAX_MESSAGE_BYTES}` };
   const tail = rest === '' ? '}}' : `,${rest}}}`;

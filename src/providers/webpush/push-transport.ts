@@ -58,7 +58,7 @@ export class PushTransport {
       const agent = isHttps ? this.https : this.http;
       if (!agent) return done({ kind: 'failed', cause: 'connect', sent: false, detail: `${url.protocol} endpoints are not allowed` });
       const send = isHttps ? httpsRequest : httpRequest;
-      const req: ClientRequest = send(url, { method: 'POST', agent, lookup: this.lookup, headers: { ...headers, 'content-length': body.length } }, (res) => readAnswer(res, done));
+      const req: ClientRequest = send(url, { method: 'POST', agent, lookup: this.lookup, headers: Object.assign({}, headers, { 'content-length': body.length }) }, (res) => readAnswer(res, done));
       const timer = setTimeout(() => {
         req.destroy();
         done({ kind: 'failed', cause: 'timeout', sent, detail: `no answer within ${timeoutMs} ms` });

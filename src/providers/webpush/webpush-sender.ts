@@ -82,7 +82,7 @@ export class WebPushSender implements TokenSender<WorkItem> {
     let answer: Answer;
     try {
       const body = encryptAes128gcm({ plaintext: this.message.plaintext, uaPublic: item.subscription.uaPublic, authSecret: item.subscription.authSecret });
-      const headers = { ...this.message.headers, authorization: this.app.signer.authorization(item.origin) };
+      const headers = Object.assign({}, this.message.headers, { authorization: this.app.signer.authorization(item.origin) });
       const result = await this.app.transport.post(item.subscription.endpoint, headers, body, this.app.config.requestTimeoutMs);
       answer = judgeAnswer(result, this.now());
       this.reporter.request(result.kind === 'response' ? String(result.status) : 'none', reasonLabel(answer), result.kind === 'response' ? (this.now() - started) / 1000 : undefined);

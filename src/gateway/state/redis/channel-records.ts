@@ -143,7 +143,7 @@ function decodeJoin(reply: unknown, presence: boolean): JoinResult {
     firstForUser: integerAt(reply, 2) === 1,
     subscriptionCount: integerAt(reply, 3),
   };
-  return presence ? { ...base, members: memberPairs(reply.slice(4)) } : base;
+  return presence ? Object.assign(base, { members: memberPairs(reply.slice(4)) }) : base;
 }
 
 function decodeLeave(reply: unknown): LeaveResult {
@@ -155,7 +155,7 @@ function decodeLeave(reply: unknown): LeaveResult {
     lastForUser: integerAt(reply, 2) === 1,
     subscriptionCount: integerAt(reply, 3),
   };
-  return userId === '' ? base : { ...base, member: { userId, userInfo: parseInfo(String(reply[5])) } };
+  return userId === '' ? base : Object.assign(base, { member: { userId, userInfo: parseInfo(String(reply[5])) } });
 }
 
 function memberPairs(flat: readonly unknown[]): PresenceMember[] {
