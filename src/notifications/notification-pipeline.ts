@@ -85,7 +85,7 @@ export class NotificationPipeline {
     });
     const chunksOf = ofPartition(chunks);
     const targets = o.devices && o.presence ? new TargetResolver({ devices: o.devices, presence: o.presence, chunkSize: o.queue.chunkSize }) : undefined;
-    const dispatcher = new Dispatcher({ ...o, chunksOf, finisher, chunkSize: o.queue.chunkSize, sendInline: sender.handle, ...(targets ? { targets } : {}) });
+    const dispatcher = new Dispatcher(Object.assign({}, o, { chunksOf, finisher, chunkSize: o.queue.chunkSize, sendInline: sender.handle }, targets ? { targets } : {}));
     const envelopeRunner = new EnvelopeRunner({ dispatcher, finisher, failInvalid: (job, envelope) => failInvalidEntries(context, job, envelope), lanes: o.queue.envelopeLanes });
     this.worker = new NotificationWorker({
       consumers: [

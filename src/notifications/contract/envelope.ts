@@ -66,7 +66,7 @@ export function parseEnvelope(data: unknown, options: { now?: () => number } = {
   const invalid: InvalidEntry[] = [];
   const envelope: Envelope = { v: 1, notifications: [], invalid };
   const seen = new Set<string>();
-  const entryOptions = { ...options, generateId: () => '' };
+  const entryOptions = Object.assign({}, options, { generateId: () => '' });
   frame.notifications.forEach((entry: unknown, index) => {
     const checked = parseNotification(entry, entryOptions);
     if (!checked.ok) {

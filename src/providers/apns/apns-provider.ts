@@ -226,7 +226,7 @@ export class ApnsProvider implements Provider, Service {
     const session = {
       host: endpoint.host,
       port: endpoint.port,
-      tls: { ...tls, ...(endpoint.ca === undefined ? {} : { ca: endpoint.ca }) },
+      tls: Object.assign(tls, endpoint.ca === undefined ? {} : { ca: endpoint.ca }),
       connectTimeoutMs: smallest((apns) => apns.requestTimeoutMs),
       pingIntervalMs: smallest((apns) => apns.pingIntervalMs),
       pingTimeoutMs: smallest((apns) => Math.min(apns.pingIntervalMs, apns.requestTimeoutMs)),
@@ -245,7 +245,7 @@ export class ApnsProvider implements Provider, Service {
       onReplaced: (reason) => apps.forEach((app) => metrics.apnsSessionsReplaced.inc({ app: app.id, reason })),
     });
     // The key holds the credential's fingerprint or key hash, so equal settings mean the same credential.
-    const entry: PoolEntry = { pool, apps, settings: JSON.stringify({ key, size, session: { ...session, tls: Object.keys(session.tls).sort() } }), retired: false };
+    const entry: PoolEntry = { pool, apps, settings: JSON.stringify({ key, size, session: Object.assign({}, session, { tls: Object.keys(session.tls).sort() }) }), retired: false };
     return entry;
   }
 

@@ -63,11 +63,7 @@ export class Http2Session {
   /** Opens a session and resolves once the server's first SETTINGS arrived; rejects with ConnectError. */
   static open(options: SessionOptions): Promise<Http2Session> {
     const servername = isIP(options.host) ? undefined : options.host;
-    const session = connect(`https://${options.host}:${options.port}`, {
-      ...options.tls,
-      ...(servername === undefined ? {} : { servername }),
-      settings: { enablePush: false },
-    });
+    const session = connect(`https://${options.host}:${options.port}`, Object.assign({}, options.tls, servername === undefined ? {} : { servername }, { settings: { enablePush: false } }));
     const apns = new Http2Session(session, options);
     return new Promise((resolve, reject) => {
       let settled = false;

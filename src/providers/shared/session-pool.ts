@@ -148,11 +148,12 @@ export class SessionPool {
 
   private async connectOne(): Promise<ConnectError | undefined> {
     try {
-      const session = await Http2Session.open({
-        ...this.options.session,
-        onRetired: (retired, reason) => this.onRetired(retired, reason),
-        onCapacity: () => this.notify(),
-      });
+      const session = await Http2Session.open(
+        Object.assign({}, this.options.session, {
+          onRetired: (retired: Http2Session, reason: RetireReason) => this.onRetired(retired, reason),
+          onCapacity: () => this.notify(),
+        }),
+      );
       if (this.stopped) {
         session.destroy('stopping');
         return undefined;

@@ -39,7 +39,7 @@ export class PushTransport {
   constructor(options: PushTransportOptions) {
     this.lookup = guardedLookup(options.allowPrivate);
     const common = { keepAlive: true, maxSockets: options.maxSockets, maxFreeSockets: Math.min(options.maxSockets, 256), timeout: 60_000, scheduling: 'lifo' as const };
-    this.https = new HttpsAgent({ ...common, ...(options.ca === undefined ? {} : { ca: options.ca }) });
+    this.https = new HttpsAgent(Object.assign({}, common, options.ca === undefined ? {} : { ca: options.ca }));
     // Plain http only exists for allowPrivateEndpoints (a local relay or a test).
     this.http = options.allowPrivate ? new HttpAgent(common) : undefined;
   }
