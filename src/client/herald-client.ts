@@ -166,6 +166,7 @@ export class HeraldClient {
     if (notification.app !== undefined && notification.app !== this.app) {
       throw new HeraldClientError('invalid', `notification.app '${notification.app}' is not this client's app '${this.app}'`, { path: 'app' });
     }
-    return Object.assign({}, notification, { v: 1 as const, app: this.app, id: notification.id ?? randomUUID() });
+    // A spread, not Object.assign: a caller's own `__proto__` key (JSON.parse makes one) stays a key the parser refuses.
+    return { ...notification, v: 1, app: this.app, id: notification.id ?? randomUUID() };
   }
 }
