@@ -260,6 +260,9 @@ describe('herald/client sendMany and status records, on Redis', () => {
     });
     await assert.rejects(herald.sendMany([...many(2, 'bad'), { app: 'other', realtime: { channels: ['a'], event: 'e', data: 1 } }]), { code: 'invalid', index: 2, path: '[2].app' });
     await assert.rejects(herald.sendMany([null as unknown as NotificationInput]), { code: 'invalid', index: 0, path: '[0]' });
+    // JSON.parse makes `__proto__` an own key: refused as a field, never taken as the copy's prototype.
+    const parsed = JSON.parse(`{"__proto__": {"realtime": {"channels": ["a"], "event": "e", "data": 1}}, "apns": {"tokens": ["${tokenFor(1)}"], "payload": {"aps": {"alert": "x"}}}}`) as NotificationInput;
+    await assert.rejects(herald.sendMany([...many(1, 'proto'), parsed]), { code: 'invalid', index: 1, path: '[1].__proto__' });
     assert.equal(await connection.dbsize(), keysBefore, 'no key was written');
     assert.deepEqual(await herald.sendMany([]), []);
   });
