@@ -231,6 +231,11 @@ function heraldPaths(target: HeraldTarget, index: number, redis: BenchRedis, cur
   return paths;
 }
 
+/** A sender's throughput ÷ the raw client's in the same round (NaN when either did not run). */
+function roundRatio(round: ReadonlyMap<Sender, Measured>, sender: Sender): number {
+  return ratio(round.get(sender)?.perSecond ?? Number.NaN, round.get('raw http2')?.perSecond ?? Number.NaN);
+}
+
 /**
  * Each Herald path against the raw client over all rounds: the ratio of their totals and,
  * with several rounds, the median of the rounds' ratios and the lowest and highest.
@@ -243,7 +248,7 @@ function roundRatios(rounds: ReadonlyArray<ReadonlyMap<Sender, Measured>>, heral
     const key = `${path.target.name} ${path.submit} / raw http2, ${label}`;
     ratios[key] = raw.length === 0 ? Number.NaN : ratio(runTotals(runsOf(path)).perSecond, runTotals(raw).perSecond);
     if (rounds.length < 2) continue;
-    const each = rounds.map((round) => ratio(round.get(path)?.perSecond ?? Number.NaN, round.get('raw http2')?.perSecond ?? Number.NaN));
+    const each = rounds.map((round) => roundRatio(round, path));
     Object.assign(ratios, { [`${key}, median of ${rounds.length} rounds`]: median(each), [`${key}, lowest round`]: Math.min(...each), [`${key}, highest round`]: Math.max(...each) });
   }
   return ratios;
@@ -274,10 +279,9 @@ async function main(): Promise<void> {
         for (let round = 0; round < ROUNDS; round += 1) {
           const results = new Map<Sender, Measured>();
           for (const sender of round % 2 === 0 ? senders : [...senders].reverse()) results.set(sender, await measure(sender, shape, latencyMs, ctx));
-          const rawPerSecond = results.get('raw http2')?.perSecond ?? Number.NaN;
           for (const sender of senders) {
             const measured = results.get(sender);
-            if (measured) rows.push({ round: round + 1, ...measured.row, '÷ raw http2': ratio(measured.perSecond, rawPerSecond) });
+            if (measured) rows.push({ round: round + 1, ...measured.row, '÷ raw http2': roundRatio(results, sender) });
           }
           rounds.push(results);
         }

@@ -5,6 +5,12 @@ import { waitFor } from '../helpers/wait.js';
 
 const DAY_MS = 24 * 3600 * 1000;
 
+/** Two turns of the event loop: a warning node emits on the next tick has arrived by then. */
+async function twoTurns(): Promise<void> {
+  await new Promise((resolve) => setImmediate(resolve));
+  await new Promise((resolve) => setImmediate(resolve));
+}
+
 // AbortSignal.timeout and timers/promises' setTimeout overflow past 2^31−1 ms and fire
 // after 1 ms; these helpers exist because they do not.
 describe('deadlineAfter', () => {
@@ -34,8 +40,7 @@ describe('deadlineAfter', () => {
       const plain = new AbortController().signal;
       for (const listener of listeners) plain.addEventListener('abort', listener);
       // Emitted on the next tick when it is emitted at all: two turns later it would be here.
-      await new Promise((resolve) => setImmediate(resolve));
-      await new Promise((resolve) => setImmediate(resolve));
+      await twoTurns();
       if (!warnings.includes('MaxListenersExceededWarning')) {
         t.skip('this Node does not warn of many listeners on an AbortSignal (Node 24 does not; Node 20 does)');
         return;
@@ -43,8 +48,7 @@ describe('deadlineAfter', () => {
       warnings.length = 0;
       const deadline = deadlineAfter(30 * DAY_MS);
       for (const listener of listeners) deadline.addEventListener('abort', listener);
-      await new Promise((resolve) => setImmediate(resolve));
-      await new Promise((resolve) => setImmediate(resolve));
+      await twoTurns();
       assert.deepEqual(warnings, []);
     } finally {
       process.off('warning', onWarning);
