@@ -61,9 +61,9 @@ const NODE_APN_CHUNK = 500;
 /** Herald's chunk jobs and notification jobs run at once (queue.concurrency); BENCH_APNS_QUEUE_CONCURRENCY overrides. */
 const QUEUE_CONCURRENCY = Number(process.env.BENCH_APNS_QUEUE_CONCURRENCY ?? 64);
 /** HTTP requests in flight while N single-token notifications are submitted. */
-const SUBMIT_WINDOW = 64;
+const SUBMIT_WINDOW = Number(process.env.BENCH_APNS_SUBMIT_WINDOW ?? 64);
 /** Notifications per call of a bulk producer (one envelope's worth). */
-const BULK_CHUNK = 1_000;
+const BULK_CHUNK = Number(process.env.BENCH_APNS_BULK_CHUNK ?? 1_000);
 /**
  * Notifications (of N × 1) or tokens (of 1 × N) each sender sends unmeasured before its
  * run; BENCH_APNS_WARM_UP overrides. 1,000 left Herald's first row of a run half warm:

@@ -10,6 +10,7 @@ import type { Notification } from '../notifications/contract/notification-schema
 import { parseNotification } from '../notifications/contract/parse-notification.js';
 import { BullmqQueueDriver } from '../queue/bullmq-queue-driver.js';
 import type { RedisConnect } from '../queue/bullmq-queue-driver.js';
+import type { EnqueueOptions } from '../queue/queue-driver.js';
 import { createRedisClient } from '../redis/redis-client.js';
 import { checkMany } from './check-many.js';
 import { HeraldClientError } from './client-error.js';
@@ -58,7 +59,7 @@ export class RedisTransport implements Transport {
       this.ownsConnection = true;
       // Failures reach the caller as rejected calls, so reconnection errors are not printed.
       this.connection = createRedisClient(checked.config, 'commands', 'client', { onError: ignore, lazyConnect: true });
-      open = () => createRedisClient(checked.config, 'commands', 'client-queue', { onError: ignore, lazyConnect: true });
+      open = () => createRedisClient(checked.config, 'queue', 'client-queue', { onError: ignore, lazyConnect: true });
     }
     // Producers only: every queue of every partition shares one connection (closed with the last queue).
     let shared: Redis | Cluster | undefined;
@@ -176,7 +177,10 @@ export class RedisTransport implements Transport {
     const queue = await this.envelopeQueue(envelope.partition);
     const job = envelope.jobId ?? envelopeJobId(envelope.partition);
     const notifications = fresh.map((e) => e.notification);
-    const queued = await queue.enqueue(job, { v: 1, notifications }, envelope.delayMs > 0 ? { delayMs: envelope.delayMs } : {});
+    // A shared envelope's id was just made: no job can have it, so none is looked for.
+    const options: EnqueueOptions = { freshId: envelope.jobId === undefined };
+    if (envelope.delayMs > 0) options.delayMs = envelope.delayMs;
+    const queued = await queue.enqueue(job, { v: 1, notifications }, options);
     // Only a notification travelling alone (`e:<app>:<id>`) can find its job there already.
     if (queued.duplicate && !(await stillToRun(queue, job))) return [...answers, ...fresh.map((e): [number, boolean] => [e.index, false])];
     const replies = await this.records.create(notifications, job, envelope.notBefore);

@@ -1,5 +1,5 @@
 import { setLongTimeout } from '../lib/long-timer.js';
-import type { QueueDriver } from '../queue/queue-driver.js';
+import type { EnqueueOptions, QueueDriver } from '../queue/queue-driver.js';
 import { MAX_SHARED_TOKENS, envelopeJobId, singleEnvelopeJobId } from './contract/envelope.js';
 import type { Envelope } from './contract/envelope.js';
 import type { Notification } from './contract/notification-schema.js';
@@ -64,7 +64,7 @@ export class GroupCommit {
     const partition = partitionOf(n, this.o.envelopes.length);
     if (plan.delayMs > 0 || plan.tokens > MAX_SHARED_TOKENS) {
       return new Promise((resolve, reject) => {
-        void this.write(partition, [{ n, plan, resolve, reject, repeats: [] }], plan.delayMs, singleEnvelopeJobId(n));
+        void this.write(partition, [{ n, plan, resolve, reject, repeats: [] }], singleEnvelopeJobId(n), plan.delayMs > 0 ? { delayMs: plan.delayMs } : {});
       });
     }
     return new Promise((resolve, reject) => {
@@ -109,7 +109,7 @@ export class GroupCommit {
     this.groups.delete(partition);
     if (!group || group.size === 0) return;
     this.writing.set(partition, (this.writing.get(partition) ?? 0) + 1);
-    void this.write(partition, [...group.values()], 0, envelopeJobId(partition)).finally(() => {
+    void this.write(partition, [...group.values()], envelopeJobId(partition), { freshId: true }).finally(() => {
       const left = (this.writing.get(partition) ?? 1) - 1;
       if (left > 0) this.writing.set(partition, left);
       else this.writing.delete(partition);
@@ -119,11 +119,11 @@ export class GroupCommit {
   }
 
   /** The envelope first, then the records: a record never exists without the job that delivers it. Settles once every caller is answered; never rejects. */
-  private write(partition: number, entries: readonly Pending[], delayMs: number, job: string): Promise<void> {
+  private write(partition: number, entries: readonly Pending[], job: string, options: EnqueueOptions): Promise<void> {
     const queue = this.o.envelopes[partition];
     const written = (async () => {
       if (!queue) throw new Error(`no envelope queue for partition ${partition}`);
-      const queued = await queue.enqueue(job, { v: 1, notifications: entries.map((e) => e.n) }, delayMs > 0 ? { delayMs } : {});
+      const queued = await queue.enqueue(job, { v: 1, notifications: entries.map((e) => e.n) }, options);
       const createdAt = this.o.now();
       // A travelling-alone job already known is an earlier call's: its record, if any, is that call's too.
       const owner = queued.duplicate ? '' : job;

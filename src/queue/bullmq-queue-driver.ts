@@ -101,7 +101,7 @@ export class BullmqQueueDriver<T> implements QueueDriver<T> {
     assertJobId(id);
     return this.writing(async () => {
       // The job hash exists for as long as BullMQ knows the id (waiting … kept after finishing).
-      if ((await this.commands.exists(this.jobKey(id))) === 1) return { id, duplicate: true };
+      if (options.freshId !== true && (await this.commands.exists(this.jobKey(id))) === 1) return { id, duplicate: true };
       await this.queue.add(this.options.jobName, data, this.addOptions(id, options));
       return { id, duplicate: false };
     });

@@ -45,6 +45,11 @@ export interface QueueDriver<T> extends Service {
 export interface EnqueueOptions {
   /** Not before this many milliseconds from now. */
   delayMs?: number;
+  /**
+   * The caller made the id just now from random bytes, so no job can have it: the driver
+   * does not look for one (a round trip to Redis saved) and `duplicate` is false.
+   */
+  freshId?: boolean;
 }
 
 export interface EnqueueResult {

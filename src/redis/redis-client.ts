@@ -12,9 +12,12 @@ export type RedisClient = Redis | Cluster;
  * - `commands`: fails a command at once instead of queueing it, so nothing piles up
  *   in memory and a caller (a subscribe, an HTTP query) gets an answer;
  * - `subscriber`: pub/sub only; its subscriptions are renewed after every reconnect;
+ * - `queue`: BullMQ's command connections: as `commands`, without auto-pipelining
+ *   (BullMQ defines some 60 scripts on a connection, and ioredis copies every one into
+ *   each pipeline it makes: ≈ 55 µs a pipeline, more than batching saves; docs/performance.md);
  * - `blocking`: BullMQ workers, which must wait for Redis rather than fail.
  */
-export type RedisPurpose = 'commands' | 'subscriber' | 'blocking';
+export type RedisPurpose = 'commands' | 'queue' | 'subscriber' | 'blocking';
 
 /** Reconnect forever: first retry after ~50 ms, then doubling with jitter up to one second. */
 const reconnectPolicy = { baseMs: 50, maxMs: 1_000 };
@@ -105,6 +108,8 @@ function purposeSettings(purpose: RedisPurpose): Omit<ConnectionSettings, 'conne
   switch (purpose) {
     case 'commands':
       return { retryStrategy, enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: COMMAND_TIMEOUT_MS, enableAutoPipelining: true };
+    case 'queue':
+      return { retryStrategy, enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: COMMAND_TIMEOUT_MS, enableAutoPipelining: false };
     case 'subscriber':
       // Only SUBSCRIBE commands are ever queued here, a handful: safe to keep while reconnecting.
       return { retryStrategy, enableOfflineQueue: true, maxRetriesPerRequest: null, enableAutoPipelining: false };

@@ -74,12 +74,12 @@ export class RedisConnections implements Service {
     return client;
   }
 
-  /** For modules that take a connect function (BullMQ): each call is a new, tracked connection. */
+  /** For BullMQ, which takes a connect function: each call is a new, tracked connection; its command connections are of purpose `queue`. */
   connector(prefix: string): (purpose: 'commands' | 'blocking') => RedisClient {
     let count = 0;
     return (purpose) => {
       count += 1;
-      return this.create(`${prefix}-${purpose}-${count}`, purpose);
+      return this.create(`${prefix}-${purpose}-${count}`, purpose === 'commands' ? 'queue' : purpose);
     };
   }
 

@@ -91,6 +91,17 @@ export function queueDriverConformance(label: string, factory: QueueDriverFactor
       assert.equal(runs, 2);
     });
 
+    it('runs a job enqueued under a fresh id once, not a duplicate', async () => {
+      const seen: number[] = [];
+      const driver = await open(recorder(), async (job) => {
+        seen.push(job.data.n);
+        return { type: 'done' };
+      });
+      assert.deepEqual(await driver.enqueue('fresh-a', { n: 5 }, { freshId: true }), { id: 'fresh-a', duplicate: false });
+      await waitFor(async () => (await driver.state('fresh-a')) === 'completed', { what: 'fresh-a completed' });
+      assert.deepEqual(seen, [5]);
+    });
+
     it('holds a delayed job until its time', async () => {
       const ranAt: number[] = [];
       const driver = await open(recorder(), async () => {
