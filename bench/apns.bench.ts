@@ -60,9 +60,9 @@ const IN_FLIGHT = 1_000;
 const NODE_APN_CHUNK = 500;
 /** Herald's chunk jobs and notification jobs run at once (queue.concurrency); BENCH_APNS_QUEUE_CONCURRENCY overrides. */
 const QUEUE_CONCURRENCY = Number(process.env.BENCH_APNS_QUEUE_CONCURRENCY ?? 64);
-/** HTTP requests in flight while N single-token notifications are submitted. */
+/** HTTP requests in flight while N single-token notifications are submitted; BENCH_APNS_SUBMIT_WINDOW overrides. */
 const SUBMIT_WINDOW = Number(process.env.BENCH_APNS_SUBMIT_WINDOW ?? 64);
-/** Notifications per call of a bulk producer (one envelope's worth). */
+/** Notifications per call of a bulk producer (one envelope's worth); BENCH_APNS_BULK_CHUNK overrides. */
 const BULK_CHUNK = Number(process.env.BENCH_APNS_BULK_CHUNK ?? 1_000);
 /**
  * Notifications (of N × 1) or tokens (of 1 × N) each sender sends unmeasured before its
