@@ -177,8 +177,9 @@ export class RedisTransport implements Transport {
     const queue = await this.envelopeQueue(envelope.partition);
     const job = envelope.jobId ?? envelopeJobId(envelope.partition);
     const notifications = fresh.map((e) => e.notification);
-    // A shared envelope's id was just made: no job can have it, so none is looked for.
-    const options: EnqueueOptions = { freshId: envelope.jobId === undefined };
+    // A shared envelope's id was just made: no job can have it, so none is looked for, and nothing asks for it once done.
+    const shared = envelope.jobId === undefined;
+    const options: EnqueueOptions = { freshId: shared, forgetWhenCompleted: shared };
     if (envelope.delayMs > 0) options.delayMs = envelope.delayMs;
     const queued = await queue.enqueue(job, { v: 1, notifications }, options);
     // Only a notification travelling alone (`e:<app>:<id>`) can find its job there already.

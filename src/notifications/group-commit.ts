@@ -109,7 +109,7 @@ export class GroupCommit {
     this.groups.delete(partition);
     if (!group || group.size === 0) return;
     this.writing.set(partition, (this.writing.get(partition) ?? 0) + 1);
-    void this.write(partition, [...group.values()], envelopeJobId(partition), { freshId: true }).finally(() => {
+    void this.write(partition, [...group.values()], envelopeJobId(partition), { freshId: true, forgetWhenCompleted: true }).finally(() => {
       const left = (this.writing.get(partition) ?? 1) - 1;
       if (left > 0) this.writing.set(partition, left);
       else this.writing.delete(partition);

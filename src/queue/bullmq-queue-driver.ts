@@ -271,9 +271,13 @@ export class BullmqQueueDriver<T> implements QueueDriver<T> {
     throw new UnrecoverableError(reason);
   }
 
-  private addOptions(id: string, options: EnqueueOptions): { jobId: string; delay?: number } {
+  private addOptions(id: string, options: EnqueueOptions): { jobId: string; delay?: number; removeOnComplete?: true } {
+    const added: { jobId: string; delay?: number; removeOnComplete?: true } = { jobId: id };
     const delay = Math.max(0, Math.round(options.delayMs ?? 0));
-    return delay > 0 ? { jobId: id, delay } : { jobId: id };
+    if (delay > 0) added.delay = delay;
+    // A job's own removeOnComplete overrides the worker's retention.
+    if (options.forgetWhenCompleted === true) added.removeOnComplete = true;
+    return added;
   }
 
   /**

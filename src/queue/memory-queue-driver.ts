@@ -19,6 +19,8 @@ interface MemoryJob {
   readonly enqueuedAt: number;
   state: JobState;
   attempt: number;
+  /** Forgotten once completed (EnqueueOptions.forgetWhenCompleted). */
+  readonly forget: boolean;
   /** A long timer: a send time or retry-after may be weeks away, beyond setTimeout's range. */
   timer?: LongTimer;
 }
@@ -53,7 +55,7 @@ export class MemoryQueueDriver<T> implements QueueDriver<T> {
 
   async enqueue(id: string, data: T, options: EnqueueOptions = {}): Promise<EnqueueResult> {
     if (this.jobs.has(id)) return { id, duplicate: true };
-    const job: MemoryJob = { id, data, enqueuedAt: Date.now(), state: 'waiting', attempt: 1 };
+    const job: MemoryJob = { id, data, enqueuedAt: Date.now(), state: 'waiting', attempt: 1, forget: options.forgetWhenCompleted === true };
     this.jobs.set(id, job);
     this.schedule(job, options.delayMs ?? 0);
     return { id, duplicate: false };
@@ -199,6 +201,10 @@ export class MemoryQueueDriver<T> implements QueueDriver<T> {
 
   private finish(job: MemoryJob, state: 'completed' | 'failed'): void {
     job.state = state;
+    if (state === 'completed' && job.forget) {
+      this.jobs.delete(job.id);
+      return;
+    }
     this.finished.push(job.id);
     const keep = this.options.keepFinished ?? 10_000;
     while (this.finished.length > keep) {

@@ -50,6 +50,12 @@ export interface EnqueueOptions {
    * does not look for one (a round trip to Redis saved) and `duplicate` is false.
    */
   freshId?: boolean;
+  /**
+   * Forget the job once it has completed (a failed one is kept like any other): for an id
+   * nothing asks about again, as a shared envelope's. Otherwise a completed job stays,
+   * with its data, while the driver keeps finished jobs (BullMQ: up to 10,000, an hour).
+   */
+  forgetWhenCompleted?: boolean;
 }
 
 export interface EnqueueResult {

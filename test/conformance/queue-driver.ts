@@ -102,6 +102,20 @@ export function queueDriverConformance(label: string, factory: QueueDriverFactor
       assert.deepEqual(seen, [5]);
     });
 
+    it('forgets a job enqueued to be forgotten once it completes, and keeps the others', async () => {
+      const seen: number[] = [];
+      const driver = await open(recorder(), async (job) => {
+        seen.push(job.data.n);
+        return { type: 'done' };
+      });
+      await driver.enqueue('forgotten', { n: 1 }, { freshId: true, forgetWhenCompleted: true });
+      await driver.enqueue('kept', { n: 2 });
+      await waitFor(async () => (await driver.state('kept')) === 'completed' && seen.includes(1), { what: 'both ran' });
+      await waitFor(async () => (await driver.state('forgotten')) === undefined, { what: 'forgotten once completed' });
+      assert.deepEqual([...seen].sort(), [1, 2]);
+      assert.equal(await driver.state('kept'), 'completed');
+    });
+
     it('holds a delayed job until its time', async () => {
       const ranAt: number[] = [];
       const driver = await open(recorder(), async () => {

@@ -334,9 +334,12 @@ describe('herald/client', () => {
 
     it('sendMany() writes one envelope job the daemon delivers; a repeat answers duplicate for all', async () => {
       await deliverMany(client, mock, 'redis', 300);
-      // Job hashes only (a lock or log key would have a fourth part); finished jobs are kept an hour.
-      const batches = (await connection.keys('hq:notification-batches:b:0:*')).filter((key) => /^hq:notification-batches:b:0:[^:]+$/.test(key));
-      assert.equal(batches.length, 1, 'one envelope job for the 300, none for the repeat');
+      // BullMQ's events stream names every job added; a shared envelope is forgotten once completed.
+      const events = await connection.xrange('hq:notification-batches:events', '-', '+');
+      const added = events.filter(([, fields]) => fields[1] === 'added' && fields.includes('jobId') && String(fields[fields.indexOf('jobId') + 1]).startsWith('b:0:'));
+      assert.equal(added.length, 1, 'one envelope job for the 300, none for the repeat');
+      const kept = (await connection.keys('hq:notification-batches:b:0:*')).filter((key) => /^hq:notification-batches:b:0:[^:]+$/.test(key));
+      assert.deepEqual(kept, [], 'the completed envelope is forgotten');
     });
 
     it('leaves a connection it was given open, and says when Redis is unreachable', async () => {
