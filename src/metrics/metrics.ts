@@ -67,7 +67,7 @@ export function createMetrics(options: { defaults?: boolean } = {}) {
       finished: counter(r, 'notifications_finished_total', 'Notifications finished, by final state (completed, failed; a cancelled one is failed); each once.', ['app', 'state']),
       withExpiredTokens: counter(r, 'notifications_with_expired_tokens_total', 'Finished notifications some of whose tokens expired before delivery.', ['app']),
     }),
-    queueJobs: gauge(r, 'queue_jobs', 'Queue jobs by queue (notifications, notification-chunks, webhooks) and state.', ['queue', 'state']),
+    queueJobs: gauge(r, 'queue_jobs', 'Queue jobs by queue (notifications, notification-batches, notification-chunks, webhooks) and state.', ['queue', 'state']),
     queueOldestWaitingSeconds: gauge(r, 'queue_oldest_waiting_seconds', 'Age of the oldest waiting job.', []),
     jobDuration: histogram(r, 'job_duration_seconds', 'Notification job processing time, by outcome.', ['status'], jobBuckets),
     enqueueToSendSeconds: histogram(r, 'enqueue_to_first_send_seconds', 'Time from enqueue to the first APNs request.', ['app'], jobBuckets),
