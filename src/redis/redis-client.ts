@@ -107,9 +107,8 @@ function purposeSettings(purpose: RedisPurpose): Omit<ConnectionSettings, 'conne
   const retryStrategy = (attempt: number): number => reconnectDelay(attempt);
   switch (purpose) {
     case 'commands':
-      return { retryStrategy, enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: COMMAND_TIMEOUT_MS, enableAutoPipelining: true };
     case 'queue':
-      return { retryStrategy, enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: COMMAND_TIMEOUT_MS, enableAutoPipelining: false };
+      return { retryStrategy, enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: COMMAND_TIMEOUT_MS, enableAutoPipelining: purpose === 'commands' };
     case 'subscriber':
       // Only SUBSCRIBE commands are ever queued here, a handful: safe to keep while reconnecting.
       return { retryStrategy, enableOfflineQueue: true, maxRetriesPerRequest: null, enableAutoPipelining: false };
