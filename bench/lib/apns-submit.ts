@@ -22,6 +22,11 @@ function signedPost(tokens: string[]): { target: string; body: string } {
   return { target: `${path}?${new URLSearchParams(signQuery(BENCH_APP, 'POST', path, body)).toString()}`, body };
 }
 
+/** A POST answered other than 202, with the start of the answer. */
+function notAccepted(status: number | undefined, body: string): Error {
+  return new Error(`notification answered ${status}: ${body.slice(0, 300)}`);
+}
+
 /** POST /apps/{id}/notifications through node:http. */
 function submit(baseUrl: string, agent: Agent, tokens: string[]): Promise<void> {
   const { target, body } = signedPost(tokens);
@@ -32,7 +37,7 @@ function submit(baseUrl: string, agent: Agent, tokens: string[]): Promise<void> 
       res.on('error', reject);
       res.on('end', () => {
         if (res.statusCode === 202) resolve();
-        else reject(new Error(`notification answered ${res.statusCode}: ${Buffer.concat(chunks).toString('utf8').slice(0, 300)}`));
+        else reject(notAccepted(res.statusCode, Buffer.concat(chunks).toString('utf8')));
       });
     });
     req.on('error', reject);
@@ -67,7 +72,7 @@ export async function submitIndividually(baseUrl: string, firstToken: number, co
     while (next < count) {
       const { target, body } = signedPost([benchToken(firstToken + next++)]);
       const answer = await poster.post(target, body);
-      if (answer.status !== 202) throw new Error(`notification answered ${answer.status}: ${answer.body.slice(0, 300)}`);
+      if (answer.status !== 202) throw notAccepted(answer.status, answer.body);
     }
   };
   try {
