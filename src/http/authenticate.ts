@@ -29,7 +29,8 @@ export function authenticateRequestLine(line: RequestLine, apps: AppStore, nowSe
   if (!app) return { ok: false, status: 404, error: `Unknown app id '${line.appId.slice(0, 64)}'` };
   const read = readSignedParams(line.query);
   if (!read.ok) return { ...read, app };
-  const sent = line.url.split('?', 1)[0] ?? line.url;
+  const queryAt = line.url.indexOf('?');
+  const sent = queryAt < 0 ? line.url : line.url.slice(0, queryAt);
   const verify = (path: string) => verifyPusherSignature({ method: line.method, path, params: read.params, announcesBody: announcesBody(line.headers) }, app, nowSeconds);
   const merged = mergeSlashes(sent);
   let verified = verify(merged);
@@ -50,7 +51,7 @@ export function authenticateRequestLine(line: RequestLine, apps: AppStore, nowSe
  * resource, so accepting a signature over either lets nobody do anything new.
  */
 export function mergeSlashes(path: string): string {
-  return path.replace(/\/{2,}/g, '/');
+  return path.includes('//') ? path.replace(/\/{2,}/g, '/') : path;
 }
 
 /** A chunked body's size is unknown until read; its body_md5 is then required by the body check. */

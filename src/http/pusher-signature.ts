@@ -1,5 +1,6 @@
 import type { App } from '../apps/app-store.js';
-import { hmacSha256Hex, md5Hex, safeEqual } from '../lib/hmac.js';
+import type { KeyObject } from 'node:crypto';
+import { hmacSha256Hex, md5Hex, safeEqual, secretKeyOf } from '../lib/hmac.js';
 import { stringToSign } from '../lib/pusher-signing.js';
 import type { QueryParams } from '../lib/pusher-signing.js';
 
@@ -26,15 +27,19 @@ export type ParamsResult = { ok: true; params: SignedParams } | { ok: false; sta
  * (in any case) is refused rather than guessed at.
  */
 export function readSignedParams(query: QueryParams): ParamsResult {
-  const params: Record<string, string> = Object.create(null) as Record<string, string>;
-  const givenAs = new Map<string, string>();
-  for (const [name, value] of Object.entries(query)) {
+  // A plain object, not Object.create(null): V8 keeps a null-prototype object in dictionary mode, and
+  // every read of it on the request's path is a hash lookup. So `__proto__` is refused rather than kept.
+  const params: Record<string, string> = {};
+  for (const name of Object.keys(query)) {
+    const value = query[name];
     if (value === undefined) continue;
     if (Array.isArray(value)) return { ok: false, status: 400, error: `Query parameter '${clip(name)}' is given more than once` };
     const lower = name.toLowerCase();
-    const earlier = givenAs.get(lower);
-    if (earlier !== undefined) return { ok: false, status: 400, error: `Query parameters '${clip(earlier)}' and '${clip(name)}' differ only in case` };
-    givenAs.set(lower, name);
+    if (lower === '__proto__') return { ok: false, status: 400, error: "Query parameter '__proto__' is not allowed" };
+    if (Object.hasOwn(params, lower)) {
+      const earlier = Object.keys(query).find((other) => other.toLowerCase() === lower) ?? lower;
+      return { ok: false, status: 400, error: `Query parameters '${clip(earlier)}' and '${clip(name)}' differ only in case` };
+    }
     params[lower] = value;
   }
   return { ok: true, params };
@@ -79,7 +84,7 @@ export function verifyPusherSignature(req: SignedRequestLine, app: App, nowSecon
     };
   }
   if (req.announcesBody && !req.params.body_md5) return { ok: false, status: 401, error: 'body_md5 is required for a request with a body' };
-  const expected = hmacSha256Hex(app.secret, stringToSign({ method: req.method, path: req.path, query: req.params }));
+  const expected = hmacSha256Hex(signingKey(app), stringToSign({ method: req.method, path: req.path, query: req.params }));
   if (!safeEqual(signature, expected)) {
     return { ok: false, status: 401, error: 'Invalid signature: check the app secret, the path and the query parameters' };
   }
@@ -93,6 +98,18 @@ export function verifyBodyMd5(params: SignedParams, rawBody: Buffer): SignatureR
   if (!bodyMd5) return { ok: false, status: 401, error: 'body_md5 is required for a request with a body' };
   if (!safeEqual(bodyMd5, md5Hex(rawBody))) return { ok: false, status: 401, error: 'body_md5 does not match the body' };
   return { ok: true };
+}
+
+/** Each app's secret as a key, made at its first signed request; a reload's new app objects get new ones. */
+const signingKeys = new WeakMap<App, KeyObject>();
+
+function signingKey(app: App): KeyObject {
+  let key = signingKeys.get(app);
+  if (!key) {
+    key = secretKeyOf(app.secret);
+    signingKeys.set(app, key);
+  }
+  return key;
 }
 
 /** Names and values echoed in errors are the caller's input: keep them short. */

@@ -1,6 +1,12 @@
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, createSecretKey, timingSafeEqual } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
 
-export function hmacSha256Hex(secret: string, message: string | Buffer): string {
+/** A secret made into a key once: createHmac copies and wraps a string secret on every call. */
+export function secretKeyOf(secret: string): KeyObject {
+  return createSecretKey(Buffer.from(secret, 'utf8'));
+}
+
+export function hmacSha256Hex(secret: string | KeyObject, message: string | Buffer): string {
   return createHmac('sha256', secret).update(message).digest('hex');
 }
 

@@ -4,12 +4,16 @@ import { hmacSha256Hex, md5Hex } from './hmac.js';
 export type QueryParams = Record<string, string | string[] | undefined>;
 
 export function stringToSign(req: { method: string; path: string; query: QueryParams }): string {
-  const params = Object.entries(req.query)
-    .filter(([name, value]) => name !== 'auth_signature' && value !== undefined)
-    .map(([name, value]) => [name.toLowerCase(), Array.isArray(value) ? value.join(',') : (value as string)] as const)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    .map(([name, value]) => `${name}=${value}`)
-    .join('&');
+  // A loop, not entries → filter → map → sort → map → join: the verifier runs this on every signed request.
+  const pairs: Array<[string, string]> = [];
+  for (const name of Object.keys(req.query)) {
+    const value = req.query[name];
+    if (name === 'auth_signature' || value === undefined) continue;
+    pairs.push([name.toLowerCase(), Array.isArray(value) ? value.join(',') : value]);
+  }
+  pairs.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  let params = '';
+  for (const [name, value] of pairs) params += params === '' ? `${name}=${value}` : `&${name}=${value}`;
   return `${req.method.toUpperCase()}\n${req.path}\n${params}`;
 }
 

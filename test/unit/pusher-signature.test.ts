@@ -85,6 +85,32 @@ describe('Pusher request signatures', () => {
     assert.deepEqual(readSignedParams({ info: 'a', Info: 'b' }), { ok: false, status: 400, error: "Query parameters 'info' and 'Info' differ only in case" });
   });
 
+  it('refuses a parameter named __proto__ (in any case) and keeps names an object inherits as plain parameters', () => {
+    const query: QueryParams = JSON.parse('{"__PROTO__":"x","auth_key":"k"}') as QueryParams;
+    assert.deepEqual(readSignedParams(query), { ok: false, status: 400, error: "Query parameter '__proto__' is not allowed" });
+    const read = readSignedParams({ constructor: 'a', toString: 'b' });
+    assert.deepEqual(read.ok && Object.entries(read.params), [['constructor', 'a'], ['tostring', 'b']]);
+  });
+
+  it("signs with the app's current secret: an app object replaced by a reload verifies with its own", () => {
+    const lineSignedBy = (signer: App) => {
+      const read = readSignedParams(signQuery(signer, 'GET', '/apps/3/channels', undefined, {}, now));
+      assert.ok(read.ok);
+      return { method: 'GET', path: '/apps/3/channels', params: read.params, announcesBody: false };
+    };
+    const rotated: App = { ...app3, secret: 'a-new-secret-after-reload' };
+    assert.deepEqual(verifyPusherSignature(lineSignedBy(app3), app3, now), { ok: true });
+    assert.deepEqual(verifyPusherSignature(lineSignedBy(app3), app3, now), { ok: true }, 'again, with the key made at the first request');
+    assert.equal(verifyPusherSignature(lineSignedBy(app3), rotated, now).ok, false);
+    assert.deepEqual(verifyPusherSignature(lineSignedBy(rotated), rotated, now), { ok: true });
+  });
+
+  it('builds the string to sign from lower-cased, sorted names, repeated values joined, without auth_signature', () => {
+    const text = stringToSign({ method: 'get', path: '/apps/3/channels', query: { b: '2', A: '1', info: ['x', 'y'], auth_signature: 'sig', skipped: undefined } });
+    assert.equal(text, 'GET\n/apps/3/channels\na=1&b=2&info=x,y');
+    assert.equal(stringToSign({ method: 'GET', path: '/p', query: {} }), 'GET\n/p\n');
+  });
+
   it('signed info=a,b does not verify a request that says info=a&info=b (400 before the signature)', () => {
     const query = signQuery(app3, 'GET', '/apps/3/channels', undefined, { info: 'user_count,subscription_count' }, now);
     const split = verify('GET', '/apps/3/channels', { ...query, info: ['user_count', 'subscription_count'] }, undefined, now);
