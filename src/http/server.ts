@@ -10,6 +10,7 @@ import type { Service } from '../lib/service.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { isRedisUnavailable } from '../redis/redis-errors.js';
 import { authenticateRequestLine } from './authenticate.js';
+import { RequestMetrics } from './request-metrics.js';
 import { verifyBodyMd5 } from './pusher-signature.js';
 import type { QueryParams } from '../lib/pusher-signing.js';
 import type { SignedParams } from './pusher-signature.js';
@@ -183,13 +184,14 @@ export class HttpServer implements Service {
       done();
     });
 
+    const requestMetrics = new RequestMetrics(metrics);
     this.fastify.addHook('onResponse', (request, reply, done) => {
       const route = request.routeOptions.url ?? 'unmatched';
-      const labels = { route, method: request.method, status: String(reply.statusCode) };
-      metrics.httpRequests.inc(labels);
-      metrics.httpDuration.observe(labels, reply.elapsedTime / 1000);
+      const elapsedMs = reply.elapsedTime;
+      requestMetrics.record(route, request.method, reply.statusCode, elapsedMs / 1000);
       const level = reply.statusCode >= 500 ? 'error' : 'debug';
-      log[level]({ reqId: request.id, app: request.heraldApp?.id, method: request.method, route, status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'http request');
+      // The line's fields are only gathered when it is written: at info, every request would build them for nothing.
+      if (log.isLevelEnabled(level)) log[level]({ reqId: request.id, app: request.heraldApp?.id, method: request.method, route, status: reply.statusCode, ms: Math.round(elapsedMs) }, 'http request');
       done();
     });
 

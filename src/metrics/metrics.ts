@@ -40,7 +40,7 @@ export function createMetrics(options: { defaults?: boolean } = {}) {
     buildInfo: gauge(r, 'build_info', 'Always 1; labels carry the version.', ['version']),
     configReloads: counter(r, 'config_reloads_total', 'Configuration reloads (SIGHUP, herald reload), by status (applied, refused).', ['status']),
     // HTTP API
-    httpRequests: counter(r, 'http_requests_total', 'HTTP API requests by route, method and status.', ['route', 'method', 'status']),
+    httpRequests: counter(r, 'http_requests_total', 'HTTP API requests by route, method and status.', ['route', 'method', 'status'], deferred),
     httpDuration: histogram(r, 'http_request_duration_seconds', 'HTTP API request duration.', ['route', 'method', 'status'], latencyBuckets),
     // WebSocket gateway
     wsConnections: gauge(r, 'ws_connections', 'Open WebSocket connections.', ['app']),
