@@ -52,12 +52,13 @@ export class OpBatcher {
     this.pending.delete(tag);
     if (!ops || ops.length === 0) return;
     const keys: string[] = [];
-    const args: Array<string | number> = [ops.length];
+    const batch: Array<[string, number, string[]]> = [];
     for (const op of ops) {
       keys.push(...op.keys);
-      args.push(op.name, op.keys.length, op.args.length, ...op.args);
+      // Strings, as ARGV gives them: String() is how ioredis writes a number argument.
+      batch.push([op.name, op.keys.length, op.args.map(String)]);
     }
-    this.script.run(this.redis, keys, args).then(
+    this.script.run(this.redis, keys, [batchJson(batch)]).then(
       (reply) => {
         const replies = Array.isArray(reply) ? reply : [];
         ops.forEach((op, index) => op.resolve(replies[index]));
@@ -67,4 +68,18 @@ export class OpBatcher {
       },
     );
   }
+}
+
+/** A surrogate without its pair: JSON.stringify escapes it, and lua-cjson refuses the escape. */
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+
+/**
+ * The ops as one JSON argument (`[[name, key count, [args]], …]`). One argument, not several per op: ioredis encodes each argument on
+ * its own, which cost more than the JSON (docs/performance.md). A lone surrogate becomes
+ * U+FFFD, as ioredis's UTF-8 encoding of an argument makes it.
+ */
+export function batchJson(batch: ReadonlyArray<readonly [string, number, readonly string[]]>): string {
+  const json = JSON.stringify(batch);
+  if (!json.includes('\\ud')) return json;
+  return JSON.stringify(batch, (_key, value: unknown) => (typeof value === 'string' ? value.replace(LONE_SURROGATE, '\ufffd') : value));
 }

@@ -206,7 +206,8 @@ end
 /**
  * The hot steps of many notifications in one script call (status/op-batcher.ts): every
  * notification of a partition shares its hash tag, so one call may touch them all.
- * ARGV: op count, then per op: name, key count, arg count, args; KEYS: every op's keys in order.
+ * ARGV[1]: the ops as JSON, `[[name, key count, [args]], …]` (op-batcher.ts `batchJson`); KEYS: every
+ * op's keys in order.
  * → one reply per op.
  */
 export const batchScript = new StatusScript(`${CREATE_RECORD_LUA}${complete}
@@ -227,13 +228,12 @@ local ops = {
   end,
   complete = complete,
 }
-local replies, k, a = {}, 1, 2
-for op = 1, tonumber(ARGV[1]) do
-  local name, nk, na = ARGV[a], tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2])
-  local K, A = {}, {}
+local batch, replies, k = cjson.decode(ARGV[1]), {}, 1
+for op = 1, #batch do
+  local name, nk, A = batch[op][1], batch[op][2], batch[op][3]
+  local K = {}
   for i = 1, nk do K[i] = KEYS[k + i - 1] end
-  for i = 1, na do A[i] = ARGV[a + 2 + i] end
-  k, a = k + nk, a + 3 + na
+  k = k + nk
   replies[op] = ops[name](K, A)
 end
 return replies
