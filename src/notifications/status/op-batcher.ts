@@ -74,9 +74,10 @@ export class OpBatcher {
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
 
 /**
- * The ops as one JSON argument (`[[name, key count, [args]], …]`). One argument, not several per op: ioredis encodes each argument on
- * its own, which cost more than the JSON (docs/performance.md). A lone surrogate becomes
- * U+FFFD, as ioredis's UTF-8 encoding of an argument makes it.
+ * The ops as one JSON argument (`[[name, key count, [args]], …]`), not several arguments
+ * per op: ioredis encodes each argument on its own, which cost more than the JSON
+ * (docs/performance.md). A lone surrogate becomes U+FFFD, as ioredis's UTF-8 encoding of
+ * an argument makes it.
  */
 export function batchJson(batch: ReadonlyArray<readonly [string, number, readonly string[]]>): string {
   const json = JSON.stringify(batch);
