@@ -6,7 +6,7 @@ import { HeraldError } from '../errors.js';
 import { appEnv, envBindings, parseEnvValue } from './env.js';
 import { DEMO_APP, configSchema } from './schema.js';
 import type { ApnsConfig, RawConfig } from './schema.js';
-import { formatPath } from '../lib/format-path.js';
+import { NAME_LIKE_KEY, formatPath, formatSecretFilePath } from '../lib/format-path.js';
 import type { FcmConfig } from './fcm-schema.js';
 import { resolveServiceAccount } from './service-account.js';
 import type { ServiceAccount } from './service-account.js';
@@ -251,13 +251,15 @@ function defaultDemoApp(): RawApp {
 }
 
 function describeIssue(issue: z.core.$ZodIssue, raw: Json, sources: Map<string, string>, fileLabel: string): string {
-  const path = formatPath(issue.path);
+  // Shown with odd keys masked; the whole path still decides what is a secret and where it came from.
+  const path = formatSecretFilePath(issue.path);
+  const fullPath = formatPath(issue.path);
   let source = fileLabel;
   for (const [key, label] of sources) {
-    if (path === key || path.startsWith(`${key}.`) || path.startsWith(`${key}[`)) source = label;
+    if (fullPath === key || fullPath.startsWith(`${key}.`) || fullPath.startsWith(`${key}[`)) source = label;
   }
   const value = getPath(raw, issue.path);
-  const shown = value === undefined ? '' : `, got ${describeValue(path, value)}`;
+  const shown = value === undefined ? '' : `, got ${describeValue(fullPath, value)}`;
   let message = issue.message;
   if (issue.code === 'unrecognized_keys') message = `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map(describeKey).join(', ')}`;
   return `${path || '(top level)'}: ${message}${issue.code === 'unrecognized_keys' ? '' : shown} (${source})`;
@@ -284,7 +286,7 @@ function describeValue(path: string, value: unknown): string {
 
 /** A key that is not name-like is a value that lost its `: ` (`urlredis://:pw@host`): don't echo it. */
 function describeKey(key: string): string {
-  return /^[\w.-]{1,64}$/.test(key) ? `'${key}'` : `of ${key.length} characters that is not a name`;
+  return NAME_LIKE_KEY.test(key) ? `'${key}'` : `of ${key.length} characters that is not a name`;
 }
 
 /** A misplaced value may still be a URL with a password in it (`redis: url:redis://:pw@host`). */

@@ -7,7 +7,7 @@ import { createPrivateKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
-import { formatPath } from '../lib/format-path.js';
+import { formatSecretFilePath } from '../lib/format-path.js';
 
 export const GOOGLE_TOKEN_URI = 'https://oauth2.googleapis.com/token';
 /** A real key file is about 2.4 KB; anything far larger is not one. */
@@ -53,7 +53,7 @@ export function parseServiceAccount(text: string): ServiceAccountParse {
   }
   const parsed = fileSchema.safeParse(data);
   if (!parsed.success) {
-    return { ok: false, problem: parsed.error.issues.map((issue) => `${formatPath(issue.path) || '(top level)'}: ${issue.message}`).join('; ') };
+    return { ok: false, problem: parsed.error.issues.map((issue) => `${formatSecretFilePath(issue.path) || '(top level)'}: ${issue.message}`).join('; ') };
   }
   const { project_id, client_email, private_key, private_key_id, token_uri } = parsed.data;
   return { ok: true, account: { projectId: project_id, clientEmail: client_email, privateKey: private_key, tokenUri: token_uri, ...(private_key_id === undefined ? {} : { privateKeyId: private_key_id }) } };

@@ -18,3 +18,15 @@ export function formatPath(path: ReadonlyArray<PropertyKey>): string {
   }
   return out;
 }
+
+/** A key that reads as a name: letters, digits, `_`, `.` and `-`, at most 64 of them. */
+export const NAME_LIKE_KEY = /^[\w.-]{1,64}$/;
+
+/**
+ * `formatPath` for files that may hold secrets (configuration, key files): a key that is
+ * not name-like may be a value that lost its `: ` (`Authorization <token>` after a lost
+ * newline), so it is shown by its length only.
+ */
+export function formatSecretFilePath(path: ReadonlyArray<PropertyKey>): string {
+  return formatPath(path.map((part) => (typeof part === 'string' && !NAME_LIKE_KEY.test(part) ? `<a key of ${part.length} characters>` : part)));
+}

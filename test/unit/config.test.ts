@@ -152,6 +152,31 @@ describe('bad configurations stop start-up with key, problem and source', () => 
     }
   });
 
+  it('masks a key that is not a name in the path it reports: a header line that lost its newline holds a secret', () => {
+    // A webhook header whose ': ' and newline were lost: its name now holds the token and the next key.
+    const text = [
+      'apps:',
+      '  - id: a1',
+      '    key: k1',
+      '    secret: secret-one',
+      '    webhooks:',
+      '      - url: http://hooks.example.test',
+      '        events: [member_added]',
+      '        headers:',
+      '          Authorization sEcReT-webhook-token-0123456789   allowedOrigins: []',
+      '',
+    ].join('\n');
+    assert.throws(
+      () => loadConfig({ file: file(text), env: {} }),
+      (err: unknown) => {
+        assert.ok(isHeraldError(err));
+        assert.match(err.message, /apps\[0\]\.webhooks\[0\]\.headers\["<a key of \d+ characters>"\]/);
+        assert.doesNotMatch(err.message, /sEcReT/);
+        return true;
+      },
+    );
+  });
+
   it('reads the config path from HERALD_CONFIG', () => {
     const path = file({ server: { port: 7777 } });
     assert.equal(loadConfig({ env: { HERALD_CONFIG: path } }).server.port, 7777);
