@@ -1,6 +1,6 @@
 import type { Cluster, Redis } from 'ioredis';
 import { NOTIFY_JOB, NOTIFY_QUEUE, notifyJobId } from '../notifications/contract/job-ids.js';
-import { ENVELOPE_JOB, ENVELOPE_QUEUE, envelopeJobId, singleEnvelopeJobId } from '../notifications/contract/envelope.js';
+import { ENVELOPE_JOB, ENVELOPE_QUEUE, SHARED_ENVELOPE_ENQUEUE, envelopeJobId, singleEnvelopeJobId } from '../notifications/contract/envelope.js';
 import type { Envelope } from '../notifications/contract/envelope.js';
 import { partitionOf, partitionPrefix } from '../notifications/contract/partitions.js';
 import { statusView } from '../notifications/contract/status-view.js';
@@ -177,9 +177,7 @@ export class RedisTransport implements Transport {
     const queue = await this.envelopeQueue(envelope.partition);
     const job = envelope.jobId ?? envelopeJobId(envelope.partition);
     const notifications = fresh.map((e) => e.notification);
-    // A shared envelope's id was just made: no job can have it, so none is looked for, and nothing asks for it once done.
-    const shared = envelope.jobId === undefined;
-    const options: EnqueueOptions = { freshId: shared, forgetWhenCompleted: shared };
+    const options: EnqueueOptions = envelope.jobId === undefined ? { ...SHARED_ENVELOPE_ENQUEUE } : {};
     if (envelope.delayMs > 0) options.delayMs = envelope.delayMs;
     const queued = await queue.enqueue(job, { v: 1, notifications }, options);
     // Only a notification travelling alone (`e:<app>:<id>`) can find its job there already.

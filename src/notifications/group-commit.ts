@@ -1,6 +1,6 @@
 import { setLongTimeout } from '../lib/long-timer.js';
 import type { EnqueueOptions, QueueDriver } from '../queue/queue-driver.js';
-import { MAX_SHARED_TOKENS, envelopeJobId, singleEnvelopeJobId } from './contract/envelope.js';
+import { MAX_SHARED_TOKENS, SHARED_ENVELOPE_ENQUEUE, envelopeJobId, singleEnvelopeJobId } from './contract/envelope.js';
 import type { Envelope } from './contract/envelope.js';
 import type { Notification } from './contract/notification-schema.js';
 import { partitionOf } from './contract/partitions.js';
@@ -109,7 +109,7 @@ export class GroupCommit {
     this.groups.delete(partition);
     if (!group || group.size === 0) return;
     this.writing.set(partition, (this.writing.get(partition) ?? 0) + 1);
-    void this.write(partition, [...group.values()], envelopeJobId(partition), { freshId: true, forgetWhenCompleted: true }).finally(() => {
+    void this.write(partition, [...group.values()], envelopeJobId(partition), SHARED_ENVELOPE_ENQUEUE).finally(() => {
       const left = (this.writing.get(partition) ?? 1) - 1;
       if (left > 0) this.writing.set(partition, left);
       else this.writing.delete(partition);

@@ -28,6 +28,13 @@ export function envelopeJobId(partition: number): string {
 }
 
 /**
+ * How a shared envelope (`envelopeJobId`) is enqueued: its id was just made from random
+ * bytes, so no job can have it and none is looked for; nothing asks about it once it has
+ * completed, so it is forgotten then (the queue driver's EnqueueOptions).
+ */
+export const SHARED_ENVELOPE_ENQUEUE = Object.freeze({ freshId: true, forgetWhenCompleted: true } as const);
+
+/**
  * The envelope of a notification that travels alone (a `sendAt` one, or one with many
  * tokens): `e:<app>:<id>`, so a repeat is the same job and a cancel can remove it.
  */
