@@ -58,6 +58,9 @@ for (const mode of authModes) {
           assert.equal(request.headers['apns-collapse-id'], undefined);
           if (mode === 'token') assert.match(request.headers.authorization ?? '', /^bearer [\w-]+\.[\w-]+\.[\w-]+$/);
           else assert.equal(request.headers.authorization, undefined);
+          // Apple's headers and nothing else: no content-type or content-length to encode per request.
+          const names = Object.keys(request.headers).filter((name) => !name.startsWith(':')).sort();
+          assert.deepEqual(names, ['apns-id', 'apns-priority', 'apns-push-type', 'apns-topic', ...(mode === 'token' ? ['authorization'] : [])].sort());
           assert.deepEqual(request.payload, c.payload);
         }
       });
