@@ -1,4 +1,4 @@
-import { createHash, createHmac, createSecretKey, timingSafeEqual } from 'node:crypto';
+import { createHmac, createSecretKey, hash, timingSafeEqual } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 
 /** A secret made into a key once: createHmac copies and wraps a string secret on every call. */
@@ -10,8 +10,9 @@ export function hmacSha256Hex(secret: string | KeyObject, message: string | Buff
   return createHmac('sha256', secret).update(message).digest('hex');
 }
 
+/** One-shot: a Hash object and its stream machinery cost twice the digest of a request body. */
 export function md5Hex(data: string | Buffer): string {
-  return createHash('md5').update(data).digest('hex');
+  return hash('md5', data, 'hex');
 }
 
 /** Constant-time string comparison; unequal lengths compare a dummy so timing does not leak length either. */
