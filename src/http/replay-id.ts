@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 /**
  * The id of a notification sent over HTTP without one. It is derived from the request's
@@ -10,5 +10,5 @@ import { createHash } from 'node:crypto';
 export function replayId(query: unknown): string | undefined {
   const signature = typeof query === 'object' && query !== null ? (query as Record<string, unknown>).auth_signature : undefined;
   if (typeof signature !== 'string' || signature.length === 0) return undefined;
-  return `s-${createHash('sha256').update(signature).digest('base64url').slice(0, 32)}`;
+  return `s-${hash('sha256', signature, 'base64url').slice(0, 32)}`;
 }
