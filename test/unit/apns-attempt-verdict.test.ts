@@ -39,7 +39,7 @@ beforeEach(() => {
 });
 
 const judge = (report: AttemptReport): AttemptVerdict => judgeAttempt(app, item, report, reporter, () => clock.now, 0.01);
-const stream = (result: StreamResult, jwt?: string): AttemptReport => ({ kind: 'stream', result, jwt });
+const stream = (result: StreamResult, jwt?: string): AttemptReport => ({ kind: 'stream', result, jwt, session: undefined });
 const response = (status: number, body: Record<string, unknown> = {}, headers: Record<string, string> = {}): StreamResult => ({ kind: 'response', status, headers, body: JSON.stringify(body) });
 
 describe('resend rules', () => {

@@ -9,7 +9,9 @@ import { normalizeToken } from '../../lib/apns-tokens.js';
 import type { PushOutcome } from '../provider.js';
 import type { AttemptSink, AttemptVerdict, TokenSender } from '../shared/batch-run.js';
 import type { CredentialGate } from '../shared/credential-gate.js';
+import type { Http2Session, StreamResult } from '../shared/http2-session.js';
 import type { ConcurrencyLimiter } from '../shared/limiter.js';
+import type { Lease } from '../shared/session-pool.js';
 import type { ApnsApp } from './apns-app.js';
 import { judgeAttempt } from './attempt-verdict.js';
 import type { AttemptReport, Reporter } from './attempt-verdict.js';
@@ -37,6 +39,16 @@ export interface WorkItem {
   lostOnce: boolean;
   tokenRenewed: boolean;
   dueAt: number;
+}
+
+/** One request of a token, from taking a slot to its verdict. */
+interface Attempt {
+  readonly item: WorkItem;
+  readonly sink: AttemptSink<WorkItem>;
+  readonly started: number;
+  jwt: string | undefined;
+  session: Http2Session | undefined;
+  judged: boolean;
 }
 
 /** One batch's APNs side: created per batch, it remembers the device tokens already taken. */
@@ -73,31 +85,55 @@ export class ApnsSender implements TokenSender<WorkItem> {
   }
 
   send(item: WorkItem, sink: AttemptSink<WorkItem>): void {
-    void this.attempt(item, sink);
+    const attempt: Attempt = { item, sink, started: this.now(), jwt: undefined, session: undefined, judged: false };
+    const lease = this.app.pool.tryAcquire(this.stopping);
+    if (lease) this.sendOn(lease, attempt);
+    else {
+      this.app.pool.acquire(this.stopping).then(
+        (waited) => this.sendOn(waited, attempt),
+        // Bugs only: acquire reports failures as values.
+        (err: unknown) => this.answered({ kind: 'lost', cause: (err as Error).message }, attempt),
+      );
+    }
   }
 
-  private async attempt(item: WorkItem, sink: AttemptSink<WorkItem>): Promise<void> {
-    const started = this.now();
-    let report: AttemptReport;
-    try {
-      const lease = this.app.pool.tryAcquire(this.stopping) ?? (await this.app.pool.acquire(this.stopping));
-      if (lease.kind === 'stopped') {
-        report = { kind: 'stream', result: { kind: 'unsent', cause: 'stopping' }, jwt: undefined };
-      } else if (lease.kind === 'connect-failed') {
-        report = { kind: 'connect-failed', error: lease.error, retryAt: this.app.pool.connectRetryAt };
-      } else {
-        const jwt = this.app.token?.current();
-        const result = await lease.session.request(this.headers(item, jwt), this.notification.body, this.app.config.requestTimeoutMs);
-        if (result.kind === 'response') this.app.pool.recordAnswer();
-        report = { kind: 'stream', result, jwt, session: lease.session };
-      }
-    } catch (err) {
-      // Bugs only: acquire and request report failures as values.
-      report = { kind: 'stream', result: { kind: 'lost', cause: (err as Error).message }, jwt: undefined };
+  /**
+   * Sends on the slot `lease` holds. The answer comes back through `answered`, one
+   * method for every request of the batch: no promise or closure per request. Every
+   * verdict is reached after `send` has returned, as the batch loop expects.
+   */
+  private sendOn(lease: Lease, attempt: Attempt): void {
+    if (lease.kind === 'stopped') {
+      process.nextTick(this.answered, { kind: 'unsent', cause: 'stopping' }, attempt);
+      return;
     }
+    if (lease.kind === 'connect-failed') {
+      process.nextTick(() => this.judge(attempt, { kind: 'connect-failed', error: lease.error, retryAt: this.app.pool.connectRetryAt }));
+      return;
+    }
+    try {
+      attempt.jwt = this.app.token?.current();
+      attempt.session = lease.session;
+      lease.session.send(this.headers(attempt.item, attempt.jwt), this.notification.body, this.app.config.requestTimeoutMs, this.answered, attempt);
+    } catch (err) {
+      // Bugs only: send reports failures as values.
+      process.nextTick(this.answered, { kind: 'lost', cause: (err as Error).message }, attempt);
+    }
+  }
+
+  private readonly answered = (result: StreamResult, attempt: Attempt): void => {
+    if (result.kind === 'response') this.app.pool.recordAnswer();
+    this.judge(attempt, { kind: 'stream', result, jwt: attempt.jwt, session: attempt.session });
+  };
+
+  private judge(attempt: Attempt, report: AttemptReport): void {
+    // Once per attempt, even should a bug make the session report twice.
+    if (attempt.judged) return;
+    attempt.judged = true;
+    const { item, sink } = attempt;
     let verdict: AttemptVerdict | undefined;
     try {
-      verdict = judgeAttempt(this.app, item, report, this.reporter, this.now, (this.now() - started) / 1000);
+      verdict = judgeAttempt(this.app, item, report, this.reporter, this.now, (this.now() - attempt.started) / 1000);
     } finally {
       sink.settle(item, verdict);
     }

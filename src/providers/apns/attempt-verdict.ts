@@ -10,7 +10,7 @@ import { classifyResponse, reasonLabel } from './reasons.js';
 
 /** What happened to one request. */
 export type AttemptReport =
-  | { kind: 'stream'; result: StreamResult; jwt: string | undefined; session?: Http2Session }
+  | { kind: 'stream'; result: StreamResult; jwt: string | undefined; session: Http2Session | undefined }
   | { kind: 'connect-failed'; error: ConnectError; retryAt: number };
 
 /** Metrics and events of one batch, already bound to its app and notification. */

@@ -43,6 +43,9 @@ export type StreamResult =
   /** The server refused the client certificate during the TLS handshake. */
   | { kind: 'credentials'; cause: string };
 
+/** Called once per request with its result and the caller's tag. */
+export type RequestDone<T> = (result: StreamResult, tag: T) => void;
+
 let nextSessionId = 1;
 
 export class Http2Session {
@@ -121,6 +124,16 @@ export class Http2Session {
 
   /** Sends one request on a reserved slot. Never rejects. */
   request(headers: OutgoingHttpHeaders, body: Buffer, timeoutMs: number): Promise<StreamResult> {
+    return new Promise((resolve) => this.send(headers, body, timeoutMs, resolve, undefined));
+  }
+
+  /**
+   * Sends one request on a reserved slot and calls `done(result, tag)` once, never
+   * synchronously. The hot path of a batch: the request's state is one object and its
+   * stream's listeners are shared functions, so nothing per request but that object
+   * lives until the answer (docs/performance.md, "Requests without promises").
+   */
+  send<T>(headers: OutgoingHttpHeaders, body: Buffer, timeoutMs: number, done: RequestDone<T>, tag: T): void {
     let stream: ClientHttp2Stream;
     try {
       // POST: node leaves the stream open for the body (no options object to copy and check).
@@ -128,50 +141,72 @@ export class Http2Session {
     } catch (err) {
       this.releaseSlot();
       // Refused synchronously (GOAWAY received, session closing): nothing was sent.
-      return Promise.resolve({ kind: 'unsent', cause: (err as NodeJS.ErrnoException).code ?? 'request refused' });
+      const result: StreamResult = { kind: 'unsent', cause: (err as NodeJS.ErrnoException).code ?? 'request refused' };
+      process.nextTick(done, result, tag);
+      return;
     }
-    return new Promise((resolve) => {
-      let status: number | undefined;
-      let responseHeaders: IncomingHttpHeaders = {};
-      // Raw bytes, decoded once at the end: most answers have no body, and no decoder is made for them.
-      let bodyParts: Buffer[] | undefined;
-      let bodyBytes = 0;
-      let timedOut = false;
-      let streamError: unknown;
-      const timer = setTimeout(
-        afterPendingIo(() => {
-          if (status !== undefined || stream.closed) return;
-          timedOut = true;
-          stream.close(constants.NGHTTP2_CANCEL);
-          // A stream that stalls may mean a dead peer: check the whole session now.
-          this.timeoutsSinceAnswer += 1;
-          if (this.timeoutsSinceAnswer >= STALLED_STREAMS_LIMIT) this.retire('stalled');
-          else this.checkAlive();
-        }),
-        timeoutMs,
-      );
-      stream.on('response', (h) => {
-        this.timeoutsSinceAnswer = 0;
-        status = Number(h[':status']);
-        responseHeaders = h;
-      });
-      stream.on('data', (chunk: Buffer) => {
-        if (bodyBytes >= MAX_RESPONSE_BODY_BYTES) return;
-        const kept = chunk.subarray(0, MAX_RESPONSE_BODY_BYTES - bodyBytes);
-        (bodyParts ??= []).push(kept);
-        bodyBytes += kept.length;
-      });
-      stream.on('error', (err) => {
-        streamError = err;
-      });
-      stream.on('close', () => {
-        clearTimeout(timer);
-        this.releaseSlot();
-        if (status !== undefined) resolve({ kind: 'response', status, headers: responseHeaders, body: bodyParts ? Buffer.concat(bodyParts).toString('utf8') : '' });
-        else resolve(this.resultWithoutAnswer(stream, timedOut, streamError));
-      });
-      stream.end(body);
-    });
+    const pending = new PendingRequest(this, stream, done as RequestDone<unknown>, tag);
+    (stream as TrackedStream)[PENDING] = pending;
+    pending.timer = setTimeout(Http2Session.onRequestTimeout, timeoutMs, pending);
+    stream.on('response', Http2Session.onResponse);
+    stream.on('data', Http2Session.onData);
+    stream.on('error', Http2Session.onError);
+    stream.on('close', Http2Session.onClose);
+    stream.end(body);
+  }
+
+  /** A request's deadline passed (after the I/O already waiting was read): cancel it, and suspect the session. */
+  private timedOut(pending: PendingRequest): void {
+    const { stream } = pending;
+    if (pending.status !== undefined || stream.closed) return;
+    pending.timedOut = true;
+    stream.close(constants.NGHTTP2_CANCEL);
+    // A stream that stalls may mean a dead peer: check the whole session now.
+    this.timeoutsSinceAnswer += 1;
+    if (this.timeoutsSinceAnswer >= STALLED_STREAMS_LIMIT) this.retire('stalled');
+    else this.checkAlive();
+  }
+
+  /** The request's stream closed: free its slot and report. */
+  private settled(pending: PendingRequest): void {
+    clearTimeout(pending.timer);
+    this.releaseSlot();
+    const { status, bodyParts } = pending;
+    const result: StreamResult =
+      status !== undefined
+        ? { kind: 'response', status, headers: pending.headers, body: bodyParts ? Buffer.concat(bodyParts).toString('utf8') : '' }
+        : this.resultWithoutAnswer(pending.stream, pending.timedOut, pending.error);
+    pending.done(result, pending.tag);
+  }
+
+  // Stream listeners shared by every request: node calls them with the stream as `this`.
+  private static onResponse(this: TrackedStream, headers: IncomingHttpHeaders): void {
+    const pending = this[PENDING];
+    pending.session.timeoutsSinceAnswer = 0;
+    pending.status = Number(headers[':status']);
+    pending.headers = headers;
+  }
+
+  private static onData(this: TrackedStream, chunk: Buffer): void {
+    const pending = this[PENDING];
+    if (pending.bodyBytes >= MAX_RESPONSE_BODY_BYTES) return;
+    const kept = chunk.subarray(0, MAX_RESPONSE_BODY_BYTES - pending.bodyBytes);
+    (pending.bodyParts ??= []).push(kept);
+    pending.bodyBytes += kept.length;
+  }
+
+  private static onError(this: TrackedStream, err: unknown): void {
+    this[PENDING].error = err;
+  }
+
+  private static onClose(this: TrackedStream): void {
+    const pending = this[PENDING];
+    pending.session.settled(pending);
+  }
+
+  private static onRequestTimeout(this: void, pending: PendingRequest): void {
+    // After the I/O already waiting (see afterPendingIo): an answer in the socket buffer is read first.
+    setImmediate(() => pending.session.timedOut(pending));
   }
 
   /** Stops new streams and lets those in flight finish (server said Shutdown, or Herald is stopping). */
@@ -274,4 +309,27 @@ function afterPendingIo(fn: () => void): () => void {
   return () => {
     setImmediate(fn);
   };
+}
+
+const PENDING = Symbol('herald.pendingRequest');
+const NO_HEADERS: IncomingHttpHeaders = Object.freeze({});
+type TrackedStream = ClientHttp2Stream & { [PENDING]: PendingRequest };
+
+/** One request in flight: everything its stream's listeners need, in one object. */
+class PendingRequest {
+  status: number | undefined = undefined;
+  headers: IncomingHttpHeaders = NO_HEADERS;
+  // Raw bytes, decoded once at the end: most answers have no body, and no decoder is made for them.
+  bodyParts: Buffer[] | undefined = undefined;
+  bodyBytes = 0;
+  timedOut = false;
+  error: unknown = undefined;
+  timer: NodeJS.Timeout | undefined = undefined;
+
+  constructor(
+    readonly session: Http2Session,
+    readonly stream: ClientHttp2Stream,
+    readonly done: RequestDone<unknown>,
+    readonly tag: unknown,
+  ) {}
 }
