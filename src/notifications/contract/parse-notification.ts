@@ -60,8 +60,8 @@ export function parseNotification(input: unknown, options: ParseOptions = {}): N
     const { tokens: raw = [], payload, ...fields } = data.apns ?? {};
     if (!to && raw.length === 0) return { ok: false, error: 'needs at least one device token (or `to` with users or interests)', path: 'apns.tokens' };
     const unique = new Set<string>();
-    for (const [index, given] of raw.entries()) {
-      const token = normalizeToken(given);
+    for (let index = 0; index < raw.length; index += 1) {
+      const token = normalizeToken(raw[index]);
       if (!token.ok) return { ok: false, error: token.detail, path: `apns.tokens[${index}]` };
       unique.add(token.token);
     }
