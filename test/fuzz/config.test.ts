@@ -121,10 +121,28 @@ const configFile = fc
 function secretsOfFile({ value, format, text, edited }: { value: unknown; format: string; text: string; edited: boolean }): Set<string> {
   if (!edited) return secretsIn(value);
   try {
-    return secretsIn(format === 'json' ? JSON.parse(text) : parse(text, { maxAliasCount: 100, logLevel: 'silent' }));
+    return secretsOfParsed(format === 'json' ? JSON.parse(text) : parse(text, { maxAliasCount: 100, logLevel: 'silent' }));
   } catch {
     return secretsIn(value);
   }
+}
+
+/**
+ * As `secretsIn`, but a Redis URL's secrets are those of the parts Herald treats as
+ * secret (its user-info, up to the last `@`, its path and query); its host is shown, and
+ * an edit that deleted the `@` leaves a planted password in the host, where nothing can
+ * tell it from a host name. A URL that does not parse keeps all its secrets.
+ */
+function secretsOfParsed(value: unknown, found: Set<string> = new Set()): Set<string> {
+  if (typeof value === 'string' && /^rediss?:\/\//i.test(value) && URL.canParse(value)) {
+    const url = new URL(value);
+    const at = value.lastIndexOf('@');
+    return secretsIn([at < 0 ? '' : value.slice(0, at), url.pathname, url.search], found);
+  }
+  if (Array.isArray(value)) for (const item of value) secretsOfParsed(item, found);
+  else if (value && typeof value === 'object') for (const item of Object.values(value)) secretsOfParsed(item, found);
+  else secretsIn(value, found);
+  return found;
 }
 
 function checkOutcome(load: () => HeraldConfig, secrets: Set<string>, input: string): 'valid' | 'refused' {
