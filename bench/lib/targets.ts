@@ -51,16 +51,24 @@ export function heraldBuilds(): HeraldBuild[] {
 }
 
 /**
+ * Node flags of a bench daemon: BENCH_HERALD_NODE_ARGS. BENCH_BEFORE_NODE_ARGS, when set,
+ * replaces them for herald@before, so flags are measured against other flags (or none) in one run.
+ */
+function nodeFlags(build: HeraldBuild | undefined): string[] {
+  const before = build?.name === 'herald@before' ? process.env.BENCH_BEFORE_NODE_ARGS : undefined;
+  return (before ?? process.env.BENCH_HERALD_NODE_ARGS ?? '').split(' ').filter(Boolean);
+}
+
+/**
  * A daemon with one bench app whose limits do not get in the way. `config` is merged
  * over the bench defaults. BENCH_CPU_PROF=<dir> profiles it (node --cpu-prof, written
- * at exit; summarize with bench/lib/profile-summary.ts). BENCH_HERALD_NODE_ARGS adds node
- * flags to every Herald daemon (space-separated), e.g. to try V8's GC settings.
+ * at exit; summarize with bench/lib/profile-summary.ts). Node flags: `nodeFlags`.
  */
 export async function startHerald(options: { config?: Record<string, unknown>; env?: Record<string, string>; build?: HeraldBuild; name?: string } = {}): Promise<HeraldTarget> {
   const cli = options.build?.cli ?? builtCli;
   if (!existsSync(cli)) throw new Error(`${cli} is missing: build first (npm run build)`);
   const profileDir = process.env.BENCH_CPU_PROF;
-  const execArgv = [...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), ...(process.env.BENCH_HERALD_NODE_ARGS ?? '').split(' ').filter(Boolean)];
+  const execArgv = [...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), ...nodeFlags(options.build)];
   const spawned = await spawnHerald({
     cli,
     config: {
