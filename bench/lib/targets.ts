@@ -1,5 +1,7 @@
-import { existsSync } from 'node:fs';
-import { builtCli, spawnHerald } from './herald-spawn.js';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { daemonNodeFlags } from './daemon-flags.js';
+import { builtCli, repoRoot, spawnHerald } from './herald-spawn.js';
 import type { SpawnedHerald } from './herald-spawn.js';
 import { IpcChild } from './ipc.js';
 import { plainPublisher, signedPublisher } from './publisher.js';
@@ -51,13 +53,18 @@ export function heraldBuilds(): HeraldBuild[] {
 }
 
 /**
- * Node flags of a bench daemon: BENCH_HERALD_NODE_ARGS. BENCH_BEFORE_NODE_ARGS, when set,
- * replaces them for herald@before, so flags are measured against other flags (or none) in one run.
+ * Node flags of a bench daemon: those it is deployed with (`npm start`'s), then
+ * BENCH_HERALD_NODE_ARGS. BENCH_BEFORE_NODE_ARGS, when set, replaces all of them for
+ * herald@before, so flags are measured against other flags (or none) in one run.
  */
 function nodeFlags(build: HeraldBuild | undefined): string[] {
+  const words = (value: string): string[] => value.split(' ').filter(Boolean);
   const before = build?.name === 'herald@before' ? process.env.BENCH_BEFORE_NODE_ARGS : undefined;
-  return (before ?? process.env.BENCH_HERALD_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  if (before !== undefined) return words(before);
+  return [...deployedFlags, ...words(process.env.BENCH_HERALD_NODE_ARGS ?? '')];
 }
+
+const deployedFlags = daemonNodeFlags((JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { scripts: { start: string } }).scripts.start);
 
 /**
  * A daemon with one bench app whose limits do not get in the way. `config` is merged

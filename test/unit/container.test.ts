@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { parse } from 'yaml';
+import { daemonNodeFlags } from '../../bench/lib/daemon-flags.js';
 
 // No Docker engine runs here, so the container files are checked against what they build from.
 const dockerfile = readFileSync('Dockerfile', 'utf8');
@@ -45,13 +46,15 @@ describe('Dockerfile', () => {
     assert.match(build, /^tsc -p tsconfig\.build\.json( && node scripts\/\S+)*$/);
   });
 
-  it('starts the same entry point as the package bin, with node as the signal receiver', () => {
+  it('starts the same entry point as the package bin, with node as the signal receiver and npm start\'s node flags', () => {
     const cmd = /^CMD (\[.*\])$/m.exec(finalStage)?.[1];
     assert.ok(cmd, 'CMD in exec form');
     const argv = JSON.parse(cmd) as string[];
     assert.equal(argv[0], 'node', 'node receives SIGTERM directly, not through npm or a shell');
-    assert.equal(argv[1], pkg.bin.herald);
-    assert.equal(argv[2], 'start');
+    assert.deepEqual(argv.slice(-2), [pkg.bin.herald, 'start']);
+    const flags = argv.slice(1, -2);
+    assert.deepEqual(flags, daemonNodeFlags(pkg.scripts.start ?? ''), 'the image runs the daemon with the flags npm start gives it');
+    assert.ok(flags.includes('--max-semi-space-size=64'), 'the young generation docs/performance.md measured');
     assert.match(finalStage, /ENTRYPOINT \["\/usr\/bin\/tini", "--"\]/);
   });
 
