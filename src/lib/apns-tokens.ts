@@ -15,11 +15,11 @@ const hex = /^[0-9a-f]*$/;
 
 export function normalizeToken(raw: unknown): NormalizedToken {
   if (typeof raw !== 'string') return { ok: false, detail: `device token must be a string, got ${typeof raw}` };
-  // Already in normal form (as every token is once parsed at intake): one test, no copies.
-  if (raw.length >= MIN_TOKEN_HEX && raw.length <= MAX_TOKEN_HEX && raw.length % 2 === 0 && hex.test(raw)) return { ok: true, token: raw };
-  const token = raw.replace(decoration, '').toLowerCase();
+  // Already in normal form (as every token is once parsed at intake): no copies.
+  const clean = hex.test(raw);
+  const token = clean ? raw : raw.replace(decoration, '').toLowerCase();
   if (token.length === 0) return { ok: false, detail: 'device token is empty' };
-  if (!hex.test(token)) return { ok: false, detail: 'device token must be hexadecimal (after removing spaces and <>)' };
+  if (!clean && !hex.test(token)) return { ok: false, detail: 'device token must be hexadecimal (after removing spaces and <>)' };
   if (token.length % 2 !== 0) return { ok: false, detail: `device token has an odd number of hex digits (${token.length})` };
   if (token.length < MIN_TOKEN_HEX || token.length > MAX_TOKEN_HEX) {
     return { ok: false, detail: `device token must have ${MIN_TOKEN_HEX} to ${MAX_TOKEN_HEX} hex digits, got ${token.length}` };
