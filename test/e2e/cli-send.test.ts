@@ -136,8 +136,9 @@ describe('herald send against the daemon', () => {
   it('prints progress for a large token list until it is final, and exits 3 when some tokens failed', async () => {
     const tokens = deviceTokens(2000, 'cli-bulk');
     const [slow, gone] = [tokens[10] as string, tokens[20] as string];
-    // One token waits out a retry-after of a second, so the notification is seen in progress.
-    mock.script({ token: slow, times: 1, reply: { status: 429, reason: 'TooManyRequests', retryAfterSeconds: 1 } });
+    // One token waits out a retry-after, so the notification is seen in progress. Two seconds, not
+    // one: the daemon resends inline any wait up to 1 s, and 1 s with no jitter would be one of them.
+    mock.script({ token: slow, times: 1, reply: { status: 429, reason: 'TooManyRequests', retryAfterSeconds: 2 } });
     mock.script({ token: gone, reply: { status: 410, reason: 'Unregistered' } });
     const file = join(dir, 'tokens.txt');
     writeFileSync(file, tokens.join('\n') + '\n');
