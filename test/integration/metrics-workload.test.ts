@@ -104,9 +104,10 @@ describe('metrics move with a real workload', () => {
       return published + rejected === CLIENT_EVENTS_SENT;
     });
 
-    // Notifications: 200 + 410, 429 retry-after 1 then 200, 500 then 200.
+    // Notifications: 200 + 410, 429 retry-after 2 then 200, 500 then 200. Two seconds: the daemon
+    // resends inline any wait up to 1 s, and a retry-after of 1 s with no jitter would be one.
     mock.script({ token: tokens.dead, reply: { status: 410, reason: 'Unregistered', timestamp: 1_700_000_000_000 } });
-    mock.script({ token: tokens.throttled, times: 1, reply: { status: 429, reason: 'TooManyRequests', retryAfterSeconds: 1 } });
+    mock.script({ token: tokens.throttled, times: 1, reply: { status: 429, reason: 'TooManyRequests', retryAfterSeconds: 2 } });
     mock.script({ token: tokens.flaky, times: 1, reply: { status: 500, reason: 'InternalServerError' } });
     const bodies = [[tokens.ok, tokens.dead], [tokens.throttled], [tokens.flaky]].map((list, i) => ({ v: 1, app: app.id, id: notificationIds[i], apns: { tokens: list, payload } }));
     for (const body of bodies) assert.equal((await sdk.post({ path: '/notifications', body: body as unknown as string })).status, 202);
@@ -192,7 +193,7 @@ describe('metrics move with a real workload', () => {
     assert.equal(mock.requests.length, 6, 'the mock saw as many requests as were counted');
     assert.equal(delta('herald_apns_request_duration_seconds_count', A), 6);
     assert.equal(delta('herald_apns_invalid_tokens_total', { ...A, reason: 'Unregistered' }), 1);
-    // 500 is retried inside the batch (backoff < 1 s); retry-after 1 s exceeds the inline wait, so the queue reschedules it.
+    // 500 is retried inside the batch (backoff < 1 s); retry-after 2 s exceeds the inline wait, so the queue reschedules it.
     assert.equal(delta('herald_apns_retries_total', { ...A, reason: 'InternalServerError' }), 1);
     assert.equal(delta('herald_chunks_retried_total', { ...A, reason: 'TooManyRequests' }), 1);
     assert.equal(afterScrape.value('herald_apns_in_flight', A), 0);
