@@ -1,9 +1,9 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from './free-port.js';
+import { launchRedis } from './redis-launch.js';
 import { waitFor } from './wait.js';
 
 export interface TestRedisCluster {
@@ -41,17 +41,13 @@ export async function startRedisCluster(masters = 3): Promise<TestRedisCluster> 
   try {
     for (let i = 0; i < masters; i += 1) {
       // The bus port is chosen too (--cluster-port), so port + 10000 need not be free.
-      const [port, busPort] = [await freePort(), await freePort()];
-      const args = [
+      const { child, ports } = await launchRedis(2, ([port, busPort], attempt) => [
         '--port', String(port), '--cluster-port', String(busPort), '--bind', '127.0.0.1', '--cluster-enabled', 'yes',
-        '--cluster-config-file', join(dir, `nodes-${i}.conf`), '--cluster-node-timeout', '2000',
+        '--cluster-config-file', join(dir, `nodes-${i}-${attempt}.conf`), '--cluster-node-timeout', '2000',
         '--save', '', '--appendonly', 'no', '--dir', dir, '--loglevel', 'warning',
-      ];
-      children.push(spawn('redis-server', args, { stdio: ['ignore', 'ignore', 'inherit'] }));
-      nodes.push({ host: '127.0.0.1', port });
-    }
-    for (const { port } of nodes) {
-      await waitFor(() => cli(port, ['PING']) === 'PONG', { what: `redis-server on ${port}`, timeoutMs: 10_000 });
+      ], `redis-server (cluster node ${i + 1})`);
+      children.push(child);
+      nodes.push({ host: '127.0.0.1', port: ports[0] as number });
     }
     const create = spawnSync('redis-cli', ['--cluster', 'create', ...nodes.map((n) => `${n.host}:${n.port}`), '--cluster-replicas', '0', '--cluster-yes'], {
       encoding: 'utf8',

@@ -1,9 +1,9 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from './free-port.js';
+import { launchRedis } from './redis-launch.js';
 import { startRedis } from './redis-server.js';
 import type { TestRedis } from './redis-server.js';
 import { waitFor } from './wait.js';
@@ -35,17 +35,25 @@ export async function startRedisSentinel(options: { replica?: boolean; masterNam
   const children: ChildProcess[] = [];
   let replicaPort: number | undefined;
   if (options.replica) {
-    replicaPort = await freePort();
-    children.push(spawn('redis-server', ['--port', String(replicaPort), '--bind', '127.0.0.1', '--replicaof', '127.0.0.1', String(master.port), '--save', '', '--appendonly', 'no', '--dir', dir, '--loglevel', 'warning'], { stdio: ['ignore', 'ignore', 'inherit'] }));
-    const port = replicaPort;
+    const replica = await launchRedis(1, ([port]) => ['--port', String(port), '--bind', '127.0.0.1', '--replicaof', '127.0.0.1', String(master.port), '--save', '', '--appendonly', 'no', '--dir', dir, '--loglevel', 'warning'], 'redis-server (replica)');
+    children.push(replica.child);
+    const port = replica.ports[0] as number;
+    replicaPort = port;
     // Attached before the sentinel starts, so its first INFO of the master lists the replica.
     await waitFor(() => cli(port, ['INFO', 'replication']).includes('master_link_status:up'), { what: 'the replica in sync', timeoutMs: 10_000, intervalMs: 50 });
   }
-  const port = await freePort();
-  const conf = join(dir, 'sentinel.conf');
-  // Sentinel rewrites its config file, so it lives in a directory of its own.
-  writeFileSync(conf, [`port ${port}`, 'bind 127.0.0.1', `dir ${dir}`, `sentinel monitor ${masterName} 127.0.0.1 ${master.port} 1`, `sentinel down-after-milliseconds ${masterName} 2000`, ''].join('\n'));
-  children.push(spawn('redis-server', [conf, '--sentinel', '--loglevel', 'warning'], { stdio: ['ignore', 'ignore', 'inherit'] }));
+  // Sentinel rewrites its config file, so it lives in a directory of its own, one file per start.
+  const sentinel = await launchRedis(
+    1,
+    ([port], attempt) => {
+      const conf = join(dir, `sentinel-${attempt}.conf`);
+      writeFileSync(conf, [`port ${String(port)}`, 'bind 127.0.0.1', `dir ${dir}`, `sentinel monitor ${masterName} 127.0.0.1 ${master.port} 1`, `sentinel down-after-milliseconds ${masterName} 2000`, ''].join('\n'));
+      return [conf, '--sentinel', '--loglevel', 'warning'];
+    },
+    'redis-server --sentinel',
+  );
+  children.push(sentinel.child);
+  const port = sentinel.ports[0] as number;
   const masterPort = (): number => Number(cli(port, ['SENTINEL', 'get-master-addr-by-name', masterName]).split('\n')[1]);
   const stop = async (): Promise<void> => {
     for (const child of children) {

@@ -3,8 +3,8 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createConnection } from 'node:net';
-import { freePort } from './free-port.js';
+import { answersPing, launchRedis } from './redis-launch.js';
+import { waitFor } from './wait.js';
 
 export interface TestRedis {
   readonly url: string;
@@ -32,19 +32,23 @@ export async function startRedis(options: { persist?: boolean; args?: string[] }
   if (probe.error) {
     throw new Error('redis-server was not found on PATH: it is the one prerequisite of the tests (apt-get install redis-server)');
   }
-  const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'herald-redis-'));
-  let child: ChildProcess | undefined;
-  const args = [
+  const argsFor = (port: number): string[] => [
     '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--dir', dir,
     '--appendonly', options.persist ? 'yes' : 'no', '--appendfsync', 'always', '--loglevel', 'warning',
     ...(options.args ?? []),
   ];
+  const first = await launchRedis(1, ([port]) => argsFor(port as number), 'redis-server').catch((err: unknown) => {
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  });
+  let child: ChildProcess | undefined = first.child;
+  const port = first.ports[0] as number;
+  // A restart keeps the port: clients reconnect to where the server was.
   const launch = async (): Promise<void> => {
-    child = spawn('redis-server', args, { stdio: ['ignore', 'ignore', 'inherit'] });
-    await waitForPort(port, 10_000);
+    child = spawn('redis-server', argsFor(port), { stdio: ['ignore', 'ignore', 'inherit'] });
+    await waitFor(() => answersPing(port), { what: `redis-server on ${port} after a restart`, timeoutMs: 30_000, intervalMs: 25 });
   };
-  await launch();
   const kill = async (): Promise<void> => {
     const proc = child;
     if (!proc || proc.exitCode !== null) return;
@@ -63,30 +67,4 @@ export async function startRedis(options: { persist?: boolean; args?: string[] }
       rmSync(dir, { recursive: true, force: true });
     },
   };
-}
-
-function waitForPort(port: number, timeoutMs: number): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  return new Promise((resolve, reject) => {
-    const attempt = (): void => {
-      const socket = createConnection({ port, host: '127.0.0.1' });
-      socket.once('connect', () => {
-        socket.write('PING\r\n');
-        socket.once('data', (data) => {
-          socket.destroy();
-          if (data.toString().startsWith('+PONG')) resolve();
-          else retry();
-        });
-      });
-      socket.once('error', () => {
-        socket.destroy();
-        retry();
-      });
-    };
-    const retry = (): void => {
-      if (Date.now() > until) reject(new Error(`redis-server did not answer on port ${port} within ${timeoutMs} ms`));
-      else setTimeout(attempt, 25);
-    };
-    attempt();
-  });
 }
