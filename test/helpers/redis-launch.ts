@@ -27,25 +27,38 @@ export async function launchRedis(portCount: number, argsFor: (ports: readonly n
   for (let attempt = 1; attempt <= ATTEMPTS; attempt += 1) {
     const ports: number[] = [];
     for (let i = 0; i < portCount; i += 1) ports.push(await freePort());
-    const child = spawn('redis-server', argsFor(ports, attempt), { stdio: ['ignore', 'pipe', 'inherit'] });
-    output = '';
-    child.stdout?.on('data', (chunk: Buffer) => {
-      output = (output + chunk.toString('utf8')).slice(-OUTPUT_KEEP);
-    });
-    // The pipe alone must not keep a test process alive ('ignore' did not); the child's own handle still does, as before.
-    unref(child.stdout);
-    const port = ports[0] as number;
-    const state = await waitFor(async () => (child.exitCode !== null || child.signalCode !== null ? 'exited' : (await answersPing(port)) ? 'up' : undefined), {
-      what: `${what} on ${port}`,
-      timeoutMs: READY_TIMEOUT_MS,
-    }).catch((err: unknown) => {
-      // Up but never answering: the caller does not know of this child, so it must not outlive the failure.
-      child.kill('SIGKILL');
-      throw err;
-    });
-    if (state === 'up') return { child, ports };
+    const started = await startAndAwait(argsFor(ports, attempt), ports[0] as number, what);
+    if (started.up) return { child: started.child, ports };
+    output = started.output;
   }
   throw new Error(`${what} exited ${ATTEMPTS} times without answering; its last output: ${output.trim() || '(none)'}`);
+}
+
+/** Starts redis-server again on a port that must stay the same (a restart: clients reconnect there); resolves once it answers PING. */
+export async function relaunchRedis(args: string[], port: number, what: string): Promise<ChildProcess> {
+  const started = await startAndAwait(args, port, what);
+  if (!started.up) throw new Error(`${what} exited without answering on ${port}; its output: ${started.output.trim() || '(none)'}`);
+  return started.child;
+}
+
+/** Spawns redis-server and waits until `port` answers PING or the server exits (then `output` says why). */
+async function startAndAwait(args: string[], port: number, what: string): Promise<{ child: ChildProcess; up: boolean; output: string }> {
+  const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  let output = '';
+  child.stdout?.on('data', (chunk: Buffer) => {
+    output = (output + chunk.toString('utf8')).slice(-OUTPUT_KEEP);
+  });
+  // The pipe alone must not keep a test process alive ('ignore' did not); the child's own handle still does, as before.
+  unref(child.stdout);
+  const state = await waitFor(async () => (child.exitCode !== null || child.signalCode !== null ? 'exited' : (await answersPing(port)) ? 'up' : undefined), {
+    what: `${what} on ${port}`,
+    timeoutMs: READY_TIMEOUT_MS,
+  }).catch((err: unknown) => {
+    // Up but never answering: the caller does not know of this child, so it must not outlive the failure.
+    child.kill('SIGKILL');
+    throw err;
+  });
+  return { child, up: state === 'up', output };
 }
 
 /** One PING over a fresh connection: true on +PONG, false on anything else (refused, closed, an error reply). */

@@ -1,10 +1,9 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { answersPing, launchRedis } from './redis-launch.js';
-import { waitFor } from './wait.js';
+import { launchRedis, relaunchRedis } from './redis-launch.js';
 
 export interface TestRedis {
   readonly url: string;
@@ -46,8 +45,7 @@ export async function startRedis(options: { persist?: boolean; args?: string[] }
   const port = first.ports[0] as number;
   // A restart keeps the port: clients reconnect to where the server was.
   const launch = async (): Promise<void> => {
-    child = spawn('redis-server', argsFor(port), { stdio: ['ignore', 'ignore', 'inherit'] });
-    await waitFor(() => answersPing(port), { what: `redis-server on ${port} after a restart`, timeoutMs: 30_000, intervalMs: 25 });
+    child = await relaunchRedis(argsFor(port), port, 'redis-server (restarted)');
   };
   const kill = async (): Promise<void> => {
     const proc = child;
