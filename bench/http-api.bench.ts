@@ -12,7 +12,7 @@ import { IpcChild } from './lib/ipc.js';
 import { cpuSeconds } from './lib/proc.js';
 import { quick, report } from './lib/report.js';
 import type { Row } from './lib/report.js';
-import { ratio, runTotals } from './lib/stats.js';
+import { alternatingRounds, ratio, runTotals } from './lib/stats.js';
 import type { MeasuredRun } from './lib/stats.js';
 import { BENCH_APP, heraldBuilds, startHerald } from './lib/targets.js';
 import type { HeraldTarget } from './lib/targets.js';
@@ -80,15 +80,7 @@ async function main(): Promise<void> {
     // Idle between their runs: a daemon waiting for requests takes no CPU worth counting from the one measured.
     for (const build of heraldBuilds()) heralds.push(await startHerald({ build }));
     const servers: Server[] = [{ name: 'bare fastify', pid: bare.pid, baseUrl: `http://127.0.0.1:${barePort}` }, ...heralds];
-    const runs = new Map<Server, Measured[]>(servers.map((server) => [server, []]));
-    const rows: Row[] = [];
-    for (let round = 0; round < ROUNDS; round += 1) {
-      for (const server of round % 2 === 0 ? servers : [...servers].reverse()) {
-        const measured = await measure(server);
-        runs.get(server)?.push(measured);
-        rows.push({ round: round + 1, ...measured.row });
-      }
-    }
+    const { runs, rows } = await alternatingRounds(servers, ROUNDS, measure);
     const [baselineServer, ...measuredServers] = servers;
     const baseline = runTotals(runs.get(baselineServer as Server) ?? []);
     const ratios: Record<string, number> = {};

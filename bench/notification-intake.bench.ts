@@ -18,7 +18,7 @@ import { cpuSeconds } from './lib/proc.js';
 import { redisCounts } from './lib/redis-stats.js';
 import { quick, report } from './lib/report.js';
 import type { Row } from './lib/report.js';
-import { ratio, runTotals } from './lib/stats.js';
+import { alternatingRounds, ratio, runTotals } from './lib/stats.js';
 import type { MeasuredRun } from './lib/stats.js';
 import { BENCH_APP, heraldBuilds, startHerald } from './lib/targets.js';
 import type { HeraldTarget } from './lib/targets.js';
@@ -105,15 +105,7 @@ async function main(): Promise<void> {
     const barePort = await bare.call<number>('listen');
     for (const [index, build] of heraldBuilds().entries()) held.push(await startHeld(build, redis, index));
     const servers: Server[] = [{ name: 'bare fastify', pid: bare.pid, baseUrl: `http://127.0.0.1:${barePort}` }, ...held.map(({ target }) => ({ name: target.name, pid: target.pid, baseUrl: target.baseUrl, redis }))];
-    const runs = new Map<Server, Measured[]>(servers.map((server) => [server, []]));
-    const rows: Row[] = [];
-    for (let round = 0; round < ROUNDS; round += 1) {
-      for (const server of round % 2 === 0 ? servers : [...servers].reverse()) {
-        const measured = await measure(server);
-        runs.get(server)?.push(measured);
-        rows.push({ round: round + 1, ...measured.row });
-      }
-    }
+    const { runs, rows } = await alternatingRounds(servers, ROUNDS, measure);
     const [baselineServer, ...heraldServers] = servers;
     const baseline = runTotals(runs.get(baselineServer as Server) ?? []);
     const ratios: Record<string, number> = { 'cpu µs/req bare fastify': baseline.cpuMicrosPerUnit };

@@ -1,3 +1,5 @@
+import type { Row } from './report.js';
+
 /** Percentile by nearest rank over an unsorted sample (copied and sorted once). */
 export function percentiles(values: ArrayLike<number>, ps: readonly number[]): number[] {
   if (values.length === 0) return ps.map(() => Number.NaN);
@@ -30,4 +32,22 @@ export function runTotals(runs: readonly MeasuredRun[]): { perSecond: number; cp
   const seconds = runs.reduce((sum, run) => sum + run.seconds, 0);
   const cpu = runs.reduce((sum, run) => sum + run.cpuSeconds, 0);
   return { perSecond: units / seconds, cpuMicrosPerUnit: (cpu * 1e6) / units };
+}
+
+/**
+ * Measures every server `rounds` times, each round in the opposite order to the one
+ * before, so no server always runs first or right after another. Returns each server's
+ * runs (for `runTotals`) and the table's rows, numbered by round.
+ */
+export async function alternatingRounds<S, M extends { readonly row: Row }>(servers: readonly S[], rounds: number, measure: (server: S) => Promise<M>): Promise<{ runs: Map<S, M[]>; rows: Row[] }> {
+  const runs = new Map<S, M[]>(servers.map((server) => [server, []]));
+  const rows: Row[] = [];
+  for (let round = 0; round < rounds; round += 1) {
+    for (const server of round % 2 === 0 ? servers : [...servers].reverse()) {
+      const measured = await measure(server);
+      runs.get(server)?.push(measured);
+      rows.push({ round: round + 1, ...measured.row });
+    }
+  }
+  return { runs, rows };
 }

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { median, runTotals } from '../../bench/lib/stats.js';
+import { alternatingRounds, median, runTotals } from '../../bench/lib/stats.js';
 
-// The benches' verdicts (a ratio over rounds) rest on these two.
+// The benches' verdicts (a ratio over rounds) rest on these.
 describe('bench statistics', () => {
   it('median: the middle of an odd count, the mean of the two middle values of an even count, whatever the order', () => {
     assert.equal(median([0.73, 0.31, 0.5]), 0.5);
@@ -22,5 +22,16 @@ describe('bench statistics', () => {
     ]);
     assert.equal(totals.perSecond, 400);
     assert.equal(totals.cpuMicrosPerUnit, 200);
+  });
+
+  it('alternatingRounds: every server once per round, each round in the opposite order, runs kept per server', async () => {
+    const order: string[] = [];
+    const { runs, rows } = await alternatingRounds(['a', 'b', 'c'], 3, async (server) => {
+      order.push(server);
+      return { row: { server, at: order.length } };
+    });
+    assert.deepEqual(order, ['a', 'b', 'c', 'c', 'b', 'a', 'a', 'b', 'c']);
+    assert.deepEqual(rows.map((row) => [row.round, row.server]), [[1, 'a'], [1, 'b'], [1, 'c'], [2, 'c'], [2, 'b'], [2, 'a'], [3, 'a'], [3, 'b'], [3, 'c']]);
+    assert.deepEqual(runs.get('b')?.map((run) => run.row.at), [2, 5, 8]);
   });
 });
