@@ -21,7 +21,7 @@ import type { Row } from './lib/report.js';
 import { alternatingRounds, ratio, runTotals } from './lib/stats.js';
 import type { MeasuredRun } from './lib/stats.js';
 import { BENCH_APP, heraldBuilds, startHerald } from './lib/targets.js';
-import type { HeraldTarget } from './lib/targets.js';
+import type { HeraldBuild, HeraldTarget } from './lib/targets.js';
 
 const IN_FLIGHT = 64;
 const COUNT = quick ? 3_000 : 10_000;
@@ -82,7 +82,7 @@ async function measure(server: Server): Promise<Measured> {
 }
 
 /** A Herald build on its own keys of the bench Redis, its envelope queue paused: nothing is delivered. */
-async function startHeld(build: ReturnType<typeof heraldBuilds>[number], redis: BenchRedis, index: number): Promise<{ target: HeraldTarget; queue: Queue }> {
+async function startHeld(build: HeraldBuild, redis: BenchRedis, index: number): Promise<{ target: HeraldTarget; queue: Queue }> {
   const prefix = `intake${index}`;
   const target = await startHerald({
     build,
