@@ -20,7 +20,7 @@
  */
 import { startBenchRedis } from './lib/bench-redis.js';
 import { epochMs } from './lib/clock.js';
-import { redisCounts } from './lib/redis-stats.js';
+import { countsBetween, redisCounts } from './lib/redis-stats.js';
 import type { BenchRedis } from './lib/bench-redis.js';
 import type { FixtureInfo, FixtureSample } from './lib/apns-fixture-worker.js';
 import type { ApnsShape, RawRunResult } from './lib/apns-raw-sender-worker.js';
@@ -159,7 +159,7 @@ async function measure(
   const { reportedFailures, firstError } = await send(sender, shape, firstToken, count, ctx);
   const producerCpu = process.cpuUsage(cpu.producer);
   const sample = await ctx.fixture.call<FixtureSample>('sample');
-  const redisAfter = await redisCounts(ctx.redis.url);
+  const redisRan = countsBetween(redisBefore, await redisCounts(ctx.redis.url));
   const used = {
     sender: cpuSeconds(senderPid) - cpu.sender,
     redis: cpuSeconds(ctx.redis.pid) - cpu.redis,
@@ -197,9 +197,9 @@ async function measure(
       // This process handing notifications to Herald (HTTP requests, or herald/client and BullMQ calls).
       'producer cpu µs/n': herald ? micros(used.producer) : 0,
       'redis cpu µs/n': herald ? micros(used.redis) : 0,
-      // Commands Redis executed per notification, producer's and daemon's, those run inside scripts included (INFO's own two discounted).
-      'redis cmds/n': herald ? (redisAfter.commands - redisBefore.commands - 2) / sample.accepted : 0,
-      'redis scripts/n': herald ? (redisAfter.scripts - redisBefore.scripts) / sample.accepted : 0,
+      // Commands Redis executed per notification, producer's and daemon's, those run inside scripts included.
+      'redis cmds/n': herald ? redisRan.commands / sample.accepted : 0,
+      'redis scripts/n': herald ? redisRan.scripts / sample.accepted : 0,
       'fixture cpu µs/n': micros(used.fixture),
       ...(reportedFailures > 0 ? { 'first error': firstError ?? `${reportedFailures} refused` } : {}),
     },

@@ -15,7 +15,7 @@ import { startBenchRedis } from './lib/bench-redis.js';
 import type { BenchRedis } from './lib/bench-redis.js';
 import { IpcChild } from './lib/ipc.js';
 import { cpuSeconds } from './lib/proc.js';
-import { redisCounts } from './lib/redis-stats.js';
+import { countsBetween, redisCounts } from './lib/redis-stats.js';
 import { quick, report } from './lib/report.js';
 import type { Row } from './lib/report.js';
 import { alternatingRounds, ratio, runTotals } from './lib/stats.js';
@@ -59,7 +59,7 @@ async function measure(server: Server): Promise<Measured> {
   const seconds = (performance.now() - started) / 1000;
   const generator = process.cpuUsage(before.generator);
   const used = { server: cpuSeconds(server.pid) - before.server, redis: redis ? cpuSeconds(redis.pid) - before.redis : 0 };
-  const after = redis ? await redisCounts(redis.url) : undefined;
+  const ran = redis && before.counts ? countsBetween(before.counts, await redisCounts(redis.url)) : undefined;
   const perRequest = (value: number): number => value / COUNT;
   return {
     units: COUNT,
@@ -73,9 +73,9 @@ async function measure(server: Server): Promise<Measured> {
       'req/s': Math.round(COUNT / seconds),
       'server cpu µs/req': perRequest(used.server * 1e6),
       'redis cpu µs/req': perRequest(used.redis * 1e6),
-      // INFO's own two commands discounted; a script call counts its commands inside.
-      'redis cmds/req': before.counts && after ? perRequest(after.commands - before.counts.commands - 2) : 0,
-      'redis scripts/req': before.counts && after ? perRequest(after.scripts - before.counts.scripts) : 0,
+      // A script call counts its commands inside.
+      'redis cmds/req': ran ? perRequest(ran.commands) : 0,
+      'redis scripts/req': ran ? perRequest(ran.scripts) : 0,
       'generator cpu µs/req': perRequest(generator.user + generator.system),
     },
   };

@@ -19,7 +19,7 @@ import type { BenchRedisCluster } from './lib/bench-redis.js';
 import { epochMs } from './lib/clock.js';
 import { IpcChild } from './lib/ipc.js';
 import { cpuSeconds } from './lib/proc.js';
-import { redisCounts } from './lib/redis-stats.js';
+import { countsBetween, redisCounts } from './lib/redis-stats.js';
 import { quick, report } from './lib/report.js';
 import type { Row } from './lib/report.js';
 import { percentiles, ratio } from './lib/stats.js';
@@ -79,9 +79,9 @@ async function run(partitions: number, cluster: BenchRedisCluster, fixture: IpcC
     const n = Math.max(1, sample.accepted);
     const micros = (seconds: number): number => (seconds * 1e6) / n;
     const shards = cluster.pids.map((pid, i) => micros(cpuSeconds(pid) - (shardCpu[i] ?? 0)));
-    // INFO's own two commands discounted on every shard.
-    const commands = commandsAfter.map((after, i) => (after.commands - (commandsBefore[i]?.commands ?? 0) - 2) / n);
-    const scripts = commandsAfter.reduce((sum, after, i) => sum + after.scripts - (commandsBefore[i]?.scripts ?? 0), 0) / n;
+    const ran = commandsAfter.map((after, i) => countsBetween(commandsBefore[i] ?? { commands: 0, scripts: 0 }, after));
+    const commands = ran.map((shard) => shard.commands / n);
+    const scripts = ran.reduce((sum, shard) => sum + shard.scripts, 0) / n;
     const perSecond = sample.accepted / ((sample.lastAnsweredAt - started) / 1000);
     const [p50, p99] = percentiles(sample.latencies, [50, 99]);
     const sum = (values: number[]): number => values.reduce((a, b) => a + b, 0);

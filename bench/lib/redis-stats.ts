@@ -22,3 +22,8 @@ export async function redisCounts(url: string): Promise<RedisCounts> {
     client.disconnect();
   }
 }
+
+/** What Redis executed between two readings, less the two INFO calls of the readings themselves that fall in between (the first's commandstats, the second's stats). */
+export function countsBetween(before: RedisCounts, after: RedisCounts): RedisCounts {
+  return { commands: after.commands - before.commands - 2, scripts: after.scripts - before.scripts };
+}
