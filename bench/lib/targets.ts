@@ -57,7 +57,7 @@ export function heraldBuilds(): HeraldBuild[] {
  * BENCH_HERALD_NODE_ARGS. BENCH_BEFORE_NODE_ARGS, when set, replaces all of them for
  * herald@before, so flags are measured against other flags (or none) in one run.
  */
-function nodeFlags(build: HeraldBuild | undefined): string[] {
+export function nodeFlags(build: HeraldBuild | undefined): string[] {
   const words = (value: string): string[] => value.split(' ').filter(Boolean);
   const before = build?.name === 'herald@before' ? process.env.BENCH_BEFORE_NODE_ARGS : undefined;
   if (before !== undefined) return words(before);
