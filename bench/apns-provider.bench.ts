@@ -19,7 +19,7 @@ import { cpuSeconds } from './lib/proc.js';
 import { quick, report } from './lib/report.js';
 import type { Row } from './lib/report.js';
 import { alternatingRounds, median, ratio, runTotals } from './lib/stats.js';
-import type { MeasuredRun } from './lib/stats.js';
+import type { MeasuredRow } from './lib/stats.js';
 import { heraldBuilds, nodeFlags } from './lib/targets.js';
 
 /** Streams of the one connection, the fixture's limit and the app's, as in the APNs bench. */
@@ -41,10 +41,6 @@ interface Sender {
   readonly child: IpcChild;
   /** Hands `count` tokens from `firstToken` to the sender and waits until every one is answered. */
   send(shape: ProviderShape, firstToken: number, count: number): Promise<{ delivered: number; problem?: string }>;
-}
-
-interface Measured extends MeasuredRun {
-  readonly row: Row;
 }
 
 let nextToken = 0;
@@ -76,7 +72,7 @@ function providerSender(name: string, child: IpcChild): Sender {
   };
 }
 
-async function measure(sender: Sender, shape: ProviderShape, fixture: IpcChild): Promise<Measured> {
+async function measure(sender: Sender, shape: ProviderShape, fixture: IpcChild): Promise<MeasuredRow> {
   const warm = Math.min(WARM_UP, counts[shape]);
   await sender.send(shape, nextToken, warm);
   nextToken += warm;
@@ -135,7 +131,8 @@ async function main(): Promise<void> {
         const own = runs.get(sender) ?? [];
         const totals = runTotals(own);
         ratios[`${sender.name} cpu ÷ raw http2, ${shape}`] = ratio(totals.cpuMicrosPerUnit, rawTotals.cpuMicrosPerUnit);
-        ratios[`${sender.name} cpu ÷ raw http2, ${shape}, median of ${ROUNDS} rounds`] = median(own.map((run, index) => ratio(run.cpuSeconds / run.units, (rawRuns[index]?.cpuSeconds ?? Number.NaN) / (rawRuns[index]?.units ?? Number.NaN))));
+        // Round by round: each run against the raw client's of the same round (NaN where it has none).
+        ratios[`${sender.name} cpu ÷ raw http2, ${shape}, median of ${ROUNDS} rounds`] = median(own.map((run, index) => ratio(runTotals([run]).cpuMicrosPerUnit, runTotals(rawRuns.slice(index, index + 1)).cpuMicrosPerUnit)));
         ratios[`${sender.name} throughput ÷ raw http2, ${shape}`] = ratio(totals.perSecond, rawTotals.perSecond);
       }
     }

@@ -11,9 +11,8 @@ import type { AutocannonResult } from './lib/autocannon.js';
 import { IpcChild } from './lib/ipc.js';
 import { cpuSeconds } from './lib/proc.js';
 import { quick, report } from './lib/report.js';
-import type { Row } from './lib/report.js';
 import { alternatingRounds, ratio, runTotals } from './lib/stats.js';
-import type { MeasuredRun } from './lib/stats.js';
+import type { MeasuredRow } from './lib/stats.js';
 import { BENCH_APP, heraldBuilds, startHerald } from './lib/targets.js';
 import type { HeraldTarget } from './lib/targets.js';
 
@@ -25,10 +24,6 @@ const path = `/apps/${BENCH_APP.id}/events`;
 const body = JSON.stringify({ name: 'bench', channel: 'bench-api', data: JSON.stringify({ orderId: 1234, status: 'shipped' }) });
 
 /** One server's round: the requests it answered (`units`), in seconds, for its CPU seconds. */
-interface Measured extends MeasuredRun {
-  readonly row: Row;
-}
-
 /** A server under test: the bare fastify baseline or a Herald build. */
 interface Server {
   readonly name: string;
@@ -43,7 +38,7 @@ interface Server {
  */
 const ROUNDS = Number(process.env.BENCH_HTTP_API_ROUNDS ?? (quick ? 1 : 3));
 
-async function measure(server: Server): Promise<Measured> {
+async function measure(server: Server): Promise<MeasuredRow> {
   // Signed once, just before the run: a signature stays valid for 600 s, and the server's work per request is the same.
   const url = `${server.baseUrl}${path}?${new URLSearchParams(signQuery(BENCH_APP, 'POST', path, body)).toString()}`;
   const options = { url, method: 'POST' as const, headers: { 'content-type': 'application/json' }, body, connections: CONNECTIONS };

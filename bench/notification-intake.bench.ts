@@ -17,9 +17,8 @@ import { IpcChild } from './lib/ipc.js';
 import { cpuSeconds } from './lib/proc.js';
 import { countsBetween, redisCounts } from './lib/redis-stats.js';
 import { quick, report } from './lib/report.js';
-import type { Row } from './lib/report.js';
 import { alternatingRounds, ratio, runTotals } from './lib/stats.js';
-import type { MeasuredRun } from './lib/stats.js';
+import type { MeasuredRow } from './lib/stats.js';
 import { BENCH_APP, heraldBuilds, startHerald } from './lib/targets.js';
 import type { HeraldBuild, HeraldTarget } from './lib/targets.js';
 
@@ -37,10 +36,6 @@ interface Server {
   readonly redis?: BenchRedis;
 }
 
-interface Measured extends MeasuredRun {
-  readonly row: Row;
-}
-
 /** Every request a new notification: tokens are never reused across warm-ups, rounds or servers. */
 let nextToken = 0;
 
@@ -50,7 +45,7 @@ async function submit(server: Server, count: number): Promise<void> {
   await submitIndividually(server.baseUrl, first, count, IN_FLIGHT);
 }
 
-async function measure(server: Server): Promise<Measured> {
+async function measure(server: Server): Promise<MeasuredRow> {
   await submit(server, WARM_UP);
   const { redis } = server;
   const before = { server: cpuSeconds(server.pid), redis: redis ? cpuSeconds(redis.pid) : 0, counts: redis ? await redisCounts(redis.url) : undefined, generator: process.cpuUsage() };

@@ -26,6 +26,11 @@ export interface MeasuredRun {
   readonly cpuSeconds: number;
 }
 
+/** A measured run with its table row, as a bench's `measure` returns it. */
+export interface MeasuredRow extends MeasuredRun {
+  readonly row: Row;
+}
+
 /** Sums of several rounds: throughput over the total time, CPU over the total units. */
 export function runTotals(runs: readonly MeasuredRun[]): { perSecond: number; cpuMicrosPerUnit: number } {
   const units = runs.reduce((sum, run) => sum + run.units, 0);
