@@ -41,12 +41,6 @@ export interface ProviderRunResult {
   readonly firstProblem: string | undefined;
 }
 
-type ProviderModule = typeof ProviderExports;
-type ConfigModule = typeof ConfigExports;
-type MetricsModule = typeof MetricsExports;
-type EventsModule = typeof EventsExports;
-type LoggerModule = typeof LoggerExports;
-
 const alert = { title: 'Shipped', body: 'Your order 1234 is on its way' };
 let provider: ApnsProvider | undefined;
 /** The run's tokens, made before it is measured, as flat strings the way a parsed job holds them. */
@@ -59,11 +53,11 @@ function fromBuild<T>(cli: string, path: string): Promise<T> {
 
 async function start(params: { cli: string; fixture: FixtureInfo; streams: number }): Promise<void> {
   const [{ ApnsProvider: Provider }, { loadConfig }, { createMetrics }, { EventBus }, { silentLogger }] = await Promise.all([
-    fromBuild<ProviderModule>(params.cli, 'providers/apns/apns-provider.js'),
-    fromBuild<ConfigModule>(params.cli, 'config/load.js'),
-    fromBuild<MetricsModule>(params.cli, 'metrics/metrics.js'),
-    fromBuild<EventsModule>(params.cli, 'events.js'),
-    fromBuild<LoggerModule>(params.cli, 'log/logger.js'),
+    fromBuild<typeof ProviderExports>(params.cli, 'providers/apns/apns-provider.js'),
+    fromBuild<typeof ConfigExports>(params.cli, 'config/load.js'),
+    fromBuild<typeof MetricsExports>(params.cli, 'metrics/metrics.js'),
+    fromBuild<typeof EventsExports>(params.cli, 'events.js'),
+    fromBuild<typeof LoggerExports>(params.cli, 'log/logger.js'),
   ]);
   // The app as the daemon would load it: through the build's own config loader.
   const file = join(mkdtempSync(join(tmpdir(), 'herald-provider-bench-')), 'herald.yaml');
