@@ -55,7 +55,7 @@ const SEND: Admission = { kind: 'send' };
  * waiting for a resend) come back as `retry` `Aborted`, or `ShuttingDown` when the
  * provider stops; requests in flight are still reported.
  */
-export class BatchRun<Item extends BatchItem> implements AttemptSink<Item> {
+export class BatchRun<Item extends BatchItem> implements AttemptSink<Item>, AsyncIterableIterator<PushResult> {
   private nextIndex = 0;
   private readonly due: Item[] = [];
   private readonly delayed: Item[] = [];
@@ -67,9 +67,14 @@ export class BatchRun<Item extends BatchItem> implements AttemptSink<Item> {
   private dispatching = false;
   /** Held by the gate: waits for the limiter's next announcement (the probe answered). */
   private stopGateWatch: (() => void) | undefined;
-  private woken = false;
-  private resolveWake: (() => void) | undefined;
   private timer: LongTimer | undefined;
+  /** The consumer's pending `next()`, answered by the next change. */
+  private pending: ((result: IteratorResult<PushResult>) => void) | undefined;
+  private stepping = false;
+  /** The watches on capacity and on the signals, set once the batch first waits with tokens unsent. */
+  private unwatch: Array<() => void> | undefined;
+  private ended = false;
+  private onEnd: (() => void) | undefined;
 
   constructor(
     private readonly tokens: readonly string[],
@@ -79,35 +84,80 @@ export class BatchRun<Item extends BatchItem> implements AttemptSink<Item> {
     private readonly now: () => number,
   ) {}
 
-  /** `onEnd`: called once the results end, however they end (the provider's reload bookkeeping). */
-  async *results(onEnd?: () => void): AsyncGenerator<PushResult> {
+  /**
+   * The results as they arrive. A hand-written iterator rather than an async generator:
+   * a one-token batch, the common notification, then costs no generator and no promise
+   * between its steps. `onEnd`: called once the results end, however they end (the
+   * provider's reload bookkeeping).
+   */
+  results(onEnd?: () => void): AsyncIterableIterator<PushResult> {
+    this.onEnd = onEnd;
+    return this;
+  }
+
+  [Symbol.asyncIterator](): AsyncIterableIterator<PushResult> {
+    return this;
+  }
+
+  next(): Promise<IteratorResult<PushResult>> {
+    if (this.ended) return Promise.resolve(DONE);
+    if (this.pending) return Promise.reject(new Error('BatchRun.next() called while a result is pending'));
+    const now = this.step();
+    if (now) return Promise.resolve(now);
+    return new Promise((resolve) => {
+      this.pending = resolve;
+    });
+  }
+
+  /** The consumer stopped early (`break` in `for await`): the run ends, its requests in flight still settle. */
+  return(): Promise<IteratorResult<PushResult>> {
+    this.end();
+    return Promise.resolve(DONE);
+  }
+
+  /**
+   * Sends what is due and answers with the next result, or the end; undefined while
+   * waiting. Then an answer, a granted slot or the timer wakes the batch; capacity and
+   * the signals are watched only once tokens wait unsent, as only those need them.
+   */
+  private step(): IteratorResult<PushResult> | undefined {
+    this.stepping = true;
+    try {
+      this.dispatch();
+    } finally {
+      this.stepping = false;
+    }
+    const result = this.ready.shift();
+    if (result) return { value: result, done: false };
+    if (this.finished()) {
+      this.end();
+      return DONE;
+    }
+    if (this.hasUnsent()) this.watch();
+    this.armTimer();
+    return undefined;
+  }
+
+  private watch(): void {
+    if (this.unwatch) return;
     const wake = (): void => this.wake();
     // Slots come through waitForSlot; only a new capacity (sessions opened or lost) or, for
     // a batch the gate holds, the next announcement (a probe's answer) needs it to look again.
-    const unsubscribe = this.sender.limiter.onResize(wake);
-    const unwatch = [onAbort(this.signal, wake), onAbort(this.stopping, wake)];
-    try {
-      for (;;) {
-        this.dispatch();
-        const result = this.ready.shift();
-        if (result) {
-          yield result;
-          continue;
-        }
-        if (this.finished()) return;
-        await this.nextChange();
-      }
-    } finally {
-      unsubscribe();
-      this.stopGateWatch?.();
-      this.stopGateWatch = undefined;
-      for (const stop of unwatch) stop();
-      this.timer?.clear();
-      this.cancelSlotWait?.();
-      this.cancelSlotWait = undefined;
-      this.returnUnusedSlots();
-      onEnd?.();
-    }
+    this.unwatch = [this.sender.limiter.onResize(wake), onAbort(this.signal, wake), onAbort(this.stopping, wake)];
+  }
+
+  private end(): void {
+    if (this.ended) return;
+    this.ended = true;
+    for (const stop of this.unwatch ?? []) stop();
+    this.unwatch = undefined;
+    this.stopGateWatch?.();
+    this.stopGateWatch = undefined;
+    this.timer?.clear();
+    this.cancelSlotWait?.();
+    this.cancelSlotWait = undefined;
+    this.returnUnusedSlots();
+    this.onEnd?.();
   }
 
   settle(item: Item, verdict: AttemptVerdict | undefined): void {
@@ -259,31 +309,30 @@ export class BatchRun<Item extends BatchItem> implements AttemptSink<Item> {
     return this.inFlight === 0 && this.due.length === 0 && this.delayed.length === 0 && this.nextIndex >= this.tokens.length && this.ready.length === 0;
   }
 
+  /** Something changed: a pending `next()` gets its answer if there is one now. */
   private wake(): void {
-    this.woken = true;
-    const resolve = this.resolveWake;
-    this.resolveWake = undefined;
-    resolve?.();
+    const resolve = this.pending;
+    if (!resolve || this.stepping) return;
+    const result = this.step();
+    if (!result) return;
+    this.pending = undefined;
+    resolve(result);
   }
 
-  private nextChange(): Promise<void> {
+  private hasUnsent(): boolean {
+    return this.due.length > 0 || this.delayed.length > 0 || this.nextIndex < this.tokens.length;
+  }
+
+  private armTimer(): void {
     this.timer?.clear();
-    if (this.delayed.length > 0) {
-      const earliest = this.delayed.reduce((min, item) => Math.min(min, item.dueAt), Infinity);
-      this.timer = setLongTimeout(() => this.wake(), earliest - this.now());
-    }
-    if (this.woken) {
-      this.woken = false;
-      return Promise.resolve();
-    }
-    return new Promise((resolve) => {
-      this.resolveWake = () => {
-        this.woken = false;
-        resolve();
-      };
-    });
+    this.timer = undefined;
+    if (this.delayed.length === 0) return;
+    const earliest = this.delayed.reduce((min, item) => Math.min(min, item.dueAt), Infinity);
+    this.timer = setLongTimeout(() => this.wake(), earliest - this.now());
   }
 }
+
+const DONE: IteratorResult<PushResult> = { value: undefined, done: true };
 
 /** Work items carry no `type`; every `PushOutcome` does. */
 function isOutcome<Item extends BatchItem>(opened: Item | PushOutcome): opened is PushOutcome {
