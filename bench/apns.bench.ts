@@ -9,7 +9,9 @@
  * SUBMIT_WINDOW requests in flight; herald/client `sendMany` over Redis (envelope jobs,
  * BULK_CHUNK notifications per call); and BullMQ `addBulk` of `notify` jobs, the bulk
  * shape every build takes (so the before build is measured with it, and this tree's row
- * shows what envelopes change).
+ * shows what envelopes change). Beside the HTTP rows runs the bare gateway
+ * (lib/apns-bare-gateway-worker.ts): fastify and a node:http2 client, nothing checked and
+ * nothing durable, the floor under any node gateway taking notifications over HTTP.
  *
  * Each shape and latency is measured in rounds, every sender once per round and the order
  * reversed every other round, so no sender always runs first on a machine whose speed
@@ -50,9 +52,11 @@ const pick = <T extends string | number>(values: readonly T[]): T[] => {
 };
 const latencies = pick([0, 20]);
 const shapes = pick(['broadcast', 'individual'] as const);
-const senders = pick(['raw http2', 'node-apn', 'herald'] as const);
+const senders = pick(['raw http2', 'node-apn', 'bare gateway', 'herald'] as const);
 const submitPaths = pick(['http', 'sendMany', 'addBulk'] as const);
-const rawSenders = senders.filter((s): s is RawSender => s !== 'herald');
+const rawSenders = senders.filter((s): s is RawSender => s !== 'herald' && s !== 'bare gateway');
+/** The HTTP floor (lib/apns-bare-gateway-worker.ts) runs where the HTTP path does. */
+const bareGateway = senders.includes('bare gateway') && submitPaths.includes('http');
 /** Herald builds measured: this tree's, and BENCH_BEFORE_CLI's when set. */
 const builds = senders.includes('herald') ? heraldBuilds() : [];
 /** Requests in flight for every sender: the raw client's window, node-apn's 2 × 500, Herald's maxConcurrentStreams. */
@@ -81,15 +85,21 @@ const beforeReadsEnvelopes = process.env.BENCH_BEFORE_ENVELOPES === '1';
 
 type RawSender = 'raw http2' | 'node-apn';
 type SubmitPath = (typeof submitPaths)[number];
-/** One way into one running Herald build. */
-interface HeraldPath {
-  readonly target: HeraldTarget;
+/** What takes notifications over HTTP: a Herald build, or the bare gateway. */
+interface GatewayTarget {
+  readonly name: string;
+  readonly pid: number;
+  readonly baseUrl: string;
+}
+/** One way into one running Herald build, or the bare gateway's one way in (HTTP). */
+interface GatewayPath {
+  readonly target: GatewayTarget;
   readonly submit: SubmitPath;
   /** The bulk producer of `sendMany` and `addBulk`. */
   readonly producer?: BulkProducer;
 }
 /** A raw client, or a running Herald build and how notifications reach it. */
-type Sender = RawSender | HeraldPath;
+type Sender = RawSender | GatewayPath;
 
 const via: Record<RawSender | SubmitPath, string> = {
   'raw http2': `node:http2, ${IN_FLIGHT} streams`,
@@ -98,6 +108,7 @@ const via: Record<RawSender | SubmitPath, string> = {
   sendMany: `herald/client sendMany of ${BULK_CHUNK} (envelopes)`,
   addBulk: `BullMQ addBulk of ${BULK_CHUNK} notify jobs`,
 };
+const BARE_GATEWAY = 'bare gateway';
 const nameOf = (sender: Sender): string => (typeof sender === 'string' ? sender : sender.target.name);
 const viaOf = (sender: Sender): string => via[typeof sender === 'string' ? sender : sender.submit];
 
@@ -220,9 +231,9 @@ function heraldConfig(info: FixtureInfo, redis: BenchRedis, index: number): Reco
  * build gets a sendMany row only when BENCH_BEFORE_ENVELOPES=1 says its daemon reads
  * envelope jobs (builds older than envelopes know `notify` jobs only: addBulk).
  */
-function heraldPaths(target: HeraldTarget, index: number, redis: BenchRedis, current: boolean): HeraldPath[] {
+function heraldPaths(target: HeraldTarget, index: number, redis: BenchRedis, current: boolean): GatewayPath[] {
   const layout = { prefix: `bench${index}`, keyPrefix: `bench${index}` };
-  const paths: HeraldPath[] = [];
+  const paths: GatewayPath[] = [];
   for (const submit of submitPaths) {
     if (submit === 'http') paths.push({ target, submit });
     else if (submit === 'sendMany' && (current || beforeReadsEnvelopes)) paths.push({ target, submit, producer: sendManyProducer({ redis: redis.url, ...layout, chunkSize: 500 }) });
@@ -240,13 +251,16 @@ function roundRatio(round: ReadonlyMap<Sender, Measured>, sender: Sender): numbe
  * Each Herald path against the raw client over all rounds: the ratio of their totals and,
  * with several rounds, the median of the rounds' ratios and the lowest and highest.
  */
-function roundRatios(rounds: ReadonlyArray<ReadonlyMap<Sender, Measured>>, heraldSenders: readonly HeraldPath[], label: string): Record<string, number> {
+function roundRatios(rounds: ReadonlyArray<ReadonlyMap<Sender, Measured>>, heraldSenders: readonly GatewayPath[], label: string): Record<string, number> {
   const ratios: Record<string, number> = {};
   const runsOf = (sender: Sender): Measured[] => rounds.flatMap((round) => round.get(sender) ?? []);
   const raw = runsOf('raw http2');
+  const floor = heraldSenders.find((path) => path.target.name === BARE_GATEWAY);
   for (const path of heraldSenders) {
     const key = `${path.target.name} ${path.submit} / raw http2, ${label}`;
     ratios[key] = raw.length === 0 ? Number.NaN : ratio(runTotals(runsOf(path)).perSecond, runTotals(raw).perSecond);
+    // Herald's HTTP path against the floor any node gateway of its shape stands on.
+    if (floor && path !== floor && path.submit === 'http') ratios[`${path.target.name} http / ${BARE_GATEWAY} http, ${label}`] = ratio(runTotals(runsOf(path)).perSecond, runTotals(runsOf(floor)).perSecond);
     if (rounds.length < 2) continue;
     const each = rounds.map((round) => roundRatio(round, path));
     Object.assign(ratios, { [`${key}, median of ${rounds.length} rounds`]: median(each), [`${key}, lowest round`]: Math.min(...each), [`${key}, highest round`]: Math.max(...each) });
@@ -261,13 +275,19 @@ async function main(): Promise<void> {
   const rows: Row[] = [];
   const ratios: Record<string, number> = {};
   const heralds: HeraldTarget[] = [];
-  const paths: HeraldPath[] = [];
+  let gateway: IpcChild | undefined;
+  const paths: GatewayPath[] = [];
   try {
     const info = await fixture.call<FixtureInfo>('start', { latencyMs: 0, maxConcurrentStreams: IN_FLIGHT });
     for (const [index, build] of builds.entries()) {
       const target = await startHerald({ build, config: heraldConfig(info, redis, index) });
       heralds.push(target);
       paths.push(...heraldPaths(target, index, redis, index === 0));
+    }
+    if (bareGateway) {
+      gateway = await IpcChild.start(new URL('./lib/apns-bare-gateway-worker.ts', import.meta.url));
+      const port = await gateway.call<number>('start', { fixture: info, maxStreams: IN_FLIGHT });
+      paths.push({ target: { name: BARE_GATEWAY, pid: gateway.pid, baseUrl: `http://127.0.0.1:${port}` }, submit: 'http' });
     }
     const ctx = { fixture, info, raw, redis };
     for (const latencyMs of latencies) {
@@ -291,6 +311,8 @@ async function main(): Promise<void> {
   } finally {
     for (const path of paths) await path.producer?.close();
     for (const herald of heralds) await herald.stop();
+    await gateway?.call('stop').catch(() => {});
+    await gateway?.stop();
     await raw.stop();
     await fixture.call('stop').catch(() => {});
     await fixture.stop();
