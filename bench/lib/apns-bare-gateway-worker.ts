@@ -25,7 +25,9 @@ let session: ClientHttp2Session | undefined;
 let topic = '';
 let maxStreams = 1;
 let open = 0;
-const waiting: Send[] = [];
+/** Tokens beyond `maxStreams`, sent from `head` on as streams close (never shifted: a broadcast queues 100,000). */
+let waiting: Send[] = [];
+let head = 0;
 let accepted = 0;
 
 function openSession(fixture: FixtureInfo): Promise<ClientHttp2Session> {
@@ -53,8 +55,14 @@ function send(next: Send): void {
   stream.resume();
   stream.on('close', () => {
     open -= 1;
-    const queued = waiting.shift();
-    if (queued) send(queued);
+    const queued = waiting[head];
+    if (!queued) return;
+    head += 1;
+    if (head === waiting.length) {
+      waiting = [];
+      head = 0;
+    }
+    send(queued);
   });
   stream.end(next.body);
 }

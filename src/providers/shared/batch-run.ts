@@ -149,6 +149,10 @@ export class BatchRun<Item extends BatchItem> implements AttemptSink<Item>, Asyn
   private end(): void {
     if (this.ended) return;
     this.ended = true;
+    // return() while a next() waits (never from for-await): that next() ends too.
+    const waiting = this.pending;
+    this.pending = undefined;
+    waiting?.(DONE);
     for (const stop of this.unwatch ?? []) stop();
     this.unwatch = undefined;
     this.stopGateWatch?.();
@@ -191,11 +195,12 @@ export class BatchRun<Item extends BatchItem> implements AttemptSink<Item>, Asyn
    */
   private dispatchDue(): void {
     const { limiter, gate } = this.sender;
+    // Before the window's bound: a full window must not hold unsent tokens back from an abort.
+    if (this.signal.aborted || this.stopping.aborted) {
+      this.abandonUnsent(this.stopping.aborted ? 'ShuttingDown' : 'Aborted');
+      return;
+    }
     while (this.ready.length + this.inFlight < Math.max(1, limiter.limit)) {
-      if (this.signal.aborted || this.stopping.aborted) {
-        this.abandonUnsent(this.stopping.aborted ? 'ShuttingDown' : 'Aborted');
-        return;
-      }
       const item = this.nextItem();
       if (item === 'skipped') continue;
       if (!item) return;
