@@ -7,11 +7,10 @@
  * Herald, so its throughput ÷ the raw client's is what any gateway built this way could
  * reach on the machine, and Herald's ÷ its own is what durability and the rest cost.
  */
-import { readFileSync } from 'node:fs';
-import { connect } from 'node:http2';
 import type { ClientHttp2Session } from 'node:http2';
 import Fastify from 'fastify';
 import type { FixtureInfo } from './apns-fixture-worker.js';
+import { openFixtureSession } from './apns-fixture-session.js';
 import { serveIpc } from './ipc.js';
 
 interface Send {
@@ -29,23 +28,6 @@ let open = 0;
 let waiting: Send[] = [];
 let head = 0;
 let accepted = 0;
-
-function openSession(fixture: FixtureInfo): Promise<ClientHttp2Session> {
-  const opened = connect(`https://127.0.0.1:${fixture.port}`, {
-    ca: fixture.ca,
-    cert: readFileSync(fixture.certPath),
-    key: readFileSync(fixture.keyPath),
-    servername: 'localhost',
-  });
-  return new Promise((resolve, reject) => {
-    opened.once('error', reject);
-    opened.once('remoteSettings', () => {
-      opened.off('error', reject);
-      opened.on('error', () => {});
-      resolve(opened);
-    });
-  });
-}
 
 function send(next: Send): void {
   if (!session) throw new Error('gateway not started');
@@ -88,7 +70,7 @@ server.post('/apps/:appId/notifications', async (request, reply) => {
 
 serveIpc({
   start: async (params: { fixture: FixtureInfo; maxStreams: number }): Promise<number> => {
-    session = await openSession(params.fixture);
+    session = await openFixtureSession(params.fixture);
     topic = params.fixture.topic;
     maxStreams = params.maxStreams;
     await server.listen({ host: '127.0.0.1', port: 0 });

@@ -5,13 +5,11 @@
  *    thousands of tokens fails: see shared spec, apns.md).
  * Payloads carry `t` (epoch ms the notification was handed over) for the fixture.
  */
-import { readFileSync } from 'node:fs';
-import { connect } from 'node:http2';
-import type { ClientHttp2Session } from 'node:http2';
 import { createRequire } from 'node:module';
 import { epochMs } from './clock.js';
 import { benchToken } from './apns-tokens.js';
 import type { FixtureInfo } from './apns-fixture-worker.js';
+import { openFixtureSession } from './apns-fixture-session.js';
 import { serveIpc } from './ipc.js';
 
 /** broadcast: one notification to `count` tokens; individual: `count` notifications of one token each. */
@@ -36,25 +34,8 @@ export interface RawRunResult {
 
 const alert = { title: 'Shipped', body: 'Your order 1234 is on its way' };
 
-function openSession(fixture: FixtureInfo): Promise<ClientHttp2Session> {
-  const session = connect(`https://127.0.0.1:${fixture.port}`, {
-    ca: fixture.ca,
-    cert: readFileSync(fixture.certPath),
-    key: readFileSync(fixture.keyPath),
-    servername: 'localhost',
-  });
-  return new Promise((resolve, reject) => {
-    session.once('error', reject);
-    session.once('remoteSettings', () => {
-      session.off('error', reject);
-      session.on('error', () => {});
-      resolve(session);
-    });
-  });
-}
-
 async function rawHttp2(params: RawRunParams): Promise<RawRunResult> {
-  const session = await openSession(params.fixture);
+  const session = await openFixtureSession(params.fixture);
   const started = epochMs();
   const broadcastBody = JSON.stringify({ aps: { alert }, t: started });
   let accepted = 0;
