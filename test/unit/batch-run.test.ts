@@ -47,6 +47,8 @@ class FakeSender implements TokenSender<BatchItem> {
   readonly inUseAtSend: number[] = [];
   /** Answers each request by itself (on a later turn) when set. */
   auto: ((item: BatchItem) => AttemptVerdict) | undefined;
+  /** Tokens whose `send` throws, as a bug in a provider's sender would. */
+  readonly sendThrows = new Set<string>();
 
   constructor(
     readonly limiter: ConcurrencyLimiter,
@@ -67,6 +69,7 @@ class FakeSender implements TokenSender<BatchItem> {
   }
 
   send(item: BatchItem, sink: AttemptSink<BatchItem>): void {
+    if (this.sendThrows.has(item.token)) throw new Error(`send bug on ${item.token}`);
     this.sent.push(item.token);
     this.sentAt.push(this.clock());
     this.inUseAtSend.push(this.limiter.inUse);
@@ -553,6 +556,50 @@ describe('BatchRun', () => {
       assert.equal(onEnd.calls, 1);
       assert.deepEqual(sender.sent, []);
       assert.equal(resize.subscribed, 0);
+    });
+  });
+
+  describe('a bug in the sender', () => {
+    it('thrown on the consumer\'s pull rejects its next(), frees the slot and ends the run once', async () => {
+      const { limiter, sender, run, onEnd } = setup(['a'], 1);
+      sender.sendThrows.add('a');
+      await assert.rejects(collect(run.results(onEnd)), /send bug on a/);
+      assert.equal(limiter.inUse, 0);
+      assert.equal(sender.gauge.current, 0);
+      assert.equal(onEnd.calls, 1);
+    });
+
+    it('thrown while sending on a slot freed by an answer reaches the consumer, not the code that answered', async () => {
+      const { limiter, sender, run, onEnd } = setup(['a', 'b'], 1);
+      sender.sendThrows.add('b');
+      const results = run.results(onEnd);
+      const first = results.next();
+      assert.deepEqual(sender.sent, ['a'], 'b waits for the slot');
+      // The answer frees the slot to b, whose send throws: settle itself must not.
+      assert.doesNotThrow(() => sender.settle('a'));
+      assert.deepEqual((await first).value, { token: 'a', index: 0, outcome: delivered('a') });
+      await assert.rejects(results.next(), /send bug on b/);
+      assert.deepEqual(await results.next(), { done: true, value: undefined });
+      assert.equal(limiter.inUse, 0);
+      assert.equal(onEnd.calls, 1);
+    });
+
+    it('thrown while sending on a slot another batch released rejects the waiting next(), and the releasing batch goes on', async () => {
+      const limiter = new ConcurrencyLimiter(() => 1);
+      const x = setup(['x'], 1, { limiter });
+      const y = setup(['y'], 1, { limiter });
+      y.sender.sendThrows.add('y');
+      const xs = x.run.results(x.onEnd);
+      const ys = y.run.results(y.onEnd);
+      const xFirst = xs.next();
+      const yFirst = ys.next();
+      assert.deepEqual(x.sender.sent, ['x']);
+      assert.doesNotThrow(() => x.sender.settle('x'));
+      await assert.rejects(yFirst, /send bug on y/);
+      assert.equal(y.onEnd.calls, 1);
+      assert.deepEqual((await xFirst).value, { token: 'x', index: 0, outcome: delivered('x') });
+      assert.equal((await xs.next()).done, true);
+      assert.equal(limiter.inUse, 0);
     });
   });
 

@@ -69,11 +69,13 @@ export class BatchRun<Item extends BatchItem> implements AttemptSink<Item>, Asyn
   private stopGateWatch: (() => void) | undefined;
   private timer: LongTimer | undefined;
   /** The consumer's pending `next()`, answered by the next change. */
-  private pending: ((result: IteratorResult<PushResult>) => void) | undefined;
+  private pending: { resolve(result: IteratorResult<PushResult>): void; reject(err: unknown): void } | undefined;
   private stepping = false;
   /** The watches on capacity and on the signals, set once the batch first waits with tokens unsent. */
   private unwatch: Array<() => void> | undefined;
   private ended = false;
+  /** What a step taken outside the consumer's call threw (a bug): the next `next()` rejects with it. */
+  private failure: { err: unknown } | undefined;
   private onEnd: (() => void) | undefined;
 
   constructor(
@@ -100,12 +102,21 @@ export class BatchRun<Item extends BatchItem> implements AttemptSink<Item>, Asyn
   }
 
   next(): Promise<IteratorResult<PushResult>> {
+    const failure = this.failure;
+    this.failure = undefined;
+    if (failure) return Promise.reject(failure.err);
     if (this.ended) return Promise.resolve(DONE);
     if (this.pending) return Promise.reject(new Error('BatchRun.next() called while a result is pending'));
-    const now = this.step();
+    let now: IteratorResult<PushResult> | undefined;
+    try {
+      now = this.step();
+    } catch (err) {
+      this.end();
+      return Promise.reject(err);
+    }
     if (now) return Promise.resolve(now);
-    return new Promise((resolve) => {
-      this.pending = resolve;
+    return new Promise((resolve, reject) => {
+      this.pending = { resolve, reject };
     });
   }
 
@@ -152,7 +163,7 @@ export class BatchRun<Item extends BatchItem> implements AttemptSink<Item>, Asyn
     // return() while a next() waits (never from for-await): that next() ends too.
     const waiting = this.pending;
     this.pending = undefined;
-    waiting?.(DONE);
+    waiting?.resolve(DONE);
     for (const stop of this.unwatch ?? []) stop();
     this.unwatch = undefined;
     this.stopGateWatch?.();
@@ -225,7 +236,13 @@ export class BatchRun<Item extends BatchItem> implements AttemptSink<Item>, Asyn
       }
       this.inFlight += 1;
       this.sender.inFlight(+1);
-      this.sender.send(item, this);
+      try {
+        this.sender.send(item, this);
+      } catch (err) {
+        // A bug in the sender: its slot is freed, and the batch fails with the error.
+        this.settle(item, undefined);
+        throw err;
+      }
     }
   }
 
@@ -249,11 +266,30 @@ export class BatchRun<Item extends BatchItem> implements AttemptSink<Item>, Asyn
       grantedNow = true;
       this.cancelSlotWait = undefined;
       this.granted += 1;
-      this.dispatch();
-      this.wake();
+      this.dispatchGranted();
     });
     if (!grantedNow) this.cancelSlotWait = cancel;
     return grantedNow;
+  }
+
+  /**
+   * Sends on a slot granted by another batch's release, outside any step: as a step, so
+   * what its sends settle at once is answered after it, and what it throws (a bug) goes to
+   * this batch's consumer, not to the batch that released the slot.
+   */
+  private dispatchGranted(): void {
+    const outer = this.stepping;
+    this.stepping = true;
+    let failed: { err: unknown } | undefined;
+    try {
+      this.dispatch();
+    } catch (err) {
+      failed = { err };
+    } finally {
+      this.stepping = outer;
+    }
+    if (failed) this.fail(failed.err);
+    else this.wake();
   }
 
   private returnUnusedSlots(): void {
@@ -314,14 +350,33 @@ export class BatchRun<Item extends BatchItem> implements AttemptSink<Item>, Asyn
     return this.inFlight === 0 && this.due.length === 0 && this.delayed.length === 0 && this.nextIndex >= this.tokens.length && this.ready.length === 0;
   }
 
-  /** Something changed: a pending `next()` gets its answer if there is one now. */
+  /**
+   * Something changed: a pending `next()` gets its answer if there is one now. Called from
+   * an answer's callback or a timer, so what the step throws (a bug) goes to the
+   * consumer's `next()`, never up into the HTTP/2 session or the timer.
+   */
   private wake(): void {
-    const resolve = this.pending;
-    if (!resolve || this.stepping) return;
-    const result = this.step();
+    const waiting = this.pending;
+    if (!waiting || this.stepping) return;
+    let result: IteratorResult<PushResult> | undefined;
+    try {
+      result = this.step();
+    } catch (err) {
+      this.fail(err);
+      return;
+    }
     if (!result) return;
     this.pending = undefined;
-    resolve(result);
+    waiting.resolve(result);
+  }
+
+  /** A step taken outside the consumer's call threw: the run ends, and the consumer learns it from `next()`. */
+  private fail(err: unknown): void {
+    const waiting = this.pending;
+    this.pending = undefined;
+    if (!waiting) this.failure ??= { err };
+    this.end();
+    waiting?.reject(err);
   }
 
   private hasUnsent(): boolean {
