@@ -31,7 +31,7 @@ import { addBulkProducer, sendManyProducer } from './lib/apns-bulk.js';
 import type { BulkProducer } from './lib/apns-bulk.js';
 import { submitBroadcast, submitIndividually } from './lib/apns-submit.js';
 import { IpcChild } from './lib/ipc.js';
-import { cpuSeconds } from './lib/proc.js';
+import { cpuSeconds, mainThreadCpuSeconds } from './lib/proc.js';
 import { quick, report } from './lib/report.js';
 import type { Row } from './lib/report.js';
 import { median, percentiles, ratio, runTotals } from './lib/stats.js';
@@ -164,7 +164,7 @@ async function measure(
   const firstToken = nextToken;
   nextToken += count;
   const senderPid = typeof sender === 'string' ? ctx.raw.pid : sender.target.pid;
-  const cpu = { sender: cpuSeconds(senderPid), redis: cpuSeconds(ctx.redis.pid), fixture: cpuSeconds(ctx.fixture.pid), producer: process.cpuUsage() };
+  const cpu = { sender: cpuSeconds(senderPid), senderMain: mainThreadCpuSeconds(senderPid), redis: cpuSeconds(ctx.redis.pid), fixture: cpuSeconds(ctx.fixture.pid), producer: process.cpuUsage() };
   const redisBefore = await redisCounts(ctx.redis.url);
   const started = epochMs();
   const { reportedFailures, firstError } = await send(sender, shape, firstToken, count, ctx);
@@ -173,6 +173,7 @@ async function measure(
   const redisRan = countsBetween(redisBefore, await redisCounts(ctx.redis.url));
   const used = {
     sender: cpuSeconds(senderPid) - cpu.sender,
+    senderMain: mainThreadCpuSeconds(senderPid) - cpu.senderMain,
     redis: cpuSeconds(ctx.redis.pid) - cpu.redis,
     fixture: cpuSeconds(ctx.fixture.pid) - cpu.fixture,
     producer: (producerCpu.user + producerCpu.system) / 1e6,
@@ -205,6 +206,8 @@ async function measure(
       'max ms': max ?? Number.NaN,
       // The raw client's process, or Herald's daemon.
       'sender cpu µs/n': micros(used.sender),
+      // Its main thread alone (the event loop): what bounds a one-process sender on a shared machine.
+      'main thread µs/n': micros(used.senderMain),
       // This process handing notifications to Herald (HTTP requests, or herald/client and BullMQ calls).
       'producer cpu µs/n': herald ? micros(used.producer) : 0,
       'redis cpu µs/n': herald ? micros(used.redis) : 0,

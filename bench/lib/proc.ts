@@ -9,14 +9,27 @@ const ticksPerSecond = (() => {
   }
 })();
 
-/** User + system CPU seconds a process has used so far, from /proc/PID/stat. */
-export function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+/** User + system CPU seconds from a /proc stat file. */
+function statCpuSeconds(path: string): number {
+  const stat = readFileSync(path, 'utf8');
   // Fields after the command name (which may contain spaces) start after the last ')'.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   const utime = Number(fields[11]);
   const stime = Number(fields[12]);
   return (utime + stime) / ticksPerSecond;
+}
+
+/** User + system CPU seconds a process has used so far, all its threads, from /proc/PID/stat. */
+export function cpuSeconds(pid: number): number {
+  return statCpuSeconds(`/proc/${pid}/stat`);
+}
+
+/**
+ * The same for the process's main thread alone (/proc/PID/task/PID/stat): node's event
+ * loop, without V8's garbage-collection helpers and libuv's pool, which run beside it.
+ */
+export function mainThreadCpuSeconds(pid: number): number {
+  return statCpuSeconds(`/proc/${pid}/task/${pid}/stat`);
 }
 
 /** Resident set size in bytes, from /proc/PID/status. */
