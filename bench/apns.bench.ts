@@ -98,7 +98,7 @@ interface GatewayPath {
   /** The bulk producer of `sendMany` and `addBulk`. */
   readonly producer?: BulkProducer;
 }
-/** A raw client, or a running Herald build and how notifications reach it. */
+/** A raw client, or a gateway (a running Herald build, or the bare gateway) and how notifications reach it. */
 type Sender = RawSender | GatewayPath;
 
 const via: Record<RawSender | SubmitPath, string> = {
@@ -182,7 +182,7 @@ async function measure(
   const [p50, p99, max] = percentiles(sample.latencies, [50, 99, 100]);
   const perSecond = sample.accepted / seconds;
   const micros = (s: number): number => (s * 1e6) / Math.max(1, sample.accepted);
-  const herald = typeof sender !== 'string';
+  const throughGateway = typeof sender !== 'string';
   return {
     perSecond,
     units: sample.accepted,
@@ -204,16 +204,16 @@ async function measure(
       'p50 ms': p50 ?? Number.NaN,
       'p99 ms': p99 ?? Number.NaN,
       'max ms': max ?? Number.NaN,
-      // The raw client's process, or Herald's daemon.
+      // The raw client's process, or the gateway's (Herald's daemon, the bare gateway).
       'sender cpu µs/n': micros(used.sender),
       // Its main thread alone (the event loop): what bounds a one-process sender on a shared machine.
       'main thread µs/n': micros(used.senderMain),
-      // This process handing notifications to Herald (HTTP requests, or herald/client and BullMQ calls).
-      'producer cpu µs/n': herald ? micros(used.producer) : 0,
-      'redis cpu µs/n': herald ? micros(used.redis) : 0,
+      // This process handing notifications to the gateway (HTTP requests, or herald/client and BullMQ calls).
+      'producer cpu µs/n': throughGateway ? micros(used.producer) : 0,
+      'redis cpu µs/n': throughGateway ? micros(used.redis) : 0,
       // Commands Redis executed per notification, producer's and daemon's, those run inside scripts included.
-      'redis cmds/n': herald ? redisRan.commands / sample.accepted : 0,
-      'redis scripts/n': herald ? redisRan.scripts / sample.accepted : 0,
+      'redis cmds/n': throughGateway ? redisRan.commands / sample.accepted : 0,
+      'redis scripts/n': throughGateway ? redisRan.scripts / sample.accepted : 0,
       'fixture cpu µs/n': micros(used.fixture),
       ...(reportedFailures > 0 ? { 'first error': firstError ?? `${reportedFailures} refused` } : {}),
     },
@@ -251,15 +251,16 @@ function roundRatio(round: ReadonlyMap<Sender, Measured>, sender: Sender): numbe
 }
 
 /**
- * Each Herald path against the raw client over all rounds: the ratio of their totals and,
- * with several rounds, the median of the rounds' ratios and the lowest and highest.
+ * Each gateway path against the raw client over all rounds: the ratio of their totals and,
+ * with several rounds, the median of the rounds' ratios and the lowest and highest; each
+ * Herald HTTP path against the bare gateway's too, when it ran.
  */
-function roundRatios(rounds: ReadonlyArray<ReadonlyMap<Sender, Measured>>, heraldSenders: readonly GatewayPath[], label: string): Record<string, number> {
+function roundRatios(rounds: ReadonlyArray<ReadonlyMap<Sender, Measured>>, gatewaySenders: readonly GatewayPath[], label: string): Record<string, number> {
   const ratios: Record<string, number> = {};
   const runsOf = (sender: Sender): Measured[] => rounds.flatMap((round) => round.get(sender) ?? []);
   const raw = runsOf('raw http2');
-  const floor = heraldSenders.find((path) => path.target.name === BARE_GATEWAY);
-  for (const path of heraldSenders) {
+  const floor = gatewaySenders.find((path) => path.target.name === BARE_GATEWAY);
+  for (const path of gatewaySenders) {
     const key = `${path.target.name} ${path.submit} / raw http2, ${label}`;
     ratios[key] = raw.length === 0 ? Number.NaN : ratio(runTotals(runsOf(path)).perSecond, runTotals(raw).perSecond);
     // Herald's HTTP path against the floor any node gateway of its shape stands on.
@@ -296,8 +297,8 @@ async function main(): Promise<void> {
     for (const latencyMs of latencies) {
       await fixture.call('setLatency', { latencyMs });
       for (const shape of shapes) {
-        const heraldSenders = paths.filter((p) => shape === 'individual' || p.submit === 'http');
-        const senders: Sender[] = [...rawSenders, ...heraldSenders];
+        const gatewaySenders = paths.filter((p) => shape === 'individual' || p.submit === 'http');
+        const senders: Sender[] = [...rawSenders, ...gatewaySenders];
         const rounds: Array<Map<Sender, Measured>> = [];
         for (let round = 0; round < ROUNDS; round += 1) {
           const results = new Map<Sender, Measured>();
@@ -308,7 +309,7 @@ async function main(): Promise<void> {
           }
           rounds.push(results);
         }
-        Object.assign(ratios, roundRatios(rounds, heraldSenders, `${shape} @${latencyMs} ms`));
+        Object.assign(ratios, roundRatios(rounds, gatewaySenders, `${shape} @${latencyMs} ms`));
       }
     }
   } finally {
