@@ -347,7 +347,7 @@ export class BatchRun<Item extends BatchItem> implements AttemptSink<Item>, Asyn
   }
 
   private finished(): boolean {
-    return this.inFlight === 0 && this.due.length === 0 && this.delayed.length === 0 && this.nextIndex >= this.tokens.length && this.ready.length === 0;
+    return this.inFlight === 0 && this.ready.length === 0 && !this.hasUnsent();
   }
 
   /**
