@@ -23,7 +23,6 @@ const WARMUP_SECONDS = quick ? 1 : 2;
 const path = `/apps/${BENCH_APP.id}/events`;
 const body = JSON.stringify({ name: 'bench', channel: 'bench-api', data: JSON.stringify({ orderId: 1234, status: 'shipped' }) });
 
-/** One server's round: the requests it answered (`units`), in seconds, for its CPU seconds. */
 /** A server under test: the bare fastify baseline or a Herald build. */
 interface Server {
   readonly name: string;

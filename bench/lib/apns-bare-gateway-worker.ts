@@ -10,7 +10,7 @@
 import type { ClientHttp2Session } from 'node:http2';
 import Fastify from 'fastify';
 import type { FixtureInfo } from './apns-fixture-worker.js';
-import { openFixtureSession } from './apns-fixture-session.js';
+import { alertHeaders, openFixtureSession } from './apns-fixture-session.js';
 import { serveIpc } from './ipc.js';
 
 interface Send {
@@ -32,7 +32,7 @@ let accepted = 0;
 function send(next: Send): void {
   if (!session) throw new Error('gateway not started');
   open += 1;
-  const stream = session.request({ ':method': 'POST', ':path': `/3/device/${next.token}`, 'apns-push-type': 'alert', 'apns-topic': topic, 'apns-priority': '10' });
+  const stream = session.request(alertHeaders(topic, next.token));
   stream.on('error', () => {});
   stream.resume();
   stream.on('close', () => {

@@ -9,7 +9,7 @@ import { createRequire } from 'node:module';
 import { epochMs } from './clock.js';
 import { benchToken } from './apns-tokens.js';
 import type { FixtureInfo } from './apns-fixture-worker.js';
-import { openFixtureSession } from './apns-fixture-session.js';
+import { alertHeaders, openFixtureSession } from './apns-fixture-session.js';
 import { serveIpc } from './ipc.js';
 
 /** broadcast: one notification to `count` tokens; individual: `count` notifications of one token each. */
@@ -48,13 +48,7 @@ async function rawHttp2(params: RawRunParams): Promise<RawRunResult> {
       while (inFlight < params.window && next < params.count) {
         const index = next++;
         inFlight += 1;
-        const stream = session.request({
-          ':method': 'POST',
-          ':path': `/3/device/${benchToken(params.firstToken + index)}`,
-          'apns-push-type': 'alert',
-          'apns-topic': params.fixture.topic,
-          'apns-priority': '10',
-        });
+        const stream = session.request(alertHeaders(params.fixture.topic, benchToken(params.firstToken + index)));
         let status = 0;
         stream.on('response', (headers) => {
           status = Number(headers[':status']);
