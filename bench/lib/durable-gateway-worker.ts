@@ -284,6 +284,7 @@ async function runEnvelope(envelope: string): Promise<void> {
   if (at('status')) await statusOps(items.map((item) => recordKey(item.id)), items.map(() => ['create', 1, ['bench', Date.now(), 1, 1, RECORD_TTL_SECONDS, 'envelope', '1']]));
   const sent = await Promise.all(items.map(async (item) => (await Promise.all(item.tokens.map((token) => sendToken(token, item)))).filter(Boolean).length));
   if (at('status')) {
+    // Completed with the first token's outcome: the ladder sends one-token notifications.
     const keys = items.flatMap((item) => [recordKey(item.id), `${recordKey(item.id)}:chunks`, `${recordKey(item.id)}:tokens`, `${recordKey(item.id)}:invalid`]);
     await statusOps(keys, items.map((_, index) => ['complete', 4, ['0', RECORD_TTL_SECONDS, Date.now(), (sent[index] ?? 0) > 0 ? '0' : '']]));
     return;
