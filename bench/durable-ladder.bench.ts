@@ -46,6 +46,11 @@ interface Measured extends MeasuredRow {
   readonly redisSeconds: number;
 }
 
+/** µs of the main thread's or Redis's CPU per notification over `runs`, as runTotals counts the process's. */
+function microsPerUnit(runs: readonly Measured[], part: 'mainSeconds' | 'redisSeconds'): number {
+  return runTotals(runs.map((run) => ({ units: run.units, seconds: run.seconds, cpuSeconds: run[part] }))).cpuMicrosPerUnit;
+}
+
 let nextToken = 0;
 
 async function main(): Promise<void> {
@@ -121,14 +126,12 @@ async function main(): Promise<void> {
       const own = runs.get(gateway) ?? [];
       const key = `${gateway.name} / ${RAW}`;
       ratios[key] = ratio(runTotals(own).perSecond, rawTotal);
-      if (ROUNDS > 1) ratios[`${key}, median of ${ROUNDS} rounds`] = median(own.map((run, round) => ratio(run.units / run.seconds, (rawRuns[round]?.units ?? 0) / (rawRuns[round]?.seconds ?? 1))));
-      const mainMicros = (measured: readonly Measured[]): number => (measured.reduce((sum, run) => sum + run.mainSeconds, 0) * 1e6) / measured.reduce((sum, run) => sum + run.units, 0);
-      const redisMicros = (measured: readonly Measured[]): number => (measured.reduce((sum, run) => sum + run.redisSeconds, 0) * 1e6) / measured.reduce((sum, run) => sum + run.units, 0);
-      ratios[`${gateway.name}: main thread µs/n`] = mainMicros(own);
-      ratios[`${gateway.name}: redis cpu µs/n`] = redisMicros(own);
+      if (ROUNDS > 1) ratios[`${key}, median of ${ROUNDS} rounds`] = median(own.map((run, round) => ratio(runTotals([run]).perSecond, runTotals(rawRuns.slice(round, round + 1)).perSecond)));
+      ratios[`${gateway.name}: main thread µs/n`] = microsPerUnit(own, 'mainSeconds');
+      ratios[`${gateway.name}: redis cpu µs/n`] = microsPerUnit(own, 'redisSeconds');
       if (below) {
-        ratios[`${gateway.name}: main thread µs/n over the rung below`] = mainMicros(own) - mainMicros(below);
-        ratios[`${gateway.name}: redis cpu µs/n over the rung below`] = redisMicros(own) - redisMicros(below);
+        ratios[`${gateway.name}: main thread µs/n over the rung below`] = microsPerUnit(own, 'mainSeconds') - microsPerUnit(below, 'mainSeconds');
+        ratios[`${gateway.name}: redis cpu µs/n over the rung below`] = microsPerUnit(own, 'redisSeconds') - microsPerUnit(below, 'redisSeconds');
       }
       below = own;
     }

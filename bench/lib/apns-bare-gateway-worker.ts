@@ -12,6 +12,7 @@ import Fastify from 'fastify';
 import type { FixtureInfo } from './apns-fixture-worker.js';
 import { alertHeaders, openFixtureSession } from './apns-fixture-session.js';
 import { serveIpc } from './ipc.js';
+import { uncheckedApnsPart } from './unchecked-apns-part.js';
 
 interface Send {
   readonly token: string;
@@ -49,15 +50,8 @@ function send(next: Send): void {
   stream.end(next.body);
 }
 
-/** Tokens of the body's `apns`, or none: the floor checks nothing else. */
-function tokensOf(body: unknown): { tokens: string[]; payload: unknown } {
-  const apns = (body as { apns?: { tokens?: unknown; payload?: unknown } } | null)?.apns;
-  const tokens = Array.isArray(apns?.tokens) ? apns.tokens.filter((token): token is string => typeof token === 'string') : [];
-  return { tokens, payload: apns?.payload ?? {} };
-}
-
 server.post('/apps/:appId/notifications', async (request, reply) => {
-  const { tokens, payload } = tokensOf(request.body);
+  const { tokens, payload } = uncheckedApnsPart(request.body);
   const body = JSON.stringify(payload);
   for (const token of tokens) {
     if (open < maxStreams) send({ token, body });

@@ -41,6 +41,7 @@ import { alertHeaders, openFixtureSession } from './apns-fixture-session.js';
 import { RUNGS } from './durable-rungs.js';
 import type { Rung } from './durable-rungs.js';
 import { serveIpc } from './ipc.js';
+import { uncheckedApnsPart } from './unchecked-apns-part.js';
 import { repoRoot } from './herald-spawn.js';
 import { BENCH_APP } from './targets.js';
 
@@ -207,21 +208,28 @@ function installSignature(): void {
   });
 }
 
-/** The body as the rung reads it: the contract's notification from `validation` on, its `apns` part as given below. */
+/**
+ * A notification through Herald's contract as its intake and its worker check it
+ * (`parseNotification`, then the APNs request `prepareNotification` builds), or why not.
+ */
+function checkedItem(input: unknown, generateId?: () => string): (Item & Prepared) | string {
+  const checked = build.parseNotification(input, generateId ? { generateId } : {});
+  if (!checked.ok) return checked.error;
+  const apns = checked.notification.apns;
+  if (!apns) return 'apns is required';
+  const prepared = build.prepareNotification(build.apnsFields(apns), topic);
+  if (!prepared.ok) return prepared.problem.detail;
+  return { id: checked.notification.id, tokens: apns.tokens, payload: apns.payload, headers: prepared.notification.headers, body: prepared.notification.body };
+}
+
+/** The body as the rung reads it: through the contract from `validation` on, its `apns` part as given below. */
 function itemOf(request: FastifyRequest): Item | string {
+  const generateId = (): string => (at('signature') ? build.replayId(request.query) : undefined) ?? `n-${(nextId += 1)}`;
   if (at('validation')) {
-    const checked = build.parseNotification(request.body, { generateId: () => build.replayId(request.query) ?? `n-${(nextId += 1)}` });
-    if (!checked.ok) return checked.error;
-    const apns = checked.notification.apns;
-    if (!apns) return 'apns is required';
-    const prepared = build.prepareNotification(build.apnsFields(apns), topic);
-    if (!prepared.ok) return prepared.problem.detail;
-    return { id: checked.notification.id, tokens: apns.tokens, payload: apns.payload };
+    const checked = checkedItem(request.body, generateId);
+    return typeof checked === 'string' ? checked : { id: checked.id, tokens: checked.tokens, payload: checked.payload };
   }
-  const apns = (request.body as { apns?: { tokens?: unknown; payload?: unknown } } | null)?.apns;
-  const tokens = Array.isArray(apns?.tokens) ? apns.tokens.filter((token): token is string => typeof token === 'string') : [];
-  const id = (at('signature') ? build.replayId(request.query) : undefined) ?? `n-${(nextId += 1)}`;
-  return { id, tokens, payload: apns?.payload ?? {} };
+  return { id: generateId(), ...uncheckedApnsPart(request.body) };
 }
 
 server.post('/apps/:appId/notifications', async (request, reply) => {
@@ -272,11 +280,8 @@ async function sendToken(token: string, prepared: Prepared): Promise<boolean> {
 /** What the envelope's worker reads back, checked again from `validation` on. */
 function revalidated(item: Item): Item & Prepared {
   if (!at('validation')) return { ...item, body: JSON.stringify(item.payload) };
-  const checked = build.parseNotification({ v: 1, app: app.id, id: item.id, apns: { tokens: item.tokens, payload: item.payload } });
-  const apns = checked.ok ? checked.notification.apns : undefined;
-  const prepared = apns ? build.prepareNotification(build.apnsFields(apns), topic) : undefined;
-  if (!apns || !prepared?.ok) return { ...item, tokens: [], body: '' };
-  return { ...item, tokens: apns.tokens, headers: prepared.notification.headers, body: prepared.notification.body };
+  const checked = checkedItem({ v: 1, app: app.id, id: item.id, apns: { tokens: item.tokens, payload: item.payload } });
+  return typeof checked === 'string' ? { ...item, tokens: [], body: '' } : checked;
 }
 
 async function runEnvelope(envelope: string): Promise<void> {
